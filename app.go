@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/graph"
+	"github.com/example/gqlauth/oauth"
+	"github.com/example/gqlauth/store/sqlite"
+)
+
+// app is the wired service.
+type app struct {
+	handler        http.Handler
+	auth           *auth.Service
+	storeName      string
+	baseCtx        context.Context // request contexts; not cancelled by a shutdown signal
+	stopBackground context.CancelFunc
+	close          func()
+}
+
+// openStore opens the database DATABASE_URL names: SQLite in DATA_DIR by default.
+func openStore(ctx context.Context, cfg config) (auth.Store, string, error) {
+	url := cfg.DatabaseURL
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		s, err := openPostgres(ctx, url)
+		if err != nil {
+			return nil, "", &configError{Var: "DATABASE_URL", Reason: "PostgreSQL: " + err.Error()}
+		}
+		return s, "postgres", nil
+	default:
+		path := filepath.Join(cfg.DataDir, "app.db")
+		if p, ok := strings.CutPrefix(url, "sqlite://"); ok {
+			path = p
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, "", &configError{Var: "DATABASE_URL", Reason: fmt.Sprintf("SQLite %s: %v", path, err)}
+		}
+		return s, "sqlite", nil
+	}
+}
+
+// build wires storage, keys, the auth service and the HTTP surface.
+func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	if cfg.Production && !cfg.RateLimits {
+		log.Warn("RATE_LIMITS=off in production: logins are not limited")
+	}
+	keys, err := loadKeys(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	store, storeName, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	tokens := auth.NewTokens(keys, auth.TokenConfig{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Leeway: auth.MaxLeeway,
+	})
+	bus := auth.NewEventBus()
+	var limiter auth.Limiter
+	if cfg.RateLimits {
+		limiter = auth.NewMemoryLimiter(nil)
+	}
+	svc, err := auth.New(ctx, store, tokens, auth.Config{
+		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
+		Passwords: auth.PasswordPolicy{MinLength: cfg.MinPasswordLength},
+		Limiter:   limiter, Logger: log, Events: bus,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+
+	bg, stopBackground := context.WithCancel(context.Background())
+	go svc.Run(bg)
+
+	gql := graph.NewHandler(graph.Options{
+		Auth: svc, Events: bus, Logger: log, RequestID: requestIDFrom, Production: cfg.Production,
+	})
+	handler := newHandler(deps{
+		cfg: cfg, log: log, auth: svc, graphql: gql,
+		oauth: &oauth.Handler{Auth: svc, Keys: keys, Issuer: cfg.Issuer, PasswordGrant: cfg.OAuthPasswordGrant, Logger: log},
+		ready: svc.Ready,
+	})
+	return &app{
+		handler: handler, auth: svc, storeName: storeName,
+		baseCtx: context.WithoutCancel(ctx), stopBackground: stopBackground,
+		close: func() { stopBackground(); store.Close() },
+	}, nil
+}

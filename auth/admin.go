@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// MaxPageSize bounds `first` in listings.
+const MaxPageSize = 100
+
+// UserPage is one page of a user listing.
+type UserPage struct {
+	Users       []User
+	Cursors     []string
+	HasNext     bool
+	HasPrevious bool
+}
+
+// ListUsers returns up to first users after the opaque cursor, oldest first.
+func (s *Service) ListUsers(ctx context.Context, first int, after string) (UserPage, error) {
+	if first < 0 || first > MaxPageSize {
+		return UserPage{}, &InputError{Field: "first", Message: fmt.Sprintf("first must be between 0 and %d", MaxPageSize)}
+	}
+	afterID := ""
+	if after != "" {
+		id, ok := decodeCursor(after)
+		if !ok {
+			return UserPage{}, &InputError{Field: "after", Message: "cursor is invalid"}
+		}
+		afterID = id
+	}
+	users, err := s.store.ListUsers(ctx, afterID, first+1)
+	if err != nil {
+		return UserPage{}, fmt.Errorf("list users: %w", err)
+	}
+	page := UserPage{HasPrevious: afterID != ""}
+	if len(users) > first {
+		users, page.HasNext = users[:first], true
+	}
+	page.Users = users
+	for _, u := range users {
+		page.Cursors = append(page.Cursors, encodeCursor(u.ID))
+	}
+	return page, nil
+}
+
+const cursorPrefix = "user:"
+
+func encodeCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + id))
+}
+
+func decodeCursor(c string) (string, bool) {
+	if len(c) > 128 {
+		return "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", false
+	}
+	id, ok := strings.CutPrefix(string(b), cursorPrefix)
+	return id, ok && id != ""
+}
+
+// SetUserRoles replaces a user's roles. No session ends; Authorize reads current roles, so the
+// change applies at once, and the next refresh carries the new roles in its token.
+func (s *Service) SetUserRoles(ctx context.Context, actor Principal, userID string, roles []Role) (User, error) {
+	clean := make([]Role, 0, len(roles))
+	for _, r := range roles {
+		if !r.Valid() {
+			return User{}, &InputError{Field: "roles", Message: "unknown role " + string(r)}
+		}
+		if !slices.Contains(clean, r) {
+			clean = append(clean, r)
+		}
+	}
+	if len(clean) == 0 {
+		return User{}, &InputError{Field: "roles", Message: "at least one role is required"}
+	}
+	u, err := s.store.SetUserRoles(ctx, userID, clean, s.cfg.Now().UTC())
+	if errors.Is(err, ErrNotFound) {
+		return User{}, &InputError{Field: "userId", Message: "no such user"}
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("set roles: %w", err)
+	}
+	s.view.invalidateUser(userID)
+	s.publish(ctx, EventRolesChanged, userID, "", "by "+actor.User.ID)
+	return u, nil
+}
+
+// SetUserDisabled disables a user, ending all their sessions, or enables them again.
+func (s *Service) SetUserDisabled(ctx context.Context, actor Principal, userID string, disabled bool) (User, error) {
+	u, err := s.store.SetUserDisabled(ctx, userID, disabled, s.cfg.Now().UTC())
+	if errors.Is(err, ErrNotFound) {
+		return User{}, &InputError{Field: "userId", Message: "no such user"}
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("set disabled: %w", err)
+	}
+	s.view.invalidateUser(userID)
+	if disabled {
+		ids, err := s.endUserSessions(ctx, userID, "", EndUserDisabled)
+		if err != nil {
+			return User{}, err
+		}
+		for _, id := range ids {
+			s.publish(ctx, EventSessionRevoked, userID, id, "user disabled")
+		}
+		s.publish(ctx, EventUserDisabled, userID, "", "by "+actor.User.ID)
+	}
+	return u, nil
+}
+
+// UserByEmail finds a user by email (command line tools).
+func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
+	e, err := NormalizeEmail(email, "email")
+	if err != nil {
+		return User{}, err
+	}
+	return s.store.UserByEmail(ctx, e)
+}

@@ -1,0 +1,50 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// EventType names a security event.
+type EventType string
+
+const (
+	EventLogin           EventType = "LOGIN"
+	EventLoginFailed     EventType = "LOGIN_FAILED"
+	EventLogout          EventType = "LOGOUT"
+	EventSessionRevoked  EventType = "SESSION_REVOKED"
+	EventRefreshReuse    EventType = "REFRESH_TOKEN_REUSE"
+	EventPasswordChanged EventType = "PASSWORD_CHANGED"
+	EventRolesChanged    EventType = "ROLES_CHANGED"
+	EventUserDisabled    EventType = "USER_DISABLED"
+	EventUserRegistered  EventType = "REGISTERED"
+	EventRefreshed       EventType = "REFRESHED"
+	EventRateLimited     EventType = "RATE_LIMITED"
+)
+
+// Event is one security event of a user.
+type Event struct {
+	Type      EventType
+	At        time.Time
+	UserID    string
+	SessionID string
+	IPAddress string
+	UserAgent string
+	Reason    string // for failures: the error's reason
+}
+
+// EventSink receives security events. It must not block for long.
+type EventSink interface {
+	Publish(ctx context.Context, e Event)
+}
+
+func (s *Service) publish(ctx context.Context, t EventType, userID, sessionID, reason string) {
+	if s.cfg.Events == nil {
+		return
+	}
+	c := ClientFrom(ctx)
+	s.cfg.Events.Publish(ctx, Event{
+		Type: t, At: s.cfg.Now().UTC(), UserID: userID, SessionID: sessionID,
+		IPAddress: c.IP, UserAgent: c.UserAgent, Reason: reason,
+	})
+}

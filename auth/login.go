@@ -1,0 +1,209 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Register creates an account with the USER role and signs it in.
+func (s *Service) Register(ctx context.Context, email, password string) (Grant, error) {
+	u, err := s.CreateUser(ctx, email, password, []Role{RoleUser})
+	if err != nil {
+		return Grant{}, err
+	}
+	g, err := s.newSession(ctx, u)
+	if err == nil {
+		s.publish(ctx, EventUserRegistered, u.ID, g.SessionID, "")
+	}
+	return g, err
+}
+
+// CreateUser validates and stores a new account (register and the `user create` command).
+func (s *Service) CreateUser(ctx context.Context, email, password string, roles []Role) (User, error) {
+	email, err := NormalizeEmail(email, "email")
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.cfg.Passwords.Check(password, email, "password"); err != nil {
+		return User{}, err
+	}
+	if len(roles) == 0 {
+		roles = []Role{RoleUser}
+	}
+	res, err := s.reserve(ctx, s.cfg.RegisterPerIP, ipKey("register", ctx))
+	if err != nil {
+		return User{}, err
+	}
+	res.Done(true)
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.cfg.Now().UTC()
+	u := User{ID: newID(now), Email: email, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrEmailTaken) {
+			return User{}, &InputError{Field: "email", Message: "email is already registered"}
+		}
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// Login checks an email and password and starts a session.
+//
+// Failed attempts are limited per account and per client IP; attempts in flight count, so
+// aliased, batched or concurrent guesses are limited like sequential ones. A limited attempt is
+// refused before the password is looked at. Unknown emails cost a bcrypt comparison like wrong
+// passwords and get the same error.
+func (s *Service) Login(ctx context.Context, email, password string) (Grant, error) {
+	email, err := NormalizeEmail(email, "email")
+	if err != nil {
+		return Grant{}, err
+	}
+	u, err := s.checkPassword(ctx, email, password)
+	if err != nil {
+		return Grant{}, err
+	}
+	g, err := s.newSession(ctx, u)
+	if err == nil {
+		s.publish(ctx, EventLogin, u.ID, g.SessionID, "")
+	}
+	return g, err
+}
+
+// checkPassword verifies email's password under the login limits and returns the account.
+func (s *Service) checkPassword(ctx context.Context, email, password string) (User, error) {
+	perAccount, err := s.reserve(ctx, s.cfg.LoginPerAccount, "login:account:"+email)
+	if err != nil {
+		s.publish(ctx, EventRateLimited, "", "", "login")
+		return User{}, err
+	}
+	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey("login", ctx))
+	if err != nil {
+		perAccount.Done(false)
+		s.publish(ctx, EventRateLimited, "", "", "login")
+		return User{}, err
+	}
+	failed := true
+	defer func() { perAccount.Done(failed); perIP.Done(failed) }()
+
+	u, err := s.store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		u = User{} // compared against the dummy hash below
+	case err != nil:
+		failed = false // not the caller's fault
+		return User{}, fmt.Errorf("load user: %w", err)
+	}
+	if len(password) > MaxPasswordBytes {
+		password = "" // can never have been set; compare anyway so the time is the same
+	}
+	ok, rehash, err := s.hasher.Compare(ctx, u.PasswordHash, password)
+	if err != nil {
+		failed = false
+		return User{}, err
+	}
+	if !ok || password == "" {
+		s.publish(ctx, EventLoginFailed, u.ID, "", "INVALID_CREDENTIALS")
+		return User{}, ErrInvalidCredentials
+	}
+	failed = false
+	if u.Disabled {
+		s.publish(ctx, EventLoginFailed, u.ID, "", "ACCOUNT_DISABLED")
+		return User{}, ErrAccountDisabled
+	}
+	if rehash {
+		s.upgradeHash(ctx, u.ID, password)
+	}
+	return u, nil
+}
+
+// upgradeHash re-hashes a password stored at another cost. A failure only costs the upgrade.
+func (s *Service) upgradeHash(ctx context.Context, userID, password string) {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err == nil {
+		err = s.store.SetPasswordHash(ctx, userID, hash, s.cfg.Now().UTC())
+	}
+	if err != nil {
+		s.cfg.Logger.Warn("password hash upgrade failed", "user", userID, "err", err)
+		return
+	}
+	s.view.invalidateUser(userID)
+}
+
+// Refresh rotates a refresh token: the presented one is retired and a new pair is issued.
+//
+// A token presented again after its rotation is a sign of theft, and the whole session ends
+// (reuse detection), unless it comes within the grace window of the rotation: then it is a
+// retried request, answered with the same grant when this instance still has it, or with a
+// clear error; never with a second live token.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
+	res, err := s.reserve(ctx, s.cfg.RefreshPerIP, ipKey("refresh", ctx))
+	if err != nil {
+		return Grant{}, err
+	}
+	res.Done(true)
+	oldHash, ok := parseRefreshToken(strings.TrimSpace(refreshToken))
+	if !ok {
+		return Grant{}, ErrRefreshTokenInvalid
+	}
+	now := s.cfg.Now().UTC()
+	newToken, newHash := newRefreshToken()
+	sess, err := s.store.RotateRefreshToken(ctx, oldHash, newHash, now)
+	var rotated *AlreadyRotatedError
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionEnded):
+		return Grant{}, ErrRefreshTokenInvalid
+	case errors.As(err, &rotated):
+		return s.rotatedAgain(ctx, oldHash, rotated)
+	default:
+		return Grant{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	u, err := s.view.user(ctx, sess.UserID)
+	if err != nil {
+		return Grant{}, fmt.Errorf("load user: %w", err)
+	}
+	if u.Disabled {
+		return Grant{}, ErrAccountDisabled
+	}
+	g, err := s.grant(u, sess, newToken)
+	if err != nil {
+		return Grant{}, err
+	}
+	s.grace.put(oldHash, g)
+	s.publish(ctx, EventRefreshed, u.ID, sess.ID, "")
+	return g, nil
+}
+
+func (s *Service) rotatedAgain(ctx context.Context, oldHash []byte, r *AlreadyRotatedError) (Grant, error) {
+	if s.cfg.Now().Sub(r.RotatedAt) <= s.cfg.ReuseGrace {
+		if s.view.sessionEnded(r.SessionID) {
+			return Grant{}, ErrRefreshTokenInvalid
+		}
+		if g, ok := s.grace.get(oldHash); ok {
+			return g, nil
+		}
+		return Grant{}, ErrRefreshTokenRetry
+	}
+	ended, err := s.endSessions(ctx, EndTokenReuse, r.SessionID)
+	if err != nil {
+		return Grant{}, err
+	}
+	if ended {
+		s.publish(ctx, EventRefreshReuse, r.UserID, r.SessionID, "")
+	}
+	return Grant{}, ErrRefreshTokenReused
+}
+
+// ipKey is the limiter key of the client's IP for an action ("" when the IP is unknown).
+func ipKey(action string, ctx context.Context) string {
+	ip := ClientFrom(ctx).IP
+	if ip == "" {
+		return ""
+	}
+	return action + ":ip:" + ip
+}

@@ -1,0 +1,71 @@
+package auth
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Middleware identifies; it never refuses. It verifies the bearer token, if any, and stores the
+// verified claims or the reason they failed in the request context, together with the client's
+// address and user agent. Access decisions belong to Service.Authorize (called by the GraphQL
+// directive), so `login` still works with a stale Authorization header.
+func Middleware(tokens *Tokens, clientIP ClientIP, refreshCookie string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := WithIdentity(r.Context(), IdentifyRequest(tokens, r.Header.Values("Authorization")))
+			client := Client{IP: clientIP.Of(r), UserAgent: r.UserAgent()}
+			if refreshCookie != "" {
+				if c, err := r.Cookie(refreshCookie); err == nil {
+					client.RefreshCookie = c.Value
+				}
+			}
+			next.ServeHTTP(w, r.WithContext(WithClient(ctx, client)))
+		})
+	}
+}
+
+// IdentifyRequest verifies the Authorization header values of one request (also used for the
+// WebSocket connection_init payload). More than one header is refused outright: proxies and
+// frameworks disagree about which one counts.
+func IdentifyRequest(tokens *Tokens, headers []string) Identity {
+	switch len(headers) {
+	case 0:
+		return Identity{Err: ErrTokenMissing}
+	case 1:
+	default:
+		return Identity{Err: ErrTokenInvalid}
+	}
+	raw, ok := ParseBearer(headers[0])
+	if !ok {
+		return Identity{Err: ErrTokenInvalid}
+	}
+	claims, err := tokens.Verify(raw)
+	if err != nil {
+		return Identity{Err: err}
+	}
+	return Identity{Claims: claims}
+}
+
+// ParseBearer extracts the token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1;
+// the scheme name is case-insensitive). It refuses other schemes, a missing token, and anything
+// but the token68 characters, so a header cannot smuggle spaces or commas into the verifier.
+func ParseBearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	if token == "" || len(token) > maxTokenBytes {
+		return "", false
+	}
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=':
+		default:
+			return "", false
+		}
+	}
+	return token, true
+}

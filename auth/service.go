@@ -1,0 +1,195 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Config holds the service's policy. Zero values take the contract's defaults.
+type Config struct {
+	RefreshTTL   time.Duration // absolute session lifetime; 720h
+	ReuseGrace   time.Duration // retry window after a rotation; 10s
+	BcryptCost   int           // 12
+	BcryptSlots  int           // concurrent bcrypt operations; the number of CPUs
+	BcryptQueue  time.Duration // longest wait for a bcrypt slot; 15s
+	Passwords    PasswordPolicy
+	PollInterval time.Duration // change log poll; 1s
+
+	// Limiter enforces the attempt limits below; nil turns every limit off (RATE_LIMITS=off).
+	Limiter         Limiter
+	LoginPerAccount Limit // failed logins per account; 10 per 15 min
+	LoginPerIP      Limit // failed logins per client IP; 100 per 15 min
+	RegisterPerIP   Limit // registrations per client IP; 20 per hour
+	RefreshPerIP    Limit // refreshes per client IP; 600 per minute
+
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Events receives every security event (audit trail, subscriptions, metrics); may be nil.
+	Events EventSink
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.RefreshTTL, 720*time.Hour)
+	def(&c.ReuseGrace, 10*time.Second)
+	def(&c.BcryptQueue, 15*time.Second)
+	def(&c.PollInterval, time.Second)
+	if c.BcryptCost == 0 {
+		c.BcryptCost = 12
+	}
+	if c.BcryptSlots <= 0 {
+		c.BcryptSlots = runtime.NumCPU()
+	}
+	defLimit := func(l *Limit, n int, w time.Duration) {
+		if l.N == 0 && l.Window == 0 {
+			*l = Limit{N: n, Window: w}
+		}
+	}
+	defLimit(&c.LoginPerAccount, 10, 15*time.Minute)
+	defLimit(&c.LoginPerIP, 100, 15*time.Minute)
+	defLimit(&c.RegisterPerIP, 20, time.Hour)
+	defLimit(&c.RefreshPerIP, 600, time.Minute)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Service is the authentication domain: accounts, sessions, tokens and access decisions. It
+// knows nothing of GraphQL, HTTP routing or SQL; adapters call it.
+type Service struct {
+	cfg    Config
+	store  Store
+	tokens *Tokens
+	hasher *Hasher
+	view   *view
+	grace  *graceCache
+}
+
+// New builds the service (tokens may be nil for tools that issue none) and loads its in-memory view from the store's change log.
+func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service, error) {
+	cfg.setDefaults()
+	hasher, err := NewHasher(cfg.BcryptCost, cfg.BcryptSlots, cfg.BcryptQueue)
+	if err != nil {
+		return nil, fmt.Errorf("bcrypt: %w", err)
+	}
+	window := 15*time.Minute + MaxLeeway // no tokens: a command-line tool that issues none
+	if tokens != nil {
+		window = tokens.TTL() + MaxLeeway
+	}
+	s := &Service{
+		cfg: cfg, store: store, tokens: tokens, hasher: hasher,
+		view:  newView(store, window, cfg.Now, cfg.Logger),
+		grace: newGraceCache(cfg.ReuseGrace, cfg.Now),
+	}
+	if err := s.view.sync(ctx); err != nil {
+		return nil, fmt.Errorf("load change log: %w", err)
+	}
+	return s, nil
+}
+
+// Run keeps the in-memory view in step with the store until ctx ends.
+func (s *Service) Run(ctx context.Context) { s.view.run(ctx, s.cfg.PollInterval) }
+
+// Wake makes the view poll the change log now; push subscribers call it.
+func (s *Service) Wake() { s.view.Wake() }
+
+// Tokens returns the access token issuer/verifier.
+func (s *Service) Tokens() *Tokens { return s.tokens }
+
+// Hasher returns the password hasher (metrics hook its wait time).
+func (s *Service) Hasher() *Hasher { return s.hasher }
+
+// Ready reports whether the store answers.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// Grant is the result of a successful register, login, refresh or password change.
+type Grant struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration
+	User         User
+	SessionID    string
+}
+
+// Principal is the caller of an authorised operation.
+type Principal struct {
+	User      User
+	SessionID string
+	Claims    *Claims
+}
+
+// Authorize decides whether the request's identity may use something that requires role. It
+// checks, in memory: a verified token, a live session, an enabled account and the user's current
+// roles (not only the token's claim, so changes apply at once).
+func (s *Service) Authorize(ctx context.Context, requires Role) (Principal, error) {
+	id := IdentityFrom(ctx)
+	if id.Claims == nil {
+		return Principal{}, id.Err
+	}
+	if s.view.sessionEnded(id.Claims.SessionID) {
+		return Principal{}, ErrTokenRevoked
+	}
+	u, err := s.view.user(ctx, id.Claims.Subject)
+	if errors.Is(err, ErrNotFound) {
+		return Principal{}, ErrTokenInvalid
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if u.Disabled {
+		return Principal{}, ErrAccountDisabled
+	}
+	if !u.HasRole(requires) {
+		return Principal{}, &ForbiddenError{Requires: requires}
+	}
+	return Principal{User: u, SessionID: id.Claims.SessionID, Claims: id.Claims}, nil
+}
+
+// newSession starts a session for u and returns its grant.
+func (s *Service) newSession(ctx context.Context, u User) (Grant, error) {
+	now := s.cfg.Now().UTC()
+	client := ClientFrom(ctx)
+	sess := Session{
+		ID: newID(now), UserID: u.ID, CreatedAt: now, LastUsedAt: now,
+		ExpiresAt: now.Add(s.cfg.RefreshTTL), UserAgent: truncate(client.UserAgent, 512), IPAddress: client.IP,
+	}
+	refresh, hash := newRefreshToken()
+	if err := s.store.CreateSession(ctx, sess, hash); err != nil {
+		return Grant{}, fmt.Errorf("create session: %w", err)
+	}
+	return s.grant(u, sess, refresh)
+}
+
+func (s *Service) grant(u User, sess Session, refresh string) (Grant, error) {
+	access, ttl, err := s.tokens.Issue(u, sess.ID, sess.ExpiresAt)
+	if err != nil {
+		return Grant{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return Grant{AccessToken: access, RefreshToken: refresh, ExpiresIn: ttl, User: u, SessionID: sess.ID}, nil
+}
+
+// reserve takes a slot of rule under key; a disabled limiter or rule always allows.
+func (s *Service) reserve(ctx context.Context, rule Limit, key string) (Reservation, error) {
+	if s.cfg.Limiter == nil || rule.N <= 0 || key == "" {
+		return noReservation{}, nil
+	}
+	return s.cfg.Limiter.Reserve(ctx, key, rule.N, rule.Window)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,163 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// endSessions ends the given sessions, refusing their access tokens on this instance at once
+// (other instances hear of it through the change log). It reports whether any was live.
+func (s *Service) endSessions(ctx context.Context, reason string, ids ...string) (bool, error) {
+	any := false
+	now := s.cfg.Now().UTC()
+	for _, id := range ids {
+		ended, err := s.store.EndSession(ctx, id, reason, now)
+		if err != nil {
+			return any, fmt.Errorf("end session: %w", err)
+		}
+		any = any || ended
+	}
+	s.view.markEnded(ids...)
+	return any, nil
+}
+
+// endUserSessions ends every live session of a user but exceptID.
+func (s *Service) endUserSessions(ctx context.Context, userID, exceptID, reason string) ([]string, error) {
+	ids, err := s.store.EndUserSessions(ctx, userID, exceptID, reason, s.cfg.Now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("end sessions: %w", err)
+	}
+	s.view.markEnded(ids...)
+	return ids, nil
+}
+
+// Logout ends the session of refreshToken or, when it is empty, of the request's access token.
+// It reports whether a live session was ended; an unknown refresh token is not an error (the
+// client is logged out either way), but a missing or bad access token is.
+func (s *Service) Logout(ctx context.Context, refreshToken string) (bool, error) {
+	if refreshToken == "" {
+		p, err := s.Authorize(ctx, RoleUser)
+		if err != nil {
+			return false, err
+		}
+		return s.logoutSession(ctx, p.User.ID, p.SessionID)
+	}
+	sess, err := s.SessionOfRefreshToken(ctx, refreshToken)
+	if errors.Is(err, ErrRefreshTokenInvalid) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.logoutSession(ctx, sess.UserID, sess.ID)
+}
+
+func (s *Service) logoutSession(ctx context.Context, userID, sessionID string) (bool, error) {
+	ended, err := s.endSessions(ctx, EndLogout, sessionID)
+	if ended {
+		s.publish(ctx, EventLogout, userID, sessionID, "")
+	}
+	return ended, err
+}
+
+// SessionOfRefreshToken finds the session a refresh token belongs to (current or rotated);
+// ErrRefreshTokenInvalid when the token is malformed or unknown.
+func (s *Service) SessionOfRefreshToken(ctx context.Context, refreshToken string) (Session, error) {
+	hash, ok := parseRefreshToken(refreshToken)
+	if !ok {
+		return Session{}, ErrRefreshTokenInvalid
+	}
+	sess, err := s.store.SessionByRefreshHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrRefreshTokenInvalid
+	}
+	return sess, err
+}
+
+// RevokeRefreshToken ends the session of a refresh token (RFC 7009); unknown tokens are ignored.
+func (s *Service) RevokeRefreshToken(ctx context.Context, refreshToken string) error {
+	_, err := s.Logout(ctx, refreshToken)
+	return err
+}
+
+// LogoutAll ends every session of the caller, the current one included.
+func (s *Service) LogoutAll(ctx context.Context, p Principal) error {
+	ids, err := s.endUserSessions(ctx, p.User.ID, "", EndLogoutAll)
+	for _, id := range ids {
+		s.publish(ctx, EventLogout, p.User.ID, id, "")
+	}
+	return err
+}
+
+// RevokeSession ends one of the caller's sessions. It reports false for a session that is not
+// the caller's, unknown or already ended: no one learns whether another user's session exists.
+func (s *Service) RevokeSession(ctx context.Context, p Principal, sessionID string) (bool, error) {
+	sess, err := s.store.SessionByID(ctx, sessionID)
+	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != p.User.ID) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ended, err := s.endSessions(ctx, EndRevoked, sessionID)
+	if ended {
+		s.publish(ctx, EventSessionRevoked, p.User.ID, sessionID, "")
+	}
+	return ended, err
+}
+
+// Sessions lists the caller's live sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, p Principal) ([]Session, error) {
+	list, err := s.store.ListLiveSessions(ctx, p.User.ID, s.cfg.Now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	// An ended session may still be listed by a lagging replica of the view; filter with ours.
+	live := list[:0]
+	for _, sess := range list {
+		if !s.view.sessionEnded(sess.ID) {
+			live = append(live, sess)
+		}
+	}
+	return live, nil
+}
+
+// ChangePassword checks the current password, sets the new one and ends every other session of
+// the caller. The caller's session continues with a new refresh token, returned in the grant.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (Grant, error) {
+	if err := s.cfg.Passwords.Check(next, p.User.Email, "newPassword"); err != nil {
+		return Grant{}, err
+	}
+	if _, err := s.checkPassword(ctx, p.User.Email, current); err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			return Grant{}, &InputError{Field: "currentPassword", Message: "current password is wrong"}
+		}
+		return Grant{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return Grant{}, err
+	}
+	now := s.cfg.Now().UTC()
+	if err := s.store.SetPasswordHash(ctx, p.User.ID, hash, now); err != nil {
+		return Grant{}, fmt.Errorf("set password: %w", err)
+	}
+	s.view.invalidateUser(p.User.ID)
+	if _, err := s.endUserSessions(ctx, p.User.ID, p.SessionID, EndPasswordChange); err != nil {
+		return Grant{}, err
+	}
+	refresh, hashed := newRefreshToken()
+	if err := s.store.ReplaceRefreshToken(ctx, p.SessionID, hashed, now); err != nil {
+		if errors.Is(err, ErrSessionEnded) {
+			return Grant{}, ErrTokenRevoked
+		}
+		return Grant{}, fmt.Errorf("replace refresh token: %w", err)
+	}
+	sess, err := s.store.SessionByID(ctx, p.SessionID)
+	if err != nil {
+		return Grant{}, fmt.Errorf("load session: %w", err)
+	}
+	s.publish(ctx, EventPasswordChanged, p.User.ID, p.SessionID, "")
+	return s.grant(p.User, sess, refresh)
+}

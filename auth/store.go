@@ -1,0 +1,131 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Store is what the auth service needs from persistent storage. It is declared here, where it is
+// used; each adapter under store/ proves it fits with a `var _ auth.Store = ...` line and runs
+// the shared conformance suite in store/storetest.
+//
+// Implementations translate their driver's errors into this package's errors (ErrNotFound,
+// ErrEmailTaken, *AlreadyRotatedError, ErrSessionEnded) and never return a driver error for an
+// expected outcome. Every method must be safe for concurrent use, also across processes sharing
+// one database.
+type Store interface {
+	UserStore
+	SessionStore
+	ChangeLog
+
+	// Ping reports whether the database answers (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// UserStore keeps accounts. Emails arrive normalised (see NormalizeEmail); uniqueness is on that
+// form, so it is case-insensitive.
+type UserStore interface {
+	// CreateUser inserts u; ErrEmailTaken when the email is in use.
+	CreateUser(ctx context.Context, u User) error
+	// UserByID and UserByEmail return ErrNotFound when there is no such user.
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// ListUsers returns up to limit users with ID > afterID, in ascending ID order (IDs are
+	// time-ordered, so this is oldest first). An empty afterID starts at the beginning.
+	ListUsers(ctx context.Context, afterID string, limit int) ([]User, error)
+	// SetUserRoles, SetUserDisabled and SetPasswordHash change one user and, in the same
+	// transaction, append a ChangeUser entry to the change log. ErrNotFound for an unknown id.
+	SetUserRoles(ctx context.Context, id string, roles []Role, now time.Time) (User, error)
+	SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) (User, error)
+	SetPasswordHash(ctx context.Context, id string, hash string, now time.Time) error
+}
+
+// SessionStore keeps login sessions and their refresh tokens. A refresh token is stored only as
+// its hash; each session has at most one current (unrotated) token.
+type SessionStore interface {
+	// CreateSession inserts s together with its first refresh token hash.
+	CreateSession(ctx context.Context, s Session, refreshHash []byte) error
+
+	// RotateRefreshToken atomically retires the refresh token oldHash and makes newHash the
+	// session's current token, setting the session's LastUsedAt to now. It must be a single
+	// conditional update (or row lock), never read-then-write: of two concurrent calls with the
+	// same oldHash, at most one succeeds, also across processes. Results:
+	//   - the updated session, nil: rotated;
+	//   - ErrNotFound: no token has that hash;
+	//   - *AlreadyRotatedError: the token was rotated before (reuse or a retried request);
+	//   - ErrSessionEnded: the session was ended or is past its ExpiresAt.
+	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (Session, error)
+
+	// ReplaceRefreshToken retires every current refresh token of a live session and makes newHash
+	// its current token (after a password change the caller's own session continues with a new
+	// refresh token). ErrSessionEnded when the session is ended, expired or unknown.
+	ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error
+
+	// SessionByRefreshHash returns the session a refresh token (current or rotated) belongs to,
+	// ended or not; ErrNotFound when no token has that hash.
+	SessionByRefreshHash(ctx context.Context, hash []byte) (Session, error)
+	// SessionByID returns a session, ended or not; ErrNotFound when unknown.
+	SessionByID(ctx context.Context, id string) (Session, error)
+	// ListLiveSessions returns the user's sessions that are not ended and not expired at now,
+	// newest first.
+	ListLiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+
+	// EndSession ends one session if it is live, appending a ChangeSessionEnded entry in the
+	// same transaction. It reports whether this call ended it (false: unknown or already ended).
+	EndSession(ctx context.Context, id string, reason string, now time.Time) (bool, error)
+	// EndUserSessions ends every live session of the user except exceptID (which may be empty),
+	// appending one ChangeSessionEnded entry per session, and returns the ended ids.
+	EndUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error)
+}
+
+// ChangeLog is the ordered record of changes that other processes must hear about: ended
+// sessions and changed users. Every instance applies it to its in-memory view by polling
+// ChangesAfter; a push channel (Redis, LISTEN/NOTIFY) only makes the poll happen sooner.
+type ChangeLog interface {
+	// ChangesAfter returns entries with Seq > afterSeq and At >= notBefore, in Seq order, at
+	// most limit of them.
+	ChangesAfter(ctx context.Context, afterSeq int64, notBefore time.Time, limit int) ([]Change, error)
+	// PurgeChanges deletes entries older than before (housekeeping).
+	PurgeChanges(ctx context.Context, before time.Time) (int64, error)
+}
+
+// ChangeKind says what a change log entry is about.
+type ChangeKind string
+
+const (
+	// ChangeSessionEnded: SessionID (of UserID) was ended; its access tokens must be refused.
+	ChangeSessionEnded ChangeKind = "session_ended"
+	// ChangeUser: UserID's roles, status or password changed; cached copies are stale.
+	ChangeUser ChangeKind = "user_changed"
+)
+
+// Change is one change log entry.
+type Change struct {
+	Seq       int64
+	Kind      ChangeKind
+	UserID    string
+	SessionID string
+	At        time.Time
+}
+
+// Store errors. Adapters return these (possibly wrapped) for expected outcomes.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrEmailTaken   = errors.New("email already registered")
+	ErrSessionEnded = errors.New("session ended or expired")
+)
+
+// AlreadyRotatedError is returned by RotateRefreshToken for a refresh token that was already
+// rotated; the service decides between a retry inside the grace window and reuse.
+type AlreadyRotatedError struct {
+	SessionID string
+	UserID    string
+	RotatedAt time.Time
+}
+
+func (e *AlreadyRotatedError) Error() string {
+	return fmt.Sprintf("refresh token of session %s already rotated at %s", e.SessionID, e.RotatedAt.Format(time.RFC3339Nano))
+}

@@ -1,0 +1,187 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Access tokens carry this media type in `typ` (RFC 9068).
+const accessTokenType = "at+jwt"
+
+// maxTokenBytes bounds what the verifier will even look at.
+const maxTokenBytes = 8 << 10
+
+// MaxLeeway is the largest clock-skew allowance the contract permits on exp, nbf and iat.
+const MaxLeeway = 5 * time.Second
+
+// Claims are an access token's claims.
+type Claims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid"`
+	Roles     []Role `json:"roles"`
+}
+
+// TokenConfig configures access tokens.
+type TokenConfig struct {
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	Leeway   time.Duration    // capped at MaxLeeway
+	Now      func() time.Time // injectable clock for tests; time.Now when nil
+}
+
+// Tokens issues and verifies access tokens. The parser is built once, from options.
+type Tokens struct {
+	keys   *KeySet
+	cfg    TokenConfig
+	parser *jwt.Parser
+}
+
+// NewTokens builds the issuer/verifier for keys.
+func NewTokens(keys *KeySet, cfg TokenConfig) *Tokens {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Leeway = min(cfg.Leeway, MaxLeeway)
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{keys.Alg()}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+		jwt.WithJSONNumber(),
+	)
+	return &Tokens{keys: keys, cfg: cfg, parser: parser}
+}
+
+// TTL is the access token lifetime.
+func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
+
+// Issue mints an access token for the user's session. Its expiry never passes the session's
+// absolute expiry. It returns the token and its lifetime.
+func (t *Tokens) Issue(u User, sessionID string, sessionExpires time.Time) (string, time.Duration, error) {
+	now := t.cfg.Now().Truncate(time.Second)
+	exp := now.Add(t.cfg.TTL)
+	if !sessionExpires.IsZero() && sessionExpires.Before(exp) {
+		exp = sessionExpires
+	}
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.cfg.Issuer,
+			Subject:   u.ID,
+			Audience:  jwt.ClaimStrings{t.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        randomID(16),
+		},
+		SessionID: sessionID,
+		Roles:     u.Roles,
+	}
+	key := t.keys.current
+	tok := jwt.NewWithClaims(key.method, claims)
+	tok.Header["typ"] = accessTokenType
+	tok.Header["kid"] = key.KID
+	s, err := tok.SignedString(key.sign)
+	return s, exp.Sub(now), err
+}
+
+// Verify checks an access token and returns its claims, or ErrTokenExpired (a correctly signed
+// token whose only fault is its expiry) or ErrTokenInvalid (anything else).
+func (t *Tokens) Verify(raw string) (*Claims, error) {
+	if raw == "" || len(raw) > maxTokenBytes || strings.Count(raw, ".") != 2 {
+		return nil, ErrTokenInvalid
+	}
+	claims := &Claims{}
+	_, err := t.parser.ParseWithClaims(raw, claims, t.keyFor)
+	switch {
+	case err == nil:
+	case isOnlyExpired(err):
+		return nil, ErrTokenExpired
+	default:
+		return nil, ErrTokenInvalid
+	}
+	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" {
+		return nil, ErrTokenInvalid
+	}
+	return claims, nil
+}
+
+// keyFor checks the header before any key is used: the type, a known kid, no critical
+// extensions (we understand none, RFC 7515 §4.1.11), and no keys offered by the token itself
+// (jwk, jku, x5u, x5c are never fetched or trusted).
+func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
+	h := tok.Header
+	typ, _ := h["typ"].(string)
+	if !strings.EqualFold(typ, accessTokenType) && !strings.EqualFold(typ, "application/"+accessTokenType) {
+		return nil, errors.New("typ is not at+jwt")
+	}
+	for _, forbidden := range [...]string{"crit", "jwk", "jku", "x5u", "x5c"} {
+		if _, present := h[forbidden]; present {
+			return nil, errors.New("header " + forbidden + " is not accepted")
+		}
+	}
+	kid, _ := h["kid"].(string)
+	key, ok := t.keys.byKID[kid]
+	if !ok || key.method.Alg() != tok.Method.Alg() {
+		return nil, errors.New("unknown kid")
+	}
+	return key.verify, nil
+}
+
+// isOnlyExpired reports whether the expiry is the token's only fault; a token that is also for
+// another audience, say, is invalid rather than expired.
+func isOnlyExpired(err error) bool {
+	if !errors.Is(err, jwt.ErrTokenExpired) {
+		return false
+	}
+	for _, other := range []error{jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer,
+		jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued, jwt.ErrTokenRequiredClaimMissing,
+		jwt.ErrTokenMalformed, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenUnverifiable} {
+		if errors.Is(err, other) {
+			return false
+		}
+	}
+	return true
+}
+
+// randomID returns n random bytes, base64url-encoded.
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+); it panics instead
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Refresh tokens are opaque: 32 random bytes (256 bits), base64url, prefixed so they are
+// recognisable in logs and secret scanners. Only their SHA-256 is stored.
+const refreshTokenPrefix = "rt_"
+
+func newRefreshToken() (token string, hash []byte) {
+	token = refreshTokenPrefix + randomID(32)
+	return token, hashRefreshToken(token)
+}
+
+// parseRefreshToken validates the shape of a presented refresh token and returns its hash.
+func parseRefreshToken(token string) ([]byte, bool) {
+	body, ok := strings.CutPrefix(token, refreshTokenPrefix)
+	if !ok || len(body) != 43 {
+		return nil, false
+	}
+	if _, err := base64.RawURLEncoding.Strict().DecodeString(body); err != nil {
+		return nil, false
+	}
+	return hashRefreshToken(token), true
+}
+
+func hashRefreshToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}

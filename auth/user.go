@@ -1,0 +1,65 @@
+package auth
+
+import (
+	"slices"
+	"time"
+)
+
+// Role is a permission level. ADMIN implies USER.
+type Role string
+
+const (
+	RoleUser  Role = "USER"
+	RoleAdmin Role = "ADMIN"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
+
+// User is an account. PasswordHash is a bcrypt hash and never leaves this package's callers
+// through an API.
+type User struct {
+	ID           string
+	Email        string // normalised: trimmed, NFC, lower case
+	PasswordHash string
+	Roles        []Role
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// HasRole reports whether the user holds r (an ADMIN holds USER too).
+func (u User) HasRole(r Role) bool {
+	if slices.Contains(u.Roles, r) {
+		return true
+	}
+	return r == RoleUser && slices.Contains(u.Roles, RoleAdmin)
+}
+
+// Session is one login: a refresh-token family and the access tokens minted from it.
+type Session struct {
+	ID         string
+	UserID     string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time // absolute lifetime (REFRESH_TOKEN_TTL from login)
+	UserAgent  string
+	IPAddress  string
+	EndedAt    time.Time // zero while live
+	EndReason  string
+}
+
+// Live reports whether the session can still be used at now.
+func (s Session) Live(now time.Time) bool {
+	return s.EndedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// Reasons a session ends, recorded with it.
+const (
+	EndLogout         = "logout"
+	EndLogoutAll      = "logout_all"
+	EndRevoked        = "revoked"
+	EndPasswordChange = "password_changed"
+	EndUserDisabled   = "user_disabled"
+	EndTokenReuse     = "refresh_token_reuse"
+)

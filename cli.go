@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/example/gqlauth/auth"
+)
+
+const usage = `usage:
+  gqlauth                                   serve (configuration from the environment)
+  gqlauth user create --email E [--role ADMIN] --password-stdin
+  gqlauth keys generate --alg EdDSA|ES256|RS256 [--out FILE]
+`
+
+// runCommand runs a subcommand against the database DATABASE_URL names (or DATA_DIR's SQLite).
+func runCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	switch {
+	case len(args) >= 2 && args[0] == "user" && args[1] == "create":
+		return userCreate(ctx, args[2:], getenv, stdin, stdout, stderr)
+	case len(args) >= 2 && args[0] == "keys" && args[1] == "generate":
+		return keysGenerate(args[2:], stdout, stderr)
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &exitError{code: 2, err: fmt.Errorf("unknown command %q", strings.Join(args, " "))}
+}
+
+// rolesFlag collects --role, repeated or comma-separated.
+type rolesFlag []auth.Role
+
+func (r *rolesFlag) String() string { return fmt.Sprint(*r) }
+func (r *rolesFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		role := auth.Role(strings.ToUpper(strings.TrimSpace(s)))
+		if !role.Valid() {
+			return fmt.Errorf("unknown role %q (USER or ADMIN)", s)
+		}
+		*r = append(*r, role)
+	}
+	return nil
+}
+
+func userCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "the account's email")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	var roles rolesFlag
+	fs.Var(&roles, "role", "USER or ADMIN (repeatable); an ADMIN also holds USER")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if *email == "" || !*fromStdin {
+		return &exitError{code: 2, err: errors.New("user create needs --email and --password-stdin")}
+	}
+	password, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return &exitError{code: 2, err: fmt.Errorf("read password: %w", err)}
+	}
+	password = strings.TrimSuffix(strings.TrimSuffix(password, "\n"), "\r")
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	store, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc, err := auth.New(ctx, store, nil, auth.Config{
+		BcryptCost: cfg.BcryptCost, Passwords: auth.PasswordPolicy{MinLength: cfg.MinPasswordLength}, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if roles == nil {
+		roles = rolesFlag{auth.RoleUser}
+	}
+	if !roles.has(auth.RoleUser) {
+		roles = append(rolesFlag{auth.RoleUser}, roles...)
+	}
+	u, err := svc.CreateUser(ctx, *email, password, roles)
+	var input *auth.InputError
+	if errors.As(err, &input) {
+		return &exitError{code: 1, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, u.ID)
+	return nil
+}
+
+func (r rolesFlag) has(role auth.Role) bool {
+	for _, x := range r {
+		if x == role {
+			return true
+		}
+	}
+	return false
+}
+
+func keysGenerate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	alg := fs.String("alg", auth.AlgEdDSA, "EdDSA, ES256 or RS256")
+	out := fs.String("out", "", "write the PEM private key to this file (mode 0600) instead of stdout")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	pemBytes, err := generatePrivateKeyPEM(*alg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if *out == "" {
+		_, err = stdout.Write(pemBytes)
+		return err
+	}
+	if err := writeNew(*out, pemBytes); err != nil {
+		return err
+	}
+	k, err := auth.ParsePrivateKeyPEM(*alg, pemBytes)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (kid %s)\n", *out, k.KID)
+	return nil
+}

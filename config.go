@@ -1,0 +1,225 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// config is the service's configuration, read from the environment (../shared/CONTRACT.md).
+type config struct {
+	Port        string
+	Production  bool
+	Playground  bool
+	DataDir     string
+	DatabaseURL string
+	RedisURL    string
+
+	JWTAlg            string
+	JWTSecret         []byte // HS256 key, as given
+	JWTPrivateKeyFile string
+	JWTPreviousKeys   []string // files of previous keys that still verify
+	Issuer            string
+	Audience          string
+	AccessTTL         time.Duration
+	RefreshTTL        time.Duration
+	ReuseGrace        time.Duration
+	BcryptCost        int
+	MinPasswordLength int
+
+	RateLimits         bool
+	TrustedProxies     []netip.Prefix
+	CORSOrigins        []string
+	RefreshCookie      bool
+	OAuthPasswordGrant bool
+	ShutdownTimeout    time.Duration
+}
+
+// configError names the variable at fault; it makes the process exit with code 2.
+type configError struct {
+	Var    string
+	Reason string
+}
+
+func (e *configError) Error() string { return e.Var + ": " + e.Reason }
+
+// knownPlaceholderKeys are example keys copied from tutorials and templates; a production
+// service must not sign with them.
+var knownPlaceholderKeys = []string{
+	"09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7", // FastAPI's docs
+	"your-secret-key", "your_secret_key", "secret", "changeme", "change-me", "change_me",
+	"supersecret", "super-secret", "mysecret", "my-secret", "jwt-secret", "jwt_secret",
+	"secret-key", "secretkey", "your-256-bit-secret", "replace-me", "placeholder",
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	fail := func(name, format string, args ...any) {
+		errs = append(errs, &configError{Var: name, Reason: fmt.Sprintf(format, args...)})
+	}
+	duration := func(name, def string) time.Duration {
+		d, err := time.ParseDuration(env(name, def))
+		if err != nil || d <= 0 {
+			fail(name, "%q is not a positive Go duration (like 15m or 720h)", env(name, def))
+		}
+		return d
+	}
+	boolean := func(name string, def bool) bool {
+		raw := env(name, strconv.FormatBool(def))
+		switch strings.ToLower(raw) {
+		case "1", "true", "yes", "on":
+			return true
+		case "0", "false", "no", "off":
+			return false
+		}
+		fail(name, "%q is not a boolean (true/false, on/off)", raw)
+		return def
+	}
+
+	c := config{Port: env("PORT", "8080")}
+	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
+		fail("PORT", "%q is not a port number", c.Port)
+	}
+	switch appEnv := env("APP_ENV", "development"); appEnv {
+	case "development", "dev":
+	case "production", "prod":
+		c.Production = true
+	default:
+		fail("APP_ENV", "%q is neither development nor production", appEnv)
+	}
+	c.Playground = boolean("PLAYGROUND", !c.Production)
+	c.DataDir = env("DATA_DIR", "./data")
+	c.DatabaseURL = env("DATABASE_URL", "")
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
+	}
+	c.RedisURL = env("REDIS_URL", "")
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		fail("REDIS_URL", "must start with redis:// or rediss://")
+	}
+
+	c.JWTAlg = env("JWT_ALG", auth.AlgHS256)
+	switch c.JWTAlg {
+	case auth.AlgHS256, auth.AlgEdDSA, auth.AlgES256, auth.AlgRS256:
+	default:
+		fail("JWT_ALG", "%q is not one of HS256, EdDSA, ES256, RS256", c.JWTAlg)
+	}
+	if s := getenv("JWT_SECRET"); s != "" {
+		c.JWTSecret = []byte(s)
+	}
+	c.JWTPrivateKeyFile = env("JWT_PRIVATE_KEY_FILE", "")
+	for _, f := range strings.Split(env("JWT_PREVIOUS_KEY_FILES", ""), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c.JWTPreviousKeys = append(c.JWTPreviousKeys, f)
+		}
+	}
+	checkKeys(&c, fail)
+
+	c.Issuer = env("JWT_ISSUER", "http://localhost:"+c.Port)
+	c.Audience = env("JWT_AUDIENCE", "graphql-api")
+	c.AccessTTL = duration("ACCESS_TOKEN_TTL", "15m")
+	c.RefreshTTL = duration("REFRESH_TOKEN_TTL", "720h")
+	c.ReuseGrace = duration("REFRESH_REUSE_GRACE", "10s")
+	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", "20s")
+	cost, err := strconv.Atoi(env("BCRYPT_COST", "12"))
+	if err != nil || cost < 10 || cost > 14 {
+		fail("BCRYPT_COST", "%q is not a whole number from 10 to 14", env("BCRYPT_COST", "12"))
+	}
+	c.BcryptCost = cost
+	minLen, err := strconv.Atoi(env("PASSWORD_MIN_LENGTH", "8"))
+	if err != nil || minLen < 8 || minLen > 64 {
+		fail("PASSWORD_MIN_LENGTH", "%q is not a whole number from 8 to 64", env("PASSWORD_MIN_LENGTH", "8"))
+	}
+	c.MinPasswordLength = minLen
+
+	c.RateLimits = boolean("RATE_LIMITS", true)
+	for _, p := range strings.Split(env("TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := parsePrefix(p)
+		if err != nil {
+			fail("TRUSTED_PROXIES", "%q is not an IP address or CIDR prefix", p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix)
+	}
+	for _, o := range strings.Split(env("CORS_ALLOWED_ORIGINS", ""), ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			if o == "*" {
+				fail("CORS_ALLOWED_ORIGINS", "a wildcard is not allowed; list the origins")
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	c.RefreshCookie = boolean("REFRESH_COOKIE", false)
+	c.OAuthPasswordGrant = boolean("OAUTH_PASSWORD_GRANT", true)
+	return c, errors.Join(errs...)
+}
+
+// checkKeys validates the signing key settings. A short HS256 key is refused everywhere; in
+// production a key must be configured and must not be trivially guessable.
+func checkKeys(c *config, fail func(string, string, ...any)) {
+	if c.JWTAlg != auth.AlgHS256 {
+		if c.JWTPrivateKeyFile == "" && c.Production {
+			fail("JWT_PRIVATE_KEY_FILE", "is required in production with JWT_ALG=%s", c.JWTAlg)
+		}
+		return
+	}
+	if c.JWTSecret == nil {
+		if c.Production {
+			fail("JWT_SECRET", "is required in production (at least 32 random bytes)")
+		}
+		return
+	}
+	s := string(c.JWTSecret)
+	if len(s) < auth.MinHMACKeyBytes {
+		fail("JWT_SECRET", "is %d bytes; at least %d are required", len(s), auth.MinHMACKeyBytes)
+		return
+	}
+	if !c.Production {
+		return
+	}
+	if strings.Count(s, s[:1]) == len(s) {
+		fail("JWT_SECRET", "is one character repeated; use random bytes")
+		return
+	}
+	lower := strings.ToLower(s)
+	for _, p := range knownPlaceholderKeys {
+		if lower == p || (len(p) >= 8 && strings.Contains(lower, p) && p != "jwt-secret" && p != "jwt_secret") {
+			fail("JWT_SECRET", "is a well-known placeholder key; generate a random one (openssl rand -base64 48)")
+			return
+		}
+	}
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// firstLine makes sure an error prints as one line.
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

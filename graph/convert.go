@@ -1,0 +1,55 @@
+package graph
+
+import (
+	"time"
+
+	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/graph/model"
+)
+
+func toUser(u auth.User) *model.User {
+	roles := make([]model.Role, len(u.Roles))
+	for i, r := range u.Roles {
+		roles[i] = model.Role(r)
+	}
+	return &model.User{ID: u.ID, Email: u.Email, Roles: roles, CreatedAt: u.CreatedAt.UTC(), Disabled: u.Disabled}
+}
+
+func toPayload(g auth.Grant) *model.AuthPayload {
+	return &model.AuthPayload{
+		AccessToken:  g.AccessToken,
+		RefreshToken: g.RefreshToken,
+		TokenType:    "Bearer",
+		ExpiresIn:    int(g.ExpiresIn / time.Second),
+		User:         toUser(g.User),
+	}
+}
+
+func toSession(s auth.Session, current string) *model.Session {
+	return &model.Session{
+		ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastUsedAt: s.LastUsedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+		UserAgent: optional(s.UserAgent), IPAddress: optional(s.IPAddress), Current: s.ID == current,
+	}
+}
+
+func toRoles(roles []model.Role) []auth.Role {
+	out := make([]auth.Role, len(roles))
+	for i, r := range roles {
+		out[i] = auth.Role(r)
+	}
+	return out
+}
+
+func toEvent(e auth.Event) *model.SecurityEvent {
+	return &model.SecurityEvent{
+		Type: model.SecurityEventType(e.Type), At: e.At.UTC(),
+		SessionID: optional(e.SessionID), IPAddress: optional(e.IPAddress), UserAgent: optional(e.UserAgent),
+	}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

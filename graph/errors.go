@@ -1,0 +1,105 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// Error codes of the contract's extensions.code.
+const (
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeRateLimited     = "RATE_LIMITED"
+	CodeInternal        = "INTERNAL_SERVER_ERROR"
+)
+
+// unauthenticatedReasons maps auth's refusals to the contract's reasons.
+var unauthenticatedReasons = []struct {
+	err    error
+	reason string
+}{
+	{auth.ErrTokenMissing, "TOKEN_MISSING"},
+	{auth.ErrTokenExpired, "TOKEN_EXPIRED"},
+	{auth.ErrTokenRevoked, "TOKEN_REVOKED"},
+	{auth.ErrTokenInvalid, "TOKEN_INVALID"},
+	{auth.ErrInvalidCredentials, "INVALID_CREDENTIALS"},
+	{auth.ErrRefreshTokenReused, "REFRESH_TOKEN_REUSED"},
+	{auth.ErrRefreshTokenInvalid, "REFRESH_TOKEN_INVALID"},
+	{auth.ErrAccountDisabled, "ACCOUNT_DISABLED"},
+}
+
+// RequestIDFunc returns the request id of ctx (set by the HTTP layer), for masked errors.
+type RequestIDFunc func(ctx context.Context) string
+
+// errorPresenter is the one place where errors become the contract's extensions. Errors gqlgen
+// made itself (parse, validation) pass through; auth's errors get their code and reason;
+// anything else is logged and masked as INTERNAL_SERVER_ERROR with the request id.
+func errorPresenter(log *slog.Logger, requestID RequestIDFunc) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		cause := gerr.Unwrap()
+		if cause == nil {
+			return gerr // gqlgen's own: parse and validation errors carry their code already
+		}
+		ext := map[string]any{}
+		var (
+			forbidden *auth.ForbiddenError
+			input     *auth.InputError
+			limited   *auth.RateLimitedError
+		)
+		switch {
+		case errors.As(cause, &forbidden):
+			gerr.Message = "you are not allowed to do this"
+			ext["code"], ext["requires"] = CodeForbidden, string(forbidden.Requires)
+		case errors.As(cause, &input):
+			gerr.Message = input.Message
+			ext["code"], ext["field"] = CodeBadUserInput, input.Field
+		case errors.As(cause, &limited):
+			gerr.Message = limited.Error()
+			ext["code"], ext["retryAfter"] = CodeRateLimited, limited.RetryAfterSeconds()
+		case errors.Is(cause, auth.ErrBusy):
+			gerr.Message = cause.Error()
+			ext["code"], ext["retryAfter"] = CodeRateLimited, 1
+		default:
+			if reason := reasonOf(cause); reason != "" {
+				gerr.Message = cause.Error()
+				ext["code"], ext["reason"] = CodeUnauthenticated, reason
+				break
+			}
+			id := requestID(ctx)
+			log.ErrorContext(ctx, "internal error", "request_id", id, "path", gerr.Path.String(), "err", cause)
+			gerr.Message = "internal server error"
+			ext["code"] = CodeInternal
+			if id != "" {
+				ext["requestId"] = id
+			}
+		}
+		gerr.Extensions = ext
+		gerr.Err = nil
+		return gerr
+	}
+}
+
+func reasonOf(err error) string {
+	for _, r := range unauthenticatedReasons {
+		if errors.Is(err, r.err) {
+			return r.reason
+		}
+	}
+	return ""
+}
+
+// recoverFunc turns a resolver panic into a masked internal error (logged with its value).
+func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "panic", p)
+		return errors.New("internal panic")
+	}
+}

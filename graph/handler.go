@@ -1,0 +1,134 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// Limits bound the work one GraphQL request may ask for.
+type Limits struct {
+	Tokens     int // lexical tokens per document, refused before validation; 2000
+	Depth      int // selection nesting, introspection included; 20
+	Complexity int // gqlgen complexity; 1000
+	Aliases    int // aliased fields per document; 100
+}
+
+// Options configure the GraphQL handler.
+type Options struct {
+	Auth      *auth.Service
+	Events    *auth.EventBus
+	Logger    *slog.Logger
+	RequestID RequestIDFunc
+	// Production turns off introspection and "Did you mean" suggestions.
+	Production bool
+	Limits     Limits
+	// QueryCacheSize is the number of parsed documents kept; APQCacheSize the number of
+	// persisted query strings.
+	QueryCacheSize int
+	APQCacheSize   int
+}
+
+// NewHandler builds the GraphQL endpoint: explicit transports (JSON POST, GET for queries,
+// WebSocket for subscriptions; no form or multipart POST, so a browser form cannot post a
+// mutation), limits, caches and the error presenter.
+func NewHandler(o Options) *handler.Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.RequestID == nil {
+		o.RequestID = func(context.Context) string { return "" }
+	}
+	l := o.Limits
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.Tokens, 2000)
+	def(&l.Depth, 20)
+	def(&l.Complexity, 1000)
+	def(&l.Aliases, 100)
+	def(&o.QueryCacheSize, 1000)
+	def(&o.APQCacheSize, 1000)
+
+	cfg := Config{Resolvers: &Resolver{Auth: o.Auth, Events: o.Events, Logger: o.Logger}}
+	cfg.Directives.Auth = authDirective(o.Auth)
+	srv := handler.New(NewExecutableSchema(cfg))
+
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		InitTimeout:           10 * time.Second,
+		InitFunc:              websocketInit(o.Auth),
+	})
+
+	srv.SetParserTokenLimit(l.Tokens)
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](o.APQCacheSize)})
+	srv.Use(extension.FixedComplexityLimit(l.Complexity))
+	srv.Use(shapeLimit{maxDepth: l.Depth, maxAliases: l.Aliases})
+	if o.Production {
+		srv.SetDisableSuggestion(true)
+	} else {
+		srv.Use(extension.Introspection{})
+	}
+	srv.SetErrorPresenter(errorPresenter(o.Logger, o.RequestID))
+	srv.SetRecoverFunc(recoverFunc(o.Logger))
+	return srv
+}
+
+// websocketInit authenticates a WebSocket connection from its connection_init payload
+// ({"Authorization": "Bearer …"}); without one, the upgrade request's header counts. A bad
+// token closes the socket with 4401 (graphql-transport-ws "Unauthorized").
+func websocketInit(svc *auth.Service) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if h := payload.Authorization(); h != "" {
+			ctx = auth.WithIdentity(ctx, auth.IdentifyRequest(svc.Tokens(), []string{h}))
+		}
+		id := auth.IdentityFrom(ctx)
+		if id.Claims == nil {
+			return transport.WithWebsocketCloseCode(ctx, 4401), nil, errors.New("unauthorized: " + id.Err.Error())
+		}
+		if _, err := svc.Authorize(ctx, auth.RoleUser); err != nil {
+			return transport.WithWebsocketCloseCode(ctx, 4401), nil, errors.New("unauthorized: " + err.Error())
+		}
+		// The connection lives no longer than its access token and its session.
+		ctx, cancel := context.WithCancel(ctx)
+		go watchConnection(ctx, cancel, svc, id.Claims.ExpiresAt.Time)
+		return ctx, nil, nil
+	}
+}
+
+// watchConnection ends a WebSocket connection's context once its access token expires or its
+// session ends (checked in memory every second), which closes the socket.
+func watchConnection(ctx context.Context, cancel context.CancelFunc, svc *auth.Service, expires time.Time) {
+	defer cancel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if !now.Before(expires) {
+				return
+			}
+			if _, err := svc.Authorize(ctx, auth.RoleUser); err != nil {
+				return
+			}
+		}
+	}
+}

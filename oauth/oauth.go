@@ -1,0 +1,199 @@
+// Package oauth is the OAuth 2.0 adapter of the auth service: the token endpoint (RFC 6749),
+// revocation (RFC 7009), the JWKS (RFC 7517) and authorization server metadata (RFC 8414).
+// Like the GraphQL adapter it only translates; the rules live in package auth, so /token and
+// the GraphQL mutations share limits and checks.
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// Handler serves the OAuth endpoints.
+type Handler struct {
+	Auth          *auth.Service
+	Keys          *auth.KeySet
+	Issuer        string // also the base URL of the endpoints
+	PasswordGrant bool   // grant_type=password allowed (RFC 9700 advises it only for first-party tools)
+	Logger        *slog.Logger
+}
+
+// tokenResponse is RFC 6749 §5.1.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+// errorResponse is RFC 6749 §5.2.
+type errorResponse struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description,omitempty"`
+}
+
+// Token is POST /token: grant_type=password (username = email, password) and
+// grant_type=refresh_token.
+func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
+	if !formEncoded(r) {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
+		return
+	}
+	for _, p := range []string{"grant_type", "username", "password", "refresh_token"} {
+		if len(r.PostForm[p]) > 1 { // RFC 6749 §3.2: parameters must not be repeated
+			writeError(w, http.StatusBadRequest, "invalid_request", p+" is repeated")
+			return
+		}
+	}
+	var (
+		g   auth.Grant
+		err error
+	)
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "password":
+		if !h.PasswordGrant {
+			writeError(w, http.StatusBadRequest, "unsupported_grant_type", "the password grant is turned off")
+			return
+		}
+		user, pass := r.PostForm.Get("username"), r.PostForm.Get("password")
+		if user == "" || pass == "" {
+			writeError(w, http.StatusBadRequest, "invalid_request", "username and password are required")
+			return
+		}
+		g, err = h.Auth.Login(r.Context(), user, pass)
+	case "refresh_token":
+		rt := r.PostForm.Get("refresh_token")
+		if rt == "" {
+			writeError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
+			return
+		}
+		g, err = h.Auth.Refresh(r.Context(), rt)
+	case "":
+		writeError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
+		return
+	default:
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "supported: password, refresh_token")
+		return
+	}
+	if err != nil {
+		h.writeAuthError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, tokenResponse{
+		AccessToken: g.AccessToken, TokenType: "Bearer",
+		ExpiresIn: int(g.ExpiresIn / time.Second), RefreshToken: g.RefreshToken,
+	})
+}
+
+// Revoke is POST /revoke (RFC 7009): ends the session of a refresh token. Unknown tokens get
+// 200 too, so the endpoint reveals nothing.
+func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
+	if !formEncoded(r) {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return
+	}
+	if hint := r.PostForm.Get("token_type_hint"); hint != "" && hint != "refresh_token" && hint != "access_token" {
+		writeError(w, http.StatusBadRequest, "unsupported_token_type", "only refresh tokens can be revoked")
+		return
+	}
+	if err := h.Auth.RevokeRefreshToken(r.Context(), token); err != nil {
+		h.writeAuthError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// writeAuthError maps auth's errors to RFC 6749 §5.2. Wrong credentials and bad refresh tokens
+// are all invalid_grant with one fixed description, so an unknown user and a wrong password
+// answer byte for byte the same.
+func (h *Handler) writeAuthError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		limited *auth.RateLimitedError
+		input   *auth.InputError
+	)
+	switch {
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
+		writeError(w, http.StatusTooManyRequests, "slow_down", "too many attempts, try again later")
+	case errors.Is(err, auth.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "slow_down", "server busy, try again")
+	case errors.As(err, &input), errors.Is(err, auth.ErrInvalidCredentials):
+		// A malformed username cannot belong to anyone: answered like a wrong password.
+		writeError(w, http.StatusBadRequest, "invalid_grant", "invalid username or password")
+	case errors.Is(err, auth.ErrAccountDisabled):
+		writeError(w, http.StatusBadRequest, "invalid_grant", "account is disabled")
+	case errors.Is(err, auth.ErrRefreshTokenReused), errors.Is(err, auth.ErrRefreshTokenInvalid):
+		writeError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid, expired or revoked")
+	default:
+		h.Logger.ErrorContext(r.Context(), "token endpoint failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "server_error", "internal server error")
+	}
+}
+
+// JWKS is GET /.well-known/jwks.json.
+func (h *Handler) JWKS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	// Short enough that a rotated-in key is picked up well within an access token's lifetime.
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(h.Keys.JWKS())
+}
+
+// Metadata is GET /.well-known/oauth-authorization-server (RFC 8414).
+func (h *Handler) Metadata(w http.ResponseWriter, _ *http.Request) {
+	grants := []string{"refresh_token"}
+	if h.PasswordGrant {
+		grants = append([]string{"password"}, grants...)
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                           h.Issuer,
+		"token_endpoint":                                   h.Issuer + "/token",
+		"jwks_uri":                                         h.Issuer + "/.well-known/jwks.json",
+		"revocation_endpoint":                              h.Issuer + "/revoke",
+		"grant_types_supported":                            grants,
+		"response_types_supported":                         []string{},
+		"token_endpoint_auth_methods_supported":            []string{"none"},
+		"revocation_endpoint_auth_methods_supported":       []string{"none"},
+		"token_endpoint_auth_signing_alg_values_supported": []string{h.Keys.Alg()},
+	})
+}
+
+func formEncoded(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+func writeError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, errorResponse{Error: code, ErrorDescription: description})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
