@@ -83,6 +83,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 
 	gql := graph.NewHandler(graph.Options{
 		Auth: svc, Events: bus, Logger: log, RequestID: requestIDFrom, Production: cfg.Production,
+		AllowedOrigins: cfg.CORSOrigins,
 	})
 	handler := newHandler(deps{
 		cfg: cfg, log: log, auth: svc, graphql: gql,

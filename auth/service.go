@@ -21,10 +21,12 @@ type Config struct {
 
 	// Limiter enforces the attempt limits below; nil turns every limit off (RATE_LIMITS=off).
 	Limiter         Limiter
+	// The per-IP rules stop spraying across accounts from one address; they are generous
+	// because many honest users can share one address (offices, NAT, a test suite).
 	LoginPerAccount Limit // failed logins per account; 10 per 15 min
-	LoginPerIP      Limit // failed logins per client IP; 100 per 15 min
-	RegisterPerIP   Limit // registrations per client IP; 20 per hour
-	RefreshPerIP    Limit // refreshes per client IP; 600 per minute
+	LoginPerIP      Limit // failed logins per client IP; 300 per 15 min
+	RegisterPerIP   Limit // registrations per client IP; 100 per 10 min
+	RefreshPerIP    Limit // refreshes per client IP; 1200 per minute
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -54,9 +56,9 @@ func (c *Config) setDefaults() {
 		}
 	}
 	defLimit(&c.LoginPerAccount, 10, 15*time.Minute)
-	defLimit(&c.LoginPerIP, 100, 15*time.Minute)
-	defLimit(&c.RegisterPerIP, 20, time.Hour)
-	defLimit(&c.RefreshPerIP, 600, time.Minute)
+	defLimit(&c.LoginPerIP, 300, 15*time.Minute)
+	defLimit(&c.RegisterPerIP, 100, 10*time.Minute)
+	defLimit(&c.RefreshPerIP, 1200, time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

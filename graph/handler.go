@@ -2,10 +2,8 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-
-	"time"
+	"net/http"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -37,12 +35,15 @@ type Options struct {
 	// persisted query strings.
 	QueryCacheSize int
 	APQCacheSize   int
+	// AllowedOrigins are the browser origins (CORS_ALLOWED_ORIGINS) allowed to open a WebSocket
+	// besides the server's own.
+	AllowedOrigins []string
 }
 
 // NewHandler builds the GraphQL endpoint: explicit transports (JSON POST, GET for queries,
 // WebSocket for subscriptions; no form or multipart POST, so a browser form cannot post a
 // mutation), limits, caches and the error presenter.
-func NewHandler(o Options) *handler.Server {
+func NewHandler(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -69,11 +70,7 @@ func NewHandler(o Options) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: 10 * time.Second,
-		InitTimeout:           10 * time.Second,
-		InitFunc:              websocketInit(o.Auth),
-	})
+	srv.AddTransport(newWebsocketTransport(o.Auth, o.AllowedOrigins))
 
 	srv.SetParserTokenLimit(l.Tokens)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
@@ -87,48 +84,5 @@ func NewHandler(o Options) *handler.Server {
 	}
 	srv.SetErrorPresenter(errorPresenter(o.Logger, o.RequestID))
 	srv.SetRecoverFunc(recoverFunc(o.Logger))
-	return srv
-}
-
-// websocketInit authenticates a WebSocket connection from its connection_init payload
-// ({"Authorization": "Bearer …"}); without one, the upgrade request's header counts. A bad
-// token closes the socket with 4401 (graphql-transport-ws "Unauthorized").
-func websocketInit(svc *auth.Service) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		if h := payload.Authorization(); h != "" {
-			ctx = auth.WithIdentity(ctx, auth.IdentifyRequest(svc.Tokens(), []string{h}))
-		}
-		id := auth.IdentityFrom(ctx)
-		if id.Claims == nil {
-			return transport.WithWebsocketCloseCode(ctx, 4401), nil, errors.New("unauthorized: " + id.Err.Error())
-		}
-		if _, err := svc.Authorize(ctx, auth.RoleUser); err != nil {
-			return transport.WithWebsocketCloseCode(ctx, 4401), nil, errors.New("unauthorized: " + err.Error())
-		}
-		// The connection lives no longer than its access token and its session.
-		ctx, cancel := context.WithCancel(ctx)
-		go watchConnection(ctx, cancel, svc, id.Claims.ExpiresAt.Time)
-		return ctx, nil, nil
-	}
-}
-
-// watchConnection ends a WebSocket connection's context once its access token expires or its
-// session ends (checked in memory every second), which closes the socket.
-func watchConnection(ctx context.Context, cancel context.CancelFunc, svc *auth.Service, expires time.Time) {
-	defer cancel()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-tick.C:
-			if !now.Before(expires) {
-				return
-			}
-			if _, err := svc.Authorize(ctx, auth.RoleUser); err != nil {
-				return
-			}
-		}
-	}
+	return withConnHolder(srv)
 }
