@@ -10,6 +10,7 @@ import (
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph"
+	"github.com/example/gqlauth/metrics"
 	"github.com/example/gqlauth/oauth"
 	"github.com/example/gqlauth/store/sqlite"
 )
@@ -63,7 +64,8 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	tokens := auth.NewTokens(keys, auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Leeway: auth.MaxLeeway,
 	})
-	bus := auth.NewEventBus()
+	m := metrics.New()
+	bus := auth.NewEventBus(m)
 	var limiter auth.Limiter
 	if cfg.RateLimits {
 		limiter = auth.NewMemoryLimiter(nil)
@@ -71,7 +73,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	svc, err := auth.New(ctx, store, tokens, auth.Config{
 		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
 		Passwords: auth.PasswordPolicy{MinLength: cfg.MinPasswordLength},
-		Limiter:   limiter, Logger: log, Events: bus,
+		Limiter:   limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
 	})
 	if err != nil {
 		store.Close()
@@ -83,12 +85,12 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 
 	gql := graph.NewHandler(graph.Options{
 		Auth: svc, Events: bus, Logger: log, RequestID: requestIDFrom, Production: cfg.Production,
-		AllowedOrigins: cfg.CORSOrigins,
+		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation,
 	})
 	handler := newHandler(deps{
 		cfg: cfg, log: log, auth: svc, graphql: gql,
 		oauth: &oauth.Handler{Auth: svc, Keys: keys, Issuer: cfg.Issuer, PasswordGrant: cfg.OAuthPasswordGrant, Logger: log},
-		ready: svc.Ready,
+		ready: svc.Ready, metrics: m.Handler(),
 	})
 	return &app{
 		handler: handler, auth: svc, storeName: storeName,

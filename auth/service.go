@@ -20,7 +20,7 @@ type Config struct {
 	PollInterval time.Duration // change log poll; 1s
 
 	// Limiter enforces the attempt limits below; nil turns every limit off (RATE_LIMITS=off).
-	Limiter         Limiter
+	Limiter Limiter
 	// The per-IP rules stop spraying across accounts from one address; they are generous
 	// because many honest users can share one address (offices, NAT, a test suite).
 	LoginPerAccount Limit // failed logins per account; 10 per 15 min
@@ -30,6 +30,8 @@ type Config struct {
 
 	Now    func() time.Time
 	Logger *slog.Logger
+	// OnBcryptWait, when set, observes how long each bcrypt operation waited for a slot.
+	OnBcryptWait func(time.Duration)
 	// Events receives every security event (audit trail, subscriptions, metrics); may be nil.
 	Events EventSink
 }
@@ -85,6 +87,7 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 	if err != nil {
 		return nil, fmt.Errorf("bcrypt: %w", err)
 	}
+	hasher.OnWait = cfg.OnBcryptWait
 	window := 15*time.Minute + MaxLeeway // no tokens: a command-line tool that issues none
 	if tokens != nil {
 		window = tokens.TTL() + MaxLeeway

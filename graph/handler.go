@@ -38,6 +38,8 @@ type Options struct {
 	// AllowedOrigins are the browser origins (CORS_ALLOWED_ORIGINS) allowed to open a WebSocket
 	// besides the server's own.
 	AllowedOrigins []string
+	// ObserveOperation, when set, receives each operation's duration (metrics).
+	ObserveOperation OperationObserver
 }
 
 // NewHandler builds the GraphQL endpoint: explicit transports (JSON POST, GET for queries,
@@ -84,5 +86,8 @@ func NewHandler(o Options) http.Handler {
 	}
 	srv.SetErrorPresenter(errorPresenter(o.Logger, o.RequestID))
 	srv.SetRecoverFunc(recoverFunc(o.Logger))
+	if o.ObserveOperation != nil {
+		srv.AroundOperations(observeOperations(o.ObserveOperation))
+	}
 	return withConnHolder(srv)
 }
