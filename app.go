@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph"
@@ -72,8 +73,10 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	svc, err := auth.New(ctx, store, tokens, auth.Config{
 		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
-		Passwords: auth.PasswordPolicy{MinLength: cfg.MinPasswordLength},
-		Limiter:   limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
+		Passwords:     auth.PasswordPolicy{MinLength: cfg.MinPasswordLength},
+		LoginPerIP:    auth.Limit{N: cfg.LoginFailuresPerIP, Window: 15 * time.Minute},
+		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},
+		Limiter:       limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
 	})
 	if err != nil {
 		store.Close()

@@ -33,6 +33,8 @@ type config struct {
 	MinPasswordLength int
 
 	RateLimits         bool
+	LoginFailuresPerIP int // per 15 minutes
+	RegistrationsPerIP int // per 10 minutes
 	TrustedProxies     []netip.Prefix
 	CORSOrigins        []string
 	RefreshCookie      bool
@@ -145,6 +147,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.MinPasswordLength = minLen
 
 	c.RateLimits = boolean("RATE_LIMITS", true)
+	count := func(name string, def int) int {
+		raw := env(name, strconv.Itoa(def))
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			fail(name, "%q is not a positive whole number", raw)
+		}
+		return n
+	}
+	c.LoginFailuresPerIP = count("LOGIN_FAILURES_PER_IP", 300)
+	c.RegistrationsPerIP = count("REGISTRATIONS_PER_IP", 100)
 	for _, p := range strings.Split(env("TRUSTED_PROXIES", ""), ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
