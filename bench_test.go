@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// benchApp wires the real service (SQLite in a temp dir, HS256, bcrypt cost 10, limits off)
+// and returns its handler, without a network in between.
+func benchApp(b *testing.B) *app {
+	b.Helper()
+	env := testEnv(b, map[string]string{"RATE_LIMITS": "off"})
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.close)
+	return a
+}
+
+func serveOnce(h http.Handler, token, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.RemoteAddr = "127.0.0.1:1234"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func benchRegister(b *testing.B, h http.Handler) payload {
+	b.Helper()
+	rec := serveOnce(h, "", `{"query":"mutation { register(input:{email:\"bench@example.com\", password:\"correct horse battery\"}) { accessToken refreshToken } }"}`)
+	var out struct {
+		Data struct{ Register payload }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Data.Register.AccessToken == "" {
+		b.Fatalf("register: %s", rec.Body.String())
+	}
+	return out.Data.Register
+}
+
+// BenchmarkMe is the whole `me` request through the real handler: middleware, token
+// verification, revocation and current-roles checks, the directive, execution, JSON.
+func BenchmarkMe(b *testing.B) {
+	a := benchApp(b)
+	p := benchRegister(b, a.handler)
+	const body = `{"query":"{ me { id email roles } }"}`
+	if rec := serveOnce(a.handler, p.AccessToken, body); !bytes.Contains(rec.Body.Bytes(), []byte(`"email":"bench@example.com"`)) {
+		b.Fatalf("me: %s", rec.Body.String())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			serveOnce(a.handler, p.AccessToken, body)
+		}
+	})
+}
+
+// BenchmarkTypename is the floor cost of the GraphQL HTTP path.
+func BenchmarkTypename(b *testing.B) {
+	a := benchApp(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			serveOnce(a.handler, "", `{"query":"{ __typename }"}`)
+		}
+	})
+}
+
+// BenchmarkRefresh is one refresh rotation through the handler on SQLite (durable write).
+func BenchmarkRefresh(b *testing.B) {
+	a := benchApp(b)
+	p := benchRegister(b, a.handler)
+	token := p.RefreshToken
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		body, _ := json.Marshal(map[string]any{
+			"query":     "mutation($t:String){ refresh(refreshToken:$t) { accessToken refreshToken } }",
+			"variables": map[string]any{"t": token},
+		})
+		rec := serveOnce(a.handler, "", string(body))
+		var out struct {
+			Data struct{ Refresh payload }
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Data.Refresh.RefreshToken == "" {
+			b.Fatalf("refresh: %s", rec.Body.String())
+		}
+		token = out.Data.Refresh.RefreshToken
+	}
+}
