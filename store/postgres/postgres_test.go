@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"io/fs"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.Store { return openStore(t) })
+}
+
+// Instances starting together on a fresh schema apply each migration once, without errors.
+func TestConcurrentMigrations(t *testing.T) {
+	dsn := freshSchema(t)
+	const n = 4
+	var (
+		wg     sync.WaitGroup
+		stores = make([]*Store, n)
+		errs   = make([]error, n)
+	)
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), dsn) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open %d: %v", i, err)
+		} else {
+			t.Cleanup(func() { stores[i].Close() })
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	var applied int
+	if err := stores[0].pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	names := migrationNames(t)
+	if applied != len(names) {
+		t.Errorf("schema_migrations has %d rows, want %d", applied, len(names))
+	}
+	// Reopening applies nothing and succeeds.
+	s, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+func migrationNames(t *testing.T) []string {
+	t.Helper()
+	names, err := fs.Glob(Migrations(), "*.sql")
+	must(t, err)
+	return names
+}
+
+// Every change-log append notifies ChangesChannel, and ListenChanges survives losing its
+// connection: it reconnects, signals (notifications may have been missed) and keeps going.
+func TestListenChanges(t *testing.T) {
+	s := openStore(t)
+	defer func(d time.Duration) { listenIdleCheck = d }(listenIdleCheck)
+	listenIdleCheck = 100 * time.Millisecond // exercise the idle ping path too
+
+	notified := make(chan struct{}, 100)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.ListenChanges(ctx, func() { notified <- struct{}{} }) }()
+
+	expect := func(what string) {
+		t.Helper()
+		select {
+		case <-notified:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no notification after %s", what)
+		}
+	}
+	expectNone := func(what string, d time.Duration) {
+		t.Helper()
+		select {
+		case <-notified:
+			t.Fatalf("unexpected notification %s", what)
+		case <-time.After(d):
+		}
+	}
+
+	expect("listening started")
+	expectNone("while idle (idle pings must not reconnect)", 500*time.Millisecond)
+
+	now := time.Now()
+	must(t, s.CreateUser(t.Context(), auth.User{ID: "u1", Email: "u1@example.com", CreatedAt: now, UpdatedAt: now}))
+	_, err := s.SetUserDisabled(t.Context(), "u1", true, now)
+	must(t, err)
+	expect("SetUserDisabled")
+
+	// Kill the listener's connection from the server side.
+	var killed int
+	err = adminPool(t).QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND datname = current_database()`, listenAppName).Scan(&killed)
+	must(t, err)
+	if killed == 0 {
+		t.Fatal("no listener connection found in pg_stat_activity")
+	}
+	expect("reconnect")
+	_, err = s.SetUserDisabled(t.Context(), "u1", false, now)
+	must(t, err)
+	expect("SetUserDisabled after reconnect")
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != context.Canceled {
+			t.Errorf("ListenChanges returned %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ListenChanges did not return after ctx ended")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,62 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// appendChange adds a change log entry inside the caller's write transaction. Writers are
+// serialised by SQLite, so seq order is commit order and pollers reading seq > last miss nothing.
+func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, kind auth.ChangeKind, userID, sessionID string, at time.Time) error {
+	if _, err := tx.StmtContext(ctx, s.st.addChange).ExecContext(ctx, string(kind), userID, sessionID, micros(at)); err != nil {
+		return fmt.Errorf("sqlite: append change: %w", err)
+	}
+	return nil
+}
+
+// ChangesAfter returns up to limit entries with Seq > afterSeq and At >= notBefore, in Seq order.
+func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time.Time, limit int) ([]auth.Change, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.st.changesAfter.QueryContext(ctx, afterSeq, micros(notBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: changes: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.Change
+	for rows.Next() {
+		var (
+			c    auth.Change
+			kind string
+			at   int64
+		)
+		if err := rows.Scan(&c.Seq, &kind, &c.UserID, &c.SessionID, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: changes: %w", err)
+		}
+		c.Kind, c.At = auth.ChangeKind(kind), fromMicros(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: changes: %w", err)
+	}
+	return out, nil
+}
+
+// PurgeChanges deletes entries with At before before and reports how many.
+func (s *Store) PurgeChanges(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE at < ?`, micros(before))
+		if err != nil {
+			return fmt.Errorf("sqlite: purge changes: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

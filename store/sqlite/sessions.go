@@ -1,0 +1,204 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// CreateSession inserts sess and its first refresh token hash in one transaction.
+func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, sess.UserID, micros(sess.CreatedAt), micros(sess.LastUsedAt), micros(sess.ExpiresAt),
+			sess.UserAgent, sess.IPAddress, nullMicros(sess.EndedAt), sess.EndReason); err != nil {
+			return fmt.Errorf("sqlite: create session: %w", err)
+		}
+		if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, refreshHash, sess.ID, micros(sess.CreatedAt)); err != nil {
+			return fmt.Errorf("sqlite: create session token: %w", err)
+		}
+		return nil
+	})
+}
+
+// RotateRefreshToken retires oldHash and installs newHash. The write transaction holds
+// SQLite's write lock from BEGIN (IMMEDIATE), so the conditional UPDATE cannot interleave with
+// another rotation, in this process or another.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
+	var sess auth.Session
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var sid string
+		err := tx.StmtContext(ctx, s.st.rotate).QueryRowContext(ctx, micros(now), oldHash).Scan(&sid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.whyNotRotated(ctx, tx, oldHash, now)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: rotate: %w", err)
+		}
+		if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, newHash, sid, micros(now)); err != nil {
+			return fmt.Errorf("sqlite: rotate: insert token: %w", err)
+		}
+		sess, err = scanSession(tx.StmtContext(ctx, s.st.touch).QueryRowContext(ctx, micros(now), sid))
+		if err != nil {
+			return fmt.Errorf("sqlite: rotate: touch session: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return auth.Session{}, err
+	}
+	return sess, nil
+}
+
+// whyNotRotated explains a rotation that updated nothing. A session that is not live wins over
+// an already-rotated token: nothing can be minted from it either way, and the caller need not
+// treat it as reuse.
+func (s *Store) whyNotRotated(ctx context.Context, tx *sql.Tx, hash []byte, now time.Time) error {
+	var (
+		rotated, ended sql.NullInt64
+		sid, uid       string
+		expires        int64
+	)
+	err := tx.StmtContext(ctx, s.st.diagnose).QueryRowContext(ctx, hash).Scan(&rotated, &sid, &uid, &ended, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return auth.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("sqlite: rotate: %w", err)
+	case ended.Valid || expires <= micros(now):
+		return auth.ErrSessionEnded
+	case rotated.Valid:
+		return &auth.AlreadyRotatedError{SessionID: sid, UserID: uid, RotatedAt: fromMicros(rotated.Int64)}
+	default:
+		// Impossible under the write lock: the UPDATE's conditions are exactly the above.
+		return fmt.Errorf("sqlite: rotate: token of session %s neither rotated nor ended", sid)
+	}
+}
+
+// ReplaceRefreshToken retires the live session's current token(s) and installs newHash.
+// Checking liveness first is safe here: the transaction holds the write lock from BEGIN.
+func (s *Store) ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ? AND ended_at IS NULL AND expires_at > ?`,
+			sessionID, micros(now)).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrSessionEnded
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: replace token: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`,
+			micros(now), sessionID); err != nil {
+			return fmt.Errorf("sqlite: replace token: %w", err)
+		}
+		if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, newHash, sessionID, micros(now)); err != nil {
+			return fmt.Errorf("sqlite: replace token: %w", err)
+		}
+		return nil
+	})
+}
+
+// SessionByRefreshHash finds the session of a current or rotated token.
+func (s *Store) SessionByRefreshHash(ctx context.Context, hash []byte) (auth.Session, error) {
+	return oneSession(s.st.sessionByHash.QueryRowContext(ctx, hash))
+}
+
+// SessionByID returns a session, ended or not.
+func (s *Store) SessionByID(ctx context.Context, id string) (auth.Session, error) {
+	return oneSession(s.st.sessionByID.QueryRowContext(ctx, id))
+}
+
+func oneSession(row *sql.Row) (auth.Session, error) {
+	sess, err := scanSession(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.Session{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.Session{}, fmt.Errorf("sqlite: session: %w", err)
+	}
+	return sess, nil
+}
+
+// ListLiveSessions returns sessions not ended and not expired at now, newest first.
+func (s *Store) ListLiveSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
+	rows, err := s.st.liveSessions.QueryContext(ctx, userID, micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: live sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: live sessions: %w", err)
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: live sessions: %w", err)
+	}
+	return out, nil
+}
+
+// EndSession ends a session that has not been ended yet. An expired session is ended too: an
+// explicit end must take effect even for access tokens minted just before expiry.
+func (s *Store) EndSession(ctx context.Context, id string, reason string, now time.Time) (bool, error) {
+	ended := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var uid string
+		err := tx.QueryRowContext(ctx, `UPDATE sessions SET ended_at = ?, end_reason = ?
+			WHERE id = ? AND ended_at IS NULL RETURNING user_id`, micros(now), reason, id).Scan(&uid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: end session: %w", err)
+		}
+		ended = true
+		return s.appendChange(ctx, tx, auth.ChangeSessionEnded, uid, id, now)
+	})
+	return ended, err
+}
+
+// EndUserSessions ends the user's live sessions except exceptID and returns their ids, sorted.
+func (s *Store) EndUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error) {
+	var ids []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		ids = ids[:0]
+		rows, err := tx.QueryContext(ctx, `UPDATE sessions SET ended_at = ?1, end_reason = ?2
+			WHERE user_id = ?3 AND id <> ?4 AND ended_at IS NULL AND expires_at > ?1
+			RETURNING id`, micros(now), reason, userID, exceptID)
+		if err != nil {
+			return fmt.Errorf("sqlite: end user sessions: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: end user sessions: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		// Finish reading before the next statement on this connection.
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("sqlite: end user sessions: %w", err)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if err := s.appendChange(ctx, tx, auth.ChangeSessionEnded, userID, id, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}

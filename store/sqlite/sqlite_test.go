@@ -1,0 +1,165 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/sqlite"
+	"github.com/example/gqlauth/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.Store { return open(t, dbPath(t)) })
+}
+
+// dbPath is a file in a directory that does not exist yet, so Open must create it.
+func dbPath(t *testing.T) string { return filepath.Join(t.TempDir(), "data", "auth.db") }
+
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+var t0 = time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func seed(t *testing.T, s auth.Store, userID, sessionID string, hash []byte) {
+	t.Helper()
+	ctx := t.Context()
+	if err := s.CreateUser(ctx, auth.User{ID: userID, Email: userID + "@example.com", PasswordHash: "h",
+		Roles: []auth.Role{auth.RoleUser}, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, auth.Session{ID: sessionID, UserID: userID, CreatedAt: t0, LastUsedAt: t0,
+		ExpiresAt: t0.Add(time.Hour)}, hash); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Data written before Close is there after reopening.
+func TestReopenKeepsData(t *testing.T) {
+	path := dbPath(t)
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed(t, s, "u1", "s1", []byte("h0"))
+	if _, err := s.EndSession(t.Context(), "s1", auth.EndLogout, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := open(t, path) // migrations run again and must be no-ops
+	if _, err := s2.UserByEmail(t.Context(), "u1@example.com"); err != nil {
+		t.Errorf("user lost after reopen: %v", err)
+	}
+	sess, err := s2.SessionByRefreshHash(t.Context(), []byte("h0"))
+	if err != nil || sess.EndedAt.IsZero() {
+		t.Errorf("session after reopen = %+v, %v; want ended", sess, err)
+	}
+	if cs, err := s2.ChangesAfter(t.Context(), 0, time.Time{}, 10); err != nil || len(cs) != 1 {
+		t.Errorf("change log after reopen = %+v, %v; want 1 entry", cs, err)
+	}
+}
+
+// Two Stores on one file behave like two processes sharing the database: each sees the other's
+// writes, and concurrent rotations across them neither double-succeed nor fail with SQLITE_BUSY.
+func TestTwoStoresShareFile(t *testing.T) {
+	path := dbPath(t)
+	a, b := open(t, path), open(t, path)
+	seed(t, a, "u1", "s1", []byte("h0"))
+
+	if _, err := b.UserByID(t.Context(), "u1"); err != nil {
+		t.Fatalf("second store does not see the first's user: %v", err)
+	}
+	if _, err := b.EndSession(t.Context(), "missing", auth.EndLogout, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.SetUserDisabled(t.Context(), "u1", true, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := a.UserByID(t.Context(), "u1"); err != nil || !u.Disabled {
+		t.Errorf("first store does not see the second's update: %+v, %v", u, err)
+	}
+
+	const n = 40
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		errs  = make([]error, n)
+	)
+	for i := range n {
+		s := []*sqlite.Store{a, b}[i%2]
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.RotateRefreshToken(t.Context(), []byte("h0"), fmt.Appendf(nil, "h1-%d", i), t0.Add(time.Minute))
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		var ar *auth.AlreadyRotatedError
+		switch {
+		case err == nil:
+			won++
+		case !errors.As(err, &ar):
+			t.Errorf("rotation %d: %v", i, err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d rotations succeeded, want 1", won)
+	}
+}
+
+func TestOpenRefusesMemory(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file::memory:?cache=shared"} {
+		if s, err := sqlite.Open(t.Context(), p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", p)
+		}
+	}
+}
+
+// BenchmarkRotate measures refresh rotations per second through one Store.
+func BenchmarkRotate(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, auth.User{ID: "u", Email: "u@example.com", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		b.Fatal(err)
+	}
+	var mu sync.Mutex
+	next := 0
+	b.RunParallel(func(pb *testing.PB) {
+		mu.Lock()
+		next++
+		sid := fmt.Sprint("s", next)
+		mu.Unlock()
+		if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: t0, LastUsedAt: t0,
+			ExpiresAt: t0.Add(time.Hour)}, []byte(sid+"/0")); err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; pb.Next(); i++ {
+			old, nw := fmt.Appendf(nil, "%s/%d", sid, i), fmt.Appendf(nil, "%s/%d", sid, i+1)
+			if _, err := s.RotateRefreshToken(ctx, old, nw, t0.Add(time.Minute)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

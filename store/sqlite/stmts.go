@@ -1,0 +1,76 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// stmts are the hot statements, prepared once. Write statements are prepared on the single
+// writer connection and bound to a transaction with tx.StmtContext, which reuses the prepared
+// handle; read statements are prepared on the read pool (database/sql prepares them lazily on
+// each pooled connection). Parsing SQL costs about as much as running these small statements.
+type stmts struct {
+	// writes (rotation)
+	rotate    *sql.Stmt
+	diagnose  *sql.Stmt
+	addToken  *sql.Stmt
+	touch     *sql.Stmt
+	addChange *sql.Stmt
+
+	// reads
+	userByID      *sql.Stmt
+	userByEmail   *sql.Stmt
+	sessionByID   *sql.Stmt
+	sessionByHash *sql.Stmt
+	liveSessions  *sql.Stmt
+	changesAfter  *sql.Stmt
+}
+
+func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
+	list := []struct {
+		db  *sql.DB
+		dst **sql.Stmt
+		sql string
+	}{
+		// Retires oldHash only while the session is live; the caller diagnoses zero rows.
+		{wdb, &st.rotate, `UPDATE refresh_tokens SET rotated_at = ?1
+			WHERE hash = ?2 AND rotated_at IS NULL
+			AND EXISTS (SELECT 1 FROM sessions s
+				WHERE s.id = refresh_tokens.session_id AND s.ended_at IS NULL AND s.expires_at > ?1)
+			RETURNING session_id`},
+		{wdb, &st.diagnose, `SELECT t.rotated_at, s.id, s.user_id, s.ended_at, s.expires_at
+			FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`},
+		{wdb, &st.addToken, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`},
+		{wdb, &st.touch, `UPDATE sessions SET last_used_at = ? WHERE id = ? RETURNING ` + sessionCols},
+		{wdb, &st.addChange, `INSERT INTO changes (kind, user_id, session_id, at) VALUES (?, ?, ?, ?)`},
+
+		{rdb, &st.userByID, `SELECT ` + userCols + ` FROM users WHERE id = ?`},
+		{rdb, &st.userByEmail, `SELECT ` + userCols + ` FROM users WHERE email = ?`},
+		{rdb, &st.sessionByID, `SELECT ` + sessionCols + ` FROM sessions WHERE id = ?`},
+		{rdb, &st.sessionByHash, `SELECT ` + sessionCols + ` FROM sessions
+			WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?)`},
+		{rdb, &st.liveSessions, `SELECT ` + sessionCols + ` FROM sessions
+			WHERE user_id = ?1 AND ended_at IS NULL AND expires_at > ?2
+			ORDER BY created_at DESC, id DESC`},
+		{rdb, &st.changesAfter, `SELECT seq, kind, user_id, session_id, at FROM changes
+			WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?`},
+	}
+	for _, p := range list {
+		stmt, err := p.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", p.sql, err)
+		}
+		*p.dst = stmt
+	}
+	return nil
+}
+
+func (st *stmts) close() {
+	for _, s := range []*sql.Stmt{st.rotate, st.diagnose, st.addToken, st.touch, st.addChange,
+		st.userByID, st.userByEmail, st.sessionByID, st.sessionByHash, st.liveSessions, st.changesAfter} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}

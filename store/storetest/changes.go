@@ -1,0 +1,267 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+)
+
+var changeLogTests = []test{
+	{"ChangeLog/Appends", testChangeLogAppends},
+	{"ChangeLog/ChangesAfter", testChangesAfter},
+	{"ChangeLog/Purge", testPurgeChanges},
+	{"ChangeLog/ConcurrentAppends", testConcurrentAppends},
+	{"ChangeLog/PollerMissesNothing", testPollerMissesNothing},
+}
+
+// Each changing method appends its entries in order, with increasing Seq.
+func testChangeLogAppends(t *testing.T, s auth.Store) {
+	ctx := ctxOf(t)
+	mustCreateUser(t, s, newUser("u1"))
+	for _, id := range []string{"s1", "s2", "s3"} {
+		mustCreateSession(t, s, newSession(id, "u1"))
+	}
+	if cs := allChanges(t, s); len(cs) != 0 {
+		t.Fatalf("creating users and sessions logged %+v", cs)
+	}
+
+	var want []auth.Change
+	for i, step := range []struct {
+		name string
+		do   func(now time.Time) error
+		logs []auth.Change // without Seq and At
+	}{
+		{"SetUserRoles", func(now time.Time) error {
+			_, err := s.SetUserRoles(ctx, "u1", []auth.Role{auth.RoleAdmin}, now)
+			return err
+		}, []auth.Change{{Kind: auth.ChangeUser, UserID: "u1"}}},
+		{"SetUserDisabled", func(now time.Time) error { _, err := s.SetUserDisabled(ctx, "u1", true, now); return err },
+			[]auth.Change{{Kind: auth.ChangeUser, UserID: "u1"}}},
+		{"SetPasswordHash", func(now time.Time) error { return s.SetPasswordHash(ctx, "u1", "h2", now) },
+			[]auth.Change{{Kind: auth.ChangeUser, UserID: "u1"}}},
+		{"EndSession", func(now time.Time) error { _, err := s.EndSession(ctx, "s1", auth.EndLogout, now); return err },
+			[]auth.Change{{Kind: auth.ChangeSessionEnded, UserID: "u1", SessionID: "s1"}}},
+		{"EndSession again", func(now time.Time) error { _, err := s.EndSession(ctx, "s1", auth.EndLogout, now); return err },
+			nil},
+		{"EndUserSessions", func(now time.Time) error {
+			_, err := s.EndUserSessions(ctx, "u1", "", auth.EndLogoutAll, now)
+			return err
+		}, []auth.Change{
+			{Kind: auth.ChangeSessionEnded, UserID: "u1", SessionID: "s2"},
+			{Kind: auth.ChangeSessionEnded, UserID: "u1", SessionID: "s3"},
+		}},
+		{"RotateRefreshToken", func(now time.Time) error {
+			mustCreateSession(t, s, newSession("s4", "u1"))
+			_, err := s.RotateRefreshToken(ctx, hashOf("s4/0"), hashOf("s4/1"), now)
+			return err
+		}, nil},
+		{"ReplaceRefreshToken", func(now time.Time) error { return s.ReplaceRefreshToken(ctx, "s4", hashOf("s4/2"), now) },
+			nil},
+	} {
+		now := at(time.Duration(i+1) * time.Minute)
+		must(t, step.do(now))
+		for _, c := range step.logs {
+			c.At = now
+			want = append(want, c)
+		}
+		got := allChanges(t, s)
+		if len(got) != len(want) {
+			t.Fatalf("after %s: %d changes %+v, want %d", step.name, len(got), got, len(want))
+		}
+	}
+
+	got := allChanges(t, s)
+	// EndUserSessions may log its sessions in any order.
+	slices.SortStableFunc(got[4:6], func(a, b auth.Change) int { return strings.Compare(a.SessionID, b.SessionID) })
+	for i, c := range got {
+		if i > 0 && c.Seq <= got[i-1].Seq {
+			t.Errorf("Seq not increasing: %d after %d", c.Seq, got[i-1].Seq)
+		}
+		w := want[i]
+		if c.Kind != w.Kind || c.UserID != w.UserID || c.SessionID != w.SessionID {
+			t.Errorf("change %d = %+v, want %+v", i, c, w)
+		}
+		checkTime(t, fmt.Sprintf("change %d At", i), c.At, w.At)
+	}
+}
+
+// appendChanges logs one ChangeUser entry per time and returns the entries.
+func appendChanges(t *testing.T, s auth.Store, times ...time.Time) []auth.Change {
+	t.Helper()
+	if _, err := s.UserByID(ctxOf(t), "u1"); err != nil {
+		mustCreateUser(t, s, newUser("u1"))
+	}
+	before := len(allChanges(t, s))
+	for _, at := range times {
+		_, err := s.SetUserDisabled(ctxOf(t), "u1", false, at)
+		must(t, err)
+	}
+	return allChanges(t, s)[before:]
+}
+
+func seqs(cs []auth.Change) []int64 {
+	out := make([]int64, len(cs))
+	for i, c := range cs {
+		out[i] = c.Seq
+	}
+	return out
+}
+
+func testChangesAfter(t *testing.T, s auth.Store) {
+	// Entry times are deliberately not monotonic in Seq: At comes from the caller's clock.
+	cs := appendChanges(t, s, at(1*time.Minute), at(3*time.Minute), at(2*time.Minute), at(4*time.Minute), at(5*time.Minute))
+	all := seqs(cs)
+	for _, tc := range []struct {
+		name      string
+		afterSeq  int64
+		notBefore time.Time
+		limit     int
+		want      []int64
+	}{
+		{"everything", 0, time.Time{}, 100, all},
+		{"after seq", all[1], time.Time{}, 100, all[2:]},
+		{"after last", all[4], time.Time{}, 100, nil},
+		{"limit", 0, time.Time{}, 2, all[:2]},
+		{"after seq and limit", all[0], time.Time{}, 2, all[1:3]},
+		{"not before (inclusive)", 0, at(3 * time.Minute), 100, []int64{all[1], all[3], all[4]}},
+		{"not before, sub-second", 0, at(3*time.Minute - time.Microsecond), 100, []int64{all[1], all[3], all[4]}},
+		{"all filters", all[1], at(2 * time.Minute), 1, all[2:3]},
+		{"not before in the future", 0, at(time.Hour), 100, nil},
+		{"zero limit", 0, time.Time{}, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ChangesAfter(ctxOf(t), tc.afterSeq, tc.notBefore, tc.limit)
+			must(t, err)
+			if !slices.Equal(seqs(got), tc.want) {
+				t.Errorf("ChangesAfter(%d, %v, %d) = %v, want %v", tc.afterSeq, tc.notBefore, tc.limit, seqs(got), tc.want)
+			}
+		})
+	}
+}
+
+func testPurgeChanges(t *testing.T, s auth.Store) {
+	ctx := ctxOf(t)
+	cs := appendChanges(t, s, at(1*time.Minute), at(2*time.Minute), at(3*time.Minute))
+
+	n, err := s.PurgeChanges(ctx, at(2*time.Minute)) // strictly older than before
+	must(t, err)
+	if n != 1 {
+		t.Errorf("PurgeChanges = %d, want 1", n)
+	}
+	if got := seqs(allChanges(t, s)); !slices.Equal(got, seqs(cs[1:])) {
+		t.Errorf("after purge: %v, want %v", got, seqs(cs[1:]))
+	}
+
+	n, err = s.PurgeChanges(ctx, at(time.Hour))
+	must(t, err)
+	if n != 2 {
+		t.Errorf("PurgeChanges(all) = %d, want 2", n)
+	}
+	// Pollers remember the last Seq they saw: Seq must keep growing after the log was emptied.
+	next := appendChanges(t, s, at(2*time.Hour))
+	if len(next) != 1 || next[0].Seq <= cs[2].Seq {
+		t.Errorf("entry after purging all: %+v, want Seq > %d", next, cs[2].Seq)
+	}
+	n, err = s.PurgeChanges(ctx, at(2*time.Hour))
+	must(t, err)
+	if n != 0 {
+		t.Errorf("PurgeChanges(nothing old) = %d, want 0", n)
+	}
+}
+
+// Concurrent writers get distinct Seqs and every entry is logged.
+func testConcurrentAppends(t *testing.T, s auth.Store) {
+	ctx := ctxOf(t)
+	const n = 20
+	for i := range n {
+		mustCreateUser(t, s, newUser(fmt.Sprintf("u%02d", i)))
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, err := s.SetUserRoles(ctx, fmt.Sprintf("u%02d", i), []auth.Role{auth.RoleAdmin}, at(time.Minute)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := allChanges(t, s)
+	users := map[string]bool{}
+	for i, c := range got {
+		if i > 0 && c.Seq <= got[i-1].Seq {
+			t.Errorf("Seq not increasing: %d after %d", c.Seq, got[i-1].Seq)
+		}
+		users[c.UserID] = true
+	}
+	if len(got) != n || len(users) != n {
+		t.Errorf("%d changes for %d users, want %d each", len(got), len(users), n)
+	}
+}
+
+// A poller that remembers the last Seq it saw must see every entry even while writers commit
+// concurrently: an entry may never become visible after one with a higher Seq.
+func testPollerMissesNothing(t *testing.T, s auth.Store) {
+	ctx := ctxOf(t)
+	const writers, perWriter = 8, 40
+	for i := range writers {
+		mustCreateUser(t, s, newUser(fmt.Sprintf("u%02d", i)))
+	}
+	var (
+		wg   sync.WaitGroup
+		seen = map[int64]bool{}
+		last int64
+	)
+	poll := func() {
+		cs, err := s.ChangesAfter(ctx, last, time.Time{}, 1000)
+		if err != nil {
+			t.Error(err) // not Fatal: runs on the polling goroutine too
+			return
+		}
+		for _, c := range cs {
+			seen[c.Seq] = true
+			last = c.Seq
+		}
+	}
+	for i := range writers {
+		wg.Go(func() {
+			for j := range perWriter {
+				if _, err := s.SetUserDisabled(ctx, fmt.Sprintf("u%02d", i), j%2 == 0, at(time.Minute)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				poll()
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-polled
+	poll()
+	all := allChanges(t, s)
+	missed := 0
+	for _, c := range all {
+		if !seen[c.Seq] {
+			missed++
+		}
+	}
+	if len(all) != writers*perWriter || missed > 0 {
+		t.Errorf("%d entries logged (want %d); the poller missed %d", len(all), writers*perWriter, missed)
+	}
+}
