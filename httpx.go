@@ -41,7 +41,7 @@ func withRequestID(next http.Handler) http.Handler {
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBodyBytes {
-			tooLarge(w)
+			tooLarge(w, r)
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
@@ -51,7 +51,7 @@ func limitBody(next http.Handler) http.Handler {
 				return
 			}
 			if len(buf) > maxBodyBytes {
-				tooLarge(w)
+				tooLarge(w, r)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(buf))
@@ -61,10 +61,16 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
-func tooLarge(w http.ResponseWriter) {
+// tooLarge answers 413 in the shape the endpoint's clients read: an RFC 6749 error object for
+// the OAuth endpoints, a GraphQL error list elsewhere.
+func tooLarge(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	if r.URL.Path == "/token" || r.URL.Path == "/revoke" {
+		_, _ = io.WriteString(w, `{"error":"invalid_request","error_description":"request body is larger than 1 MiB"}`)
+		return
+	}
 	_, _ = io.WriteString(w, `{"errors":[{"message":"request body is larger than 1 MiB","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}`)
 }
 

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportDirection keeps the house's shape (../shared/DESIGN.md): imports point one way,
+// main → adapters → auth, and auth imports nothing of ours (no GraphQL, no SQL drivers, no Redis).
+func TestImportDirection(t *testing.T) {
+	const module = "github.com/example/gqlauth"
+	allowed := map[string][]string{ // package → the project packages it may import
+		"auth":            {},
+		"graph":           {"auth", "graph/model"},
+		"graph/model":     {},
+		"oauth":           {"auth"},
+		"metrics":         {"auth"},
+		"web":             {},
+		"store/sqlite":    {"auth"},
+		"store/postgres":  {"auth"},
+		"store/redis":     {"auth"},
+		"store/storetest": {"auth"},
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+		if rel == "" {
+			continue // package main wires everything
+		}
+		ok, known := allowed[rel]
+		if !known {
+			if strings.HasPrefix(rel, "store/") || strings.HasPrefix(rel, "auth/") {
+				ok = []string{"auth"}
+			} else {
+				t.Errorf("package %s has no rule here; add one", rel)
+				continue
+			}
+		}
+		for _, imp := range strings.Fields(imports) {
+			if !strings.HasPrefix(imp, module+"/") {
+				if rel == "auth" && (strings.Contains(imp, "gqlgen") || strings.Contains(imp, "gqlparser") ||
+					strings.Contains(imp, "sql") || strings.Contains(imp, "redis") || strings.Contains(imp, "pgx")) {
+					t.Errorf("auth imports %s: the domain must know nothing of GraphQL or storage drivers", imp)
+				}
+				continue
+			}
+			target := strings.TrimPrefix(imp, module+"/")
+			if !contains(ok, target) {
+				t.Errorf("%s imports %s, against the layering", rel, target)
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
