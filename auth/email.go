@@ -25,7 +25,9 @@ func NormalizeEmail(raw, field string) (string, error) {
 	if !utf8.ValidString(raw) {
 		return bad("email is not valid UTF-8")
 	}
-	e := strings.ToLower(norm.NFC.String(strings.TrimSpace(raw)))
+	// NFC again after lowering: lowering can undo NFC (U+0130 İ lowers to a plain i, which then
+	// composes with a following combining mark), and the stored form must be NFC and a fixed point.
+	e := norm.NFC.String(strings.ToLower(norm.NFC.String(strings.TrimSpace(raw))))
 	if e == "" {
 		return bad("email is required")
 	}

@@ -58,6 +58,9 @@ func NewTokens(keys *KeySet, cfg TokenConfig) *Tokens {
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithTimeFunc(cfg.Now),
 		jwt.WithJSONNumber(),
+		// Canonical base64url only: otherwise a signature's unused trailing bits can be changed
+		// and the altered token still verifies (a second spelling of the same token).
+		jwt.WithStrictDecoding(),
 	)
 	return &Tokens{keys: keys, cfg: cfg, parser: parser}
 }
@@ -99,6 +102,13 @@ func (t *Tokens) Issue(u User, sessionID string, sessionExpires time.Time) (stri
 func (t *Tokens) Verify(raw string) (*Claims, error) {
 	if raw == "" || len(raw) > maxTokenBytes || strings.Count(raw, ".") != 2 {
 		return nil, ErrTokenInvalid
+	}
+	// Only base64url and the dots: Go's base64 decoders skip CR and LF, so a line break inside
+	// the signature would otherwise give a second spelling of a valid token.
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, ErrTokenInvalid
+		}
 	}
 	claims := &Claims{}
 	_, err := t.parser.ParseWithClaims(raw, claims, t.keyFor)
@@ -175,7 +185,9 @@ func parseRefreshToken(token string) ([]byte, bool) {
 	if !ok || len(body) != 43 {
 		return nil, false
 	}
-	if _, err := base64.RawURLEncoding.Strict().DecodeString(body); err != nil {
+	// The length check matters: the decoder skips CR and LF, so 43 characters with a line break
+	// among them decode (to fewer bytes) without error.
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(body); err != nil || len(b) != 32 {
 		return nil, false
 	}
 	return hashRefreshToken(token), true

@@ -1,0 +1,378 @@
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Run one for a while with, for example:
+//
+//	go test ./auth -run '^$' -fuzz FuzzVerify -fuzztime 60s
+//
+// The f.Add seeds run as ordinary tests.
+
+func fzIsToken68Char(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~+/=", c) >= 0
+}
+
+func FuzzParseBearer(f *testing.F) {
+	for _, s := range []string{
+		"Bearer abc.def.ghi", "bearer abc", "BEARER abc", "Bearer  abc", " Bearer abc ", "Bearer",
+		"Bearer ", "Basic dXNlcjpwYXNz", "Bearer a,b", "Bearer a b", "Bearer\tabc", "Bearer abc==",
+		"Bearer " + strings.Repeat("a", 8<<10), "Bearer " + strings.Repeat("a", 8<<10+1), "Bearer é",
+		"Bearer a\x00b", "Bearer a\r\nX-Injected: 1", "Bearer\u00a0abc", "Bearer abc\u00a0", "",
+		"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "Bearerabc", "Bearer ~+/=-._",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		tok, ok := ParseBearer(h)
+		if !ok {
+			if tok != "" {
+				t.Fatalf("refused %q but returned %q", h, tok)
+			}
+		} else {
+			if tok == "" || len(tok) > maxTokenBytes {
+				t.Fatalf("accepted a token of %d bytes from %q", len(tok), h)
+			}
+			for i := 0; i < len(tok); i++ {
+				if !fzIsToken68Char(tok[i]) {
+					t.Fatalf("accepted token %q has a non-token68 byte %q", tok, tok[i])
+				}
+			}
+			trimmed := strings.TrimSpace(h)
+			if len(trimmed) < len("Bearer ")+len(tok) || !strings.EqualFold(trimmed[:6], "Bearer") ||
+				trimmed[6] != ' ' || !strings.HasSuffix(trimmed, tok) ||
+				strings.Trim(trimmed[6:len(trimmed)-len(tok)], " ") != "" {
+				t.Fatalf("accepted %q from %q, which is not `Bearer <token>`", tok, h)
+			}
+			if again, ok := ParseBearer("Bearer " + tok); !ok || again != tok {
+				t.Fatalf("round trip of %q gave %q, %v", tok, again, ok)
+			}
+		}
+		// Every non-empty run of token68 characters up to the limit is accepted, whatever the
+		// case of the scheme.
+		if h != "" && len(h) <= maxTokenBytes {
+			all := true
+			for i := 0; i < len(h); i++ {
+				all = all && fzIsToken68Char(h[i])
+			}
+			if all {
+				if got, ok := ParseBearer("bEaReR " + h); !ok || got != h {
+					t.Fatalf("token68 %q refused: %q, %v", h, got, ok)
+				}
+			}
+		}
+	})
+}
+
+// fzCheckVerdict checks one Verify answer against an independent reading of the token: an
+// accepted token is exactly what the contract allows; an error is one of the two sentinels.
+func fzCheckVerdict(t *testing.T, key SigningKey, raw string, claims *Claims, err error) {
+	t.Helper()
+	if err != nil {
+		if err != ErrTokenInvalid && err != ErrTokenExpired {
+			t.Fatalf("Verify returned %v (%T), not a sentinel", err, err)
+		}
+		if claims != nil {
+			t.Fatalf("Verify returned claims with error %v", err)
+		}
+		if err == ErrTokenExpired {
+			// Expired is said only of a correctly signed token; check the signature ourselves.
+			fzCheckSignature(t, key, raw)
+			fzCheckExpired(t, raw)
+		}
+		return
+	}
+	if claims == nil {
+		t.Fatal("Verify returned neither claims nor an error")
+	}
+	if len(raw) > maxTokenBytes {
+		t.Fatalf("accepted a token of %d bytes", len(raw))
+	}
+	fzCheckSignature(t, key, raw)
+	parts := strings.Split(raw, ".")
+	hb, err := base64.RawURLEncoding.Strict().DecodeString(parts[0])
+	if err != nil {
+		t.Fatalf("accepted a header that is not canonical base64url: %v", err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(hb, &h); err != nil {
+		t.Fatalf("accepted a header that is not a JSON object: %v", err)
+	}
+	if h["alg"] != key.Alg {
+		t.Fatalf("accepted alg %v", h["alg"])
+	}
+	if h["kid"] != key.KID {
+		t.Fatalf("accepted kid %v", h["kid"])
+	}
+	typ, _ := h["typ"].(string)
+	if !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+		t.Fatalf("accepted typ %v", h["typ"])
+	}
+	for _, forbidden := range []string{"crit", "jwk", "jku", "x5u", "x5c"} {
+		if _, ok := h[forbidden]; ok {
+			t.Fatalf("accepted a header with %s: %s", forbidden, hb)
+		}
+	}
+	if claims.Issuer != ktIssuer {
+		t.Fatalf("accepted iss %q", claims.Issuer)
+	}
+	hasAud := false
+	for _, a := range claims.Audience {
+		hasAud = hasAud || a == ktAudience
+	}
+	if !hasAud {
+		t.Fatalf("accepted aud %q", claims.Audience)
+	}
+	now := ktStart
+	if claims.ExpiresAt == nil || !now.Before(claims.ExpiresAt.Add(MaxLeeway)) {
+		t.Fatalf("accepted exp %v at %v", claims.ExpiresAt, now)
+	}
+	if claims.NotBefore != nil && claims.NotBefore.After(now.Add(MaxLeeway)) {
+		t.Fatalf("accepted nbf %v at %v", claims.NotBefore, now)
+	}
+	if claims.IssuedAt != nil && claims.IssuedAt.After(now.Add(MaxLeeway)) {
+		t.Fatalf("accepted iat %v at %v", claims.IssuedAt, now)
+	}
+	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" {
+		t.Fatalf("accepted claims without sub, sid or jti: %+v", claims)
+	}
+}
+
+// fzCheckSignature fails unless raw's signature is the canonical HMAC of its signing input.
+func fzCheckSignature(t *testing.T, key SigningKey, raw string) {
+	t.Helper()
+	i := strings.LastIndexByte(raw, '.')
+	if i < 0 || strings.Count(raw, ".") != 2 {
+		t.Fatalf("not a JWS but not refused as invalid: %q", raw)
+	}
+	mac := hmac.New(sha256.New, key.sign.([]byte))
+	mac.Write([]byte(raw[:i]))
+	if want := base64.RawURLEncoding.EncodeToString(mac.Sum(nil)); raw[i+1:] != want {
+		t.Fatalf("signature %q is not %q, yet the token was not refused as invalid", raw[i+1:], want)
+	}
+}
+
+// fzCheckExpired fails unless raw's exp is past, leeway included.
+func fzCheckExpired(t *testing.T, raw string) {
+	t.Helper()
+	var c Claims
+	seg := strings.Split(raw, ".")[1]
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		t.Fatalf("expired, but the claims do not decode: %q", seg)
+	}
+	if c.ExpiresAt == nil || ktStart.Before(c.ExpiresAt.Add(MaxLeeway)) {
+		t.Fatalf("ErrTokenExpired for exp %v at %v", c.ExpiresAt, ktStart)
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	tokens, key := ktHMACTokens(f, nil)
+	valid, _, err := tokens.Issue(ktUser, "sess-1", time.Time{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := tokens.Verify(valid); err != nil {
+		f.Fatalf("seed token refused: %v", err)
+	}
+	hdr := ktGoodHeader(key.KID)
+	good := ktGoodClaims()
+	expired := ktWith(good, "iat", ktStart.Add(-2*time.Hour).Unix(), "nbf", ktStart.Add(-2*time.Hour).Unix(), "exp", ktStart.Add(-time.Hour).Unix())
+	parts := strings.Split(valid, ".")
+	for _, s := range []string{
+		valid,
+		ktSign(f, key.method, key.sign, hdr, expired),
+		ktSign(f, key.method, key.sign, ktWith(hdr, "typ", "application/at+jwt"), good),
+		ktSign(f, key.method, key.sign, ktWith(hdr, "crit", []string{"b64"}, "b64", false), good),
+		ktSign(f, key.method, key.sign, ktWith(hdr, "typ", "JWT"), good),
+		ktSign(f, key.method, key.sign, hdr, ktWith(good, "aud", "x")),
+		ktSign(f, jwt.SigningMethodHS384, key.sign, hdr, good),
+		ktSign(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr, good),
+		parts[0] + "." + parts[1] + ".",
+		parts[0] + ".." + parts[2],
+		"." + parts[1] + "." + parts[2],
+		parts[0] + "=." + parts[1] + "." + parts[2],
+		"", ".", "..", "...", "a.b.c", "e30.e30.", "eyJhbGciOiJIUzI1NiJ9.e30.AAAA",
+		`{"alg":"HS256"}.{}.x`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		claims, err := tokens.Verify(raw)
+		fzCheckVerdict(t, key, raw, claims, err)
+	})
+}
+
+// FuzzVerifySigned fuzzes the header and claims of correctly signed tokens, which is where the
+// verifier's own checks run (a random string almost never gets past the signature).
+func FuzzVerifySigned(f *testing.F) {
+	tokens, key := ktHMACTokens(f, nil)
+	j := func(v any) []byte { b, _ := json.Marshal(v); return b }
+	hdr := ktWith(ktGoodHeader(key.KID), "alg", "HS256")
+	good := ktGoodClaims()
+	seeds := [][2][]byte{
+		{j(hdr), j(good)},
+		{j(ktWith(hdr, "typ", "application/at+jwt")), j(good)},
+		{j(ktWith(hdr, "typ", "AT+JWT")), j(good)},
+		{j(ktWith(hdr, "typ", "JWT")), j(good)},
+		{j(ktWith(hdr, "typ", nil)), j(good)},
+		{j(ktWith(hdr, "kid", "other")), j(good)},
+		{j(ktWith(hdr, "alg", "none")), j(good)},
+		{j(ktWith(hdr, "alg", "HS512")), j(good)},
+		{j(ktWith(hdr, "crit", []string{"exp"})), j(good)},
+		{j(ktWith(hdr, "jwk", map[string]string{"kty": "oct"})), j(good)},
+		{j(ktWith(hdr, "x5c", nil)), j(good)},
+		{j(hdr), j(ktWith(good, "exp", nil))},
+		{j(hdr), j(ktWith(good, "exp", ktStart.Add(-time.Hour).Unix()))},
+		{j(hdr), j(ktWith(good, "exp", ktStart.Add(-3*time.Second).Unix()))},
+		{j(hdr), j(ktWith(good, "exp", 1e300))},
+		{j(hdr), j(ktWith(good, "exp", -1))},
+		{j(hdr), j(ktWith(good, "exp", "1"))},
+		{j(hdr), j(ktWith(good, "nbf", ktStart.Add(time.Minute).Unix()))},
+		{j(hdr), j(ktWith(good, "iat", ktStart.Add(time.Minute).Unix()))},
+		{j(hdr), j(ktWith(good, "iat", nil, "nbf", nil))},
+		{j(hdr), j(ktWith(good, "aud", ktAudience))},
+		{j(hdr), j(ktWith(good, "aud", []string{"a", ktAudience}))},
+		{j(hdr), j(ktWith(good, "aud", []any{1, ktAudience}))},
+		{j(hdr), j(ktWith(good, "iss", nil))},
+		{j(hdr), j(ktWith(good, "sub", 5))},
+		{j(hdr), j(ktWith(good, "sid", ""))},
+		{j(hdr), j(ktWith(good, "roles", "ADMIN"))},
+		{j(hdr), []byte(`{"exp":1,"EXP":99999999999}`)},
+		{j(hdr), []byte(`null`)},
+		{[]byte(`null`), j(good)},
+		{[]byte(`{"alg":"HS256","typ":"at+jwt","kid":"` + key.KID + `","typ":"JWT"}`), j(good)},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, header, payload []byte) {
+		input := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload)
+		mac := hmac.New(sha256.New, key.sign.([]byte))
+		mac.Write([]byte(input))
+		raw := input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+		claims, err := tokens.Verify(raw)
+		fzCheckVerdict(t, key, raw, claims, err)
+	})
+}
+
+func FuzzParseRefreshToken(f *testing.F) {
+	tok, _ := newRefreshToken()
+	for _, s := range []string{
+		tok, tok[:len(tok)-1], tok + "A", "rt_", "", "RT_" + tok[3:], tok[:len(tok)-1] + "=",
+		"rt_" + strings.Repeat("A", 43), "rt_" + strings.Repeat("_", 43), "rt_" + strings.Repeat("+", 43),
+		"rt_" + strings.Repeat("A", 42) + "B", "rt_" + strings.Repeat("é", 21) + "A", tok + "\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		hash, ok := parseRefreshToken(s)
+		if ok {
+			if len(s) != 46 || !strings.HasPrefix(s, "rt_") {
+				t.Fatalf("accepted %q", s)
+			}
+			body, err := base64.RawURLEncoding.Strict().DecodeString(s[3:])
+			if err != nil || len(body) != 32 || base64.RawURLEncoding.EncodeToString(body) != s[3:] {
+				t.Fatalf("accepted %q, not the canonical base64url of 32 bytes", s)
+			}
+			if sum := sha256.Sum256([]byte(s)); !hmac.Equal(sum[:], hash) {
+				t.Fatalf("hash of %q is not its SHA-256", s)
+			}
+		} else if hash != nil {
+			t.Fatalf("refused %q with a hash", s)
+		}
+		// Every token of the right shape is accepted.
+		if len(s) >= 32 {
+			canonical := "rt_" + base64.RawURLEncoding.EncodeToString([]byte(s[:32]))
+			if _, ok := parseRefreshToken(canonical); !ok {
+				t.Fatalf("refused well-formed %q", canonical)
+			}
+		}
+	})
+}
+
+func fzIsASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{
+		"alice@example.com", "  Alice@Example.COM ", "ALICE@EXAMPLE.COM", "a@b", "@b", "a@", "a@@b", "a@b@c",
+		"a b@c", "a\tb@c", "a@b\x00", "a@b\u200b", "a@b\u00a0c", "a@b.", "a@.b", "a@b..c", "\"a\"@b", "a<b@c",
+		strings.Repeat("a", 64) + "@b", strings.Repeat("a", 65) + "@b", "a@" + strings.Repeat("b", 252),
+		"a@" + strings.Repeat("b", 253), "é@example.com", "e\u0301@example.com", "\u212a@example.com",
+		"\u0130@example.com", "\u1e9e@example.com", "ß@example.com", "\xff@example.com", "\ufffd@x",
+		"\u0345@x", "\u03a3@x", "\u2126@x", "\u212b@x", "ǅ@x", "Ⱥ@x", "\u1fbb@x", "a\u0307\u0301@x",
+		"I\u0307@x", "\u0130\u0307@0", "a\u2028b@x", "a\u0085@x", "a@x\u3000", "\u00a0a@x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		out, err := NormalizeEmail(raw, "email")
+		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Field != "email" {
+				t.Fatalf("error %v is not an InputError for email", err)
+			}
+			if out != "" {
+				t.Fatalf("error with output %q", out)
+			}
+			return
+		}
+		if !utf8.ValidString(out) {
+			t.Fatalf("%q: output %q is not UTF-8", raw, out)
+		}
+		if len(out) > 254 {
+			t.Fatalf("%q: output of %d bytes", raw, len(out))
+		}
+		if strings.Count(out, "@") != 1 {
+			t.Fatalf("%q: output %q has %d '@'", raw, out, strings.Count(out, "@"))
+		}
+		at := strings.IndexByte(out, '@')
+		if at == 0 || at == len(out)-1 || at > 64 {
+			t.Fatalf("%q: output %q is not local@domain with a local part of at most 64 bytes", raw, out)
+		}
+		for _, r := range out {
+			if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+				t.Fatalf("%q: output %q contains %U", raw, out, r)
+			}
+		}
+		if !norm.NFC.IsNormalString(out) {
+			t.Fatalf("%q: output %q is not NFC", raw, out)
+		}
+		again, err := NormalizeEmail(out, "email")
+		if err != nil || again != out {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", raw, out, again, err)
+		}
+		// Case-insensitive: the upper-cased form of an ASCII address names the same account.
+		// (Not asserted beyond ASCII: Go's simple case mapping lowers U+0130 İ to a plain i, so
+		// "i\u0307@x" and its upper case "İ@x" normalise differently; see the fuzz report.)
+		if fzIsASCII(out) {
+			if up, err := NormalizeEmail(strings.ToUpper(out), "email"); err != nil || up != out {
+				t.Fatalf("%q and its upper case normalise differently: %q, %v", out, up, err)
+			}
+		}
+	})
+}

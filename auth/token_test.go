@@ -1,0 +1,410 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"maps"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const (
+	ktIssuer   = "https://issuer.test"
+	ktAudience = "graphql-api"
+	ktTTL      = 15 * time.Minute
+)
+
+// ktStart is the tests' fixed "now"; tokens are issued then unless a test moves its clock.
+var ktStart = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+
+func ktNow() time.Time { return ktStart }
+
+var ktUser = User{ID: "user-1", Email: "u@example.com", Roles: []Role{RoleUser}}
+
+// ktClock is a settable clock for TokenConfig.Now.
+type ktClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *ktClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *ktClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+func ktTokenConfig(now func() time.Time) TokenConfig {
+	if now == nil {
+		now = ktNow
+	}
+	return TokenConfig{Issuer: ktIssuer, Audience: ktAudience, TTL: ktTTL, Leeway: MaxLeeway, Now: now}
+}
+
+// ktHMACTokens is an HS256 issuer/verifier on a fixed secret, and its key.
+func ktHMACTokens(t testing.TB, now func() time.Time) (*Tokens, SigningKey) {
+	t.Helper()
+	k, err := NewHMACKey([]byte("fuzz-and-unit-test-secret-0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := NewKeySet(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewTokens(ks, ktTokenConfig(now)), k
+}
+
+func ktSegment(t testing.TB, token string, i int) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWS: %q", token)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func ktHeader(t testing.TB, token string) map[string]any { return ktSegment(t, token, 0) }
+func ktClaims(t testing.TB, token string) map[string]any { return ktSegment(t, token, 1) }
+
+func ktGoodHeader(kid string) map[string]any {
+	return map[string]any{"typ": "at+jwt", "kid": kid}
+}
+
+// ktGoodClaims are valid claims at ktStart.
+func ktGoodClaims() map[string]any {
+	return map[string]any{
+		"iss": ktIssuer, "aud": []string{ktAudience}, "sub": ktUser.ID, "sid": "sess-1", "jti": "jti-1",
+		"iat": ktStart.Unix(), "nbf": ktStart.Unix(), "exp": ktStart.Add(ktTTL).Unix(), "roles": []string{"USER"},
+	}
+}
+
+// ktSign signs claims under header with method and key; header entries set to nil are left out
+// and an "alg" entry overrides the method's name.
+func ktSign(t testing.TB, method jwt.SigningMethod, key any, header, claims map[string]any) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, jwt.MapClaims(claims))
+	for k, v := range header {
+		if v == nil {
+			delete(tok.Header, k)
+		} else {
+			tok.Header[k] = v
+		}
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return s
+}
+
+func ktWith(m map[string]any, kv ...any) map[string]any {
+	out := maps.Clone(m)
+	for i := 0; i < len(kv); i += 2 {
+		k := kv[i].(string)
+		if kv[i+1] == nil {
+			delete(out, k)
+		} else {
+			out[k] = kv[i+1]
+		}
+	}
+	return out
+}
+
+func TestIssueClaims(t *testing.T) {
+	tokens, key := ktHMACTokens(t, func() time.Time { return ktStart.Add(700 * time.Millisecond) })
+	u := User{ID: "user-42", Roles: []Role{RoleUser, RoleAdmin}}
+	raw, ttl, err := tokens.Issue(u, "sess-9", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl != ktTTL || tokens.TTL() != ktTTL {
+		t.Fatalf("ttl = %v", ttl)
+	}
+	h := ktHeader(t, raw)
+	if h["typ"] != "at+jwt" || h["kid"] != key.KID || h["alg"] != "HS256" || len(h) != 3 {
+		t.Fatalf("header %v", h)
+	}
+	c := ktClaims(t, raw)
+	now := float64(ktStart.Unix()) // whole seconds, truncated
+	if c["iss"] != ktIssuer || c["sub"] != "user-42" || c["sid"] != "sess-9" ||
+		c["iat"] != now || c["nbf"] != now || c["exp"] != now+ktTTL.Seconds() {
+		t.Fatalf("claims %v", c)
+	}
+	if aud, _ := json.Marshal(c["aud"]); string(aud) != `["graphql-api"]` && string(aud) != `"graphql-api"` {
+		t.Fatalf("aud = %s", aud)
+	}
+	if roles, _ := json.Marshal(c["roles"]); string(roles) != `["USER","ADMIN"]` {
+		t.Fatalf("roles = %s", roles)
+	}
+	jti, _ := c["jti"].(string)
+	if b, err := base64.RawURLEncoding.DecodeString(jti); err != nil || len(b) < 16 {
+		t.Fatalf("jti %q is not 128 random bits", jti)
+	}
+	other, _, _ := tokens.Issue(u, "sess-9", time.Time{})
+	if ktClaims(t, other)["jti"] == jti {
+		t.Fatal("two tokens share a jti")
+	}
+
+	// The token never outlives its session.
+	sessionEnd := ktStart.Add(5 * time.Minute)
+	raw, ttl, err = tokens.Issue(u, "sess-9", sessionEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl != 5*time.Minute || ktClaims(t, raw)["exp"] != float64(sessionEnd.Unix()) {
+		t.Fatalf("capped ttl = %v, exp = %v", ttl, ktClaims(t, raw)["exp"])
+	}
+	c2, err := tokens.Verify(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Subject != "user-42" || c2.SessionID != "sess-9" || len(c2.Roles) != 2 {
+		t.Fatalf("verified claims %+v", c2)
+	}
+}
+
+func TestVerifyTimeWindows(t *testing.T) {
+	clock := &ktClock{t: ktStart}
+	tokens, _ := ktHMACTokens(t, clock.Now)
+	raw, _, err := tokens.Issue(ktUser, "sess-1", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := ktStart.Add(ktTTL)
+	cases := []struct {
+		name string
+		at   time.Time
+		want error
+	}{
+		{"just issued", ktStart, nil},
+		{"one second before exp", exp.Add(-time.Second), nil},
+		{"at exp, within leeway", exp, nil},
+		{"exp + 4s, within leeway", exp.Add(4 * time.Second), nil},
+		{"exp + 6s, beyond leeway", exp.Add(6 * time.Second), ErrTokenExpired},
+		{"exp + 1h", exp.Add(time.Hour), ErrTokenExpired},
+		{"clock 4s behind the issuer (iat, nbf in the future within leeway)", ktStart.Add(-4 * time.Second), nil},
+		{"clock 6s behind the issuer (iat, nbf in the future)", ktStart.Add(-6 * time.Second), ErrTokenInvalid},
+		{"clock an hour behind", ktStart.Add(-time.Hour), ErrTokenInvalid},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clock.Set(c.at)
+			claims, err := tokens.Verify(raw)
+			if err != c.want {
+				t.Fatalf("Verify = %v, want %v", err, c.want)
+			}
+			if err == nil && claims.SessionID != "sess-1" {
+				t.Fatalf("claims %+v", claims)
+			}
+		})
+	}
+}
+
+func TestLeewayIsCapped(t *testing.T) {
+	clock := &ktClock{t: ktStart}
+	cfg := ktTokenConfig(clock.Now)
+	cfg.Leeway = time.Hour
+	k, _ := NewHMACKey([]byte("fuzz-and-unit-test-secret-0123456789abcdef"))
+	ks, _ := NewKeySet(k)
+	tokens := NewTokens(ks, cfg)
+	raw, _, _ := tokens.Issue(ktUser, "s", time.Time{})
+	clock.Set(ktStart.Add(ktTTL + 10*time.Second))
+	if _, err := tokens.Verify(raw); err != ErrTokenExpired {
+		t.Fatalf("a leeway of an hour was not capped at %v: %v", MaxLeeway, err)
+	}
+	clock.Set(ktStart.Add(-10 * time.Second))
+	if _, err := tokens.Verify(raw); err != ErrTokenInvalid {
+		t.Fatalf("iat 10s in the future accepted: %v", err)
+	}
+
+	cfg.Leeway = 0
+	strict := NewTokens(ks, cfg)
+	clock.Set(ktStart.Add(ktTTL + time.Second))
+	if _, err := strict.Verify(raw); err != ErrTokenExpired {
+		t.Fatalf("no leeway: %v", err)
+	}
+}
+
+// TestVerifyRefusals: the Tokens section's refusals, for every algorithm. Each token differs
+// from an accepted one (the control) in one respect.
+func TestVerifyRefusals(t *testing.T) {
+	for _, alg := range ktAlgs {
+		t.Run(alg, func(t *testing.T) {
+			key, _ := ktSigningKey(t, alg, 0)
+			ks, _ := NewKeySet(key)
+			tokens := NewTokens(ks, ktTokenConfig(nil))
+			good := ktGoodClaims()
+			hdr := ktGoodHeader(key.KID)
+			sign := func(h, c map[string]any) string { return ktSign(t, key.method, key.sign, h, c) }
+			expired := ktWith(good, "iat", ktStart.Add(-2*time.Hour).Unix(), "nbf", ktStart.Add(-2*time.Hour).Unix(), "exp", ktStart.Add(-time.Hour).Unix())
+
+			cases := []struct {
+				name string
+				tok  string
+				want error
+			}{
+				{"control", sign(hdr, good), nil},
+				{"typ application/at+jwt", sign(ktWith(hdr, "typ", "application/at+jwt"), good), nil},
+				{"expired", sign(hdr, expired), ErrTokenExpired},
+
+				{"typ JWT", sign(ktWith(hdr, "typ", "JWT"), good), ErrTokenInvalid},
+				{"typ missing", sign(ktWith(hdr, "typ", nil), good), ErrTokenInvalid},
+				{"typ a number", sign(ktWith(hdr, "typ", 1), good), ErrTokenInvalid},
+				{"typ at+jwt with parameters", sign(ktWith(hdr, "typ", "at+jwt; x=y"), good), ErrTokenInvalid},
+				{"kid unknown", sign(ktWith(hdr, "kid", "nope"), good), ErrTokenInvalid},
+				{"kid missing", sign(ktWith(hdr, "kid", nil), good), ErrTokenInvalid},
+				{"kid a number", sign(ktWith(hdr, "kid", 3), good), ErrTokenInvalid},
+				{"crit unknown", sign(ktWith(hdr, "crit", []string{"x-ext"}, "x-ext", 1), good), ErrTokenInvalid},
+				{"crit empty", sign(ktWith(hdr, "crit", []string{}), good), ErrTokenInvalid},
+				{"jwk", sign(ktWith(hdr, "jwk", map[string]any{"kty": "oct", "k": "AAAA"}), good), ErrTokenInvalid},
+				{"jku", sign(ktWith(hdr, "jku", "https://evil.example/jwks"), good), ErrTokenInvalid},
+				{"x5u", sign(ktWith(hdr, "x5u", "https://evil.example/cert"), good), ErrTokenInvalid},
+				{"x5c", sign(ktWith(hdr, "x5c", []string{"MIIB"}), good), ErrTokenInvalid},
+				{"x5c null", sign(ktWith(hdr, "x5c", json.RawMessage("null")), good), ErrTokenInvalid},
+
+				{"iss wrong", sign(hdr, ktWith(good, "iss", "https://evil.example")), ErrTokenInvalid},
+				{"iss missing", sign(hdr, ktWith(good, "iss", nil)), ErrTokenInvalid},
+				{"aud wrong", sign(hdr, ktWith(good, "aud", "other")), ErrTokenInvalid},
+				{"aud missing", sign(hdr, ktWith(good, "aud", nil)), ErrTokenInvalid},
+				{"exp missing", sign(hdr, ktWith(good, "exp", nil)), ErrTokenInvalid},
+				{"exp a string", sign(hdr, ktWith(good, "exp", "soon")), ErrTokenInvalid},
+				{"nbf in the future", sign(hdr, ktWith(good, "nbf", ktStart.Add(time.Minute).Unix())), ErrTokenInvalid},
+				{"iat in the future", sign(hdr, ktWith(good, "iat", ktStart.Add(time.Minute).Unix())), ErrTokenInvalid},
+				{"sub missing", sign(hdr, ktWith(good, "sub", nil)), ErrTokenInvalid},
+				{"sid missing", sign(hdr, ktWith(good, "sid", nil)), ErrTokenInvalid},
+				{"jti missing", sign(hdr, ktWith(good, "jti", nil)), ErrTokenInvalid},
+				{"expired and wrong aud", sign(hdr, ktWith(expired, "aud", "other")), ErrTokenInvalid},
+				{"expired and wrong iss", sign(hdr, ktWith(expired, "iss", "other")), ErrTokenInvalid},
+
+				{"alg none", ktSign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr, good), ErrTokenInvalid},
+				{"empty", "", ErrTokenInvalid},
+				{"two segments", "a.b", ErrTokenInvalid},
+				{"over 8 KiB", sign(hdr, ktWith(good, "pad", strings.Repeat("x", 8<<10))), ErrTokenInvalid},
+			}
+			for _, c := range cases {
+				if _, err := tokens.Verify(c.tok); err != c.want {
+					t.Errorf("%s: Verify = %v, want %v", c.name, err, c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyRefusesAnyAlteredToken: changing any one character of a valid token, the
+// signature's unused trailing bits included, makes it invalid. Accepting a second spelling of a
+// signature (non-canonical base64url) would let a token be altered and still verify.
+func TestVerifyRefusesAnyAlteredToken(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for _, alg := range ktAlgs {
+		t.Run(alg, func(t *testing.T) {
+			key, _ := ktSigningKey(t, alg, 0)
+			ks, _ := NewKeySet(key)
+			tokens := NewTokens(ks, ktTokenConfig(nil))
+			raw, _, err := tokens.Issue(ktUser, "sess-1", time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			positions := []int{len(raw) - 1, len(raw) - 2, strings.LastIndexByte(raw, '.') + 1, 0, strings.IndexByte(raw, '.') + 3}
+			if alg == AlgHS256 { // cheap: try every position
+				positions = positions[:0]
+				for i := range raw {
+					positions = append(positions, i)
+				}
+			}
+			// Line breaks are skipped by Go's base64 decoders; inside a segment they must not be.
+			sig := strings.LastIndexByte(raw, '.') + 1
+			for _, at := range []int{1, sig + 1, sig + 10, len(raw) - 1} {
+				for _, lb := range []string{"\n", "\r", "\r\n"} {
+					if _, err := tokens.Verify(raw[:at] + lb + raw[at:]); err == nil {
+						t.Fatalf("token with a line break at %d still verifies", at)
+					}
+				}
+			}
+			for _, i := range positions {
+				if raw[i] == '.' {
+					continue
+				}
+				for _, c := range []byte(alphabet) {
+					if c == raw[i] {
+						continue
+					}
+					altered := raw[:i] + string(c) + raw[i+1:]
+					if _, err := tokens.Verify(altered); err == nil {
+						t.Fatalf("token with position %d of %d changed from %q to %q still verifies", i, len(raw), raw[i], c)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRefreshTokenShape(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		tok, hash := newRefreshToken()
+		if !strings.HasPrefix(tok, "rt_") || len(tok) != 3+43 {
+			t.Fatalf("refresh token %q", tok)
+		}
+		body, _ := base64.RawURLEncoding.Strict().DecodeString(tok[3:])
+		if len(body) != 32 {
+			t.Fatalf("refresh token carries %d random bytes, want 32", len(body))
+		}
+		if sum := sha256.Sum256([]byte(tok)); string(sum[:]) != string(hash) {
+			t.Fatal("hash is not SHA-256 of the token")
+		}
+		got, ok := parseRefreshToken(tok)
+		if !ok || string(got) != string(hash) {
+			t.Fatalf("parseRefreshToken(%q) = %x, %v", tok, got, ok)
+		}
+		if seen[tok] {
+			t.Fatal("duplicate refresh token")
+		}
+		seen[tok] = true
+	}
+	tok, _ := newRefreshToken()
+	// The last character of 43 carries 2 unused bits: another spelling of the same bytes.
+	last := tok[len(tok)-1]
+	idx := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", last)
+	sibling := tok[:len(tok)-1] + string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[idx^1])
+	for _, bad := range []string{
+		"", "rt_", "rt_" + tok[3:len(tok)-1], tok + "A", "RT_" + tok[3:], "xx_" + tok[3:], tok[:len(tok)-1] + "=",
+		tok[:10] + "+" + tok[11:], tok[:10] + "/" + tok[11:], tok[:10] + " " + tok[11:], tok[:10] + "\x00" + tok[11:],
+		sibling, " " + tok, tok + "\n",
+		// Go's base64 decoders skip CR and LF: 43 characters with a line break among them.
+		tok[:20] + "\n" + tok[21:], tok[:20] + "\r" + tok[21:],
+	} {
+		if _, ok := parseRefreshToken(bad); ok {
+			t.Errorf("parseRefreshToken accepted %q", bad)
+		}
+	}
+}
+
+func TestVerifyErrorsAreSentinels(t *testing.T) {
+	// The adapters map errors with errors.Is; Verify returns the sentinels themselves.
+	tokens, _ := ktHMACTokens(t, nil)
+	for _, raw := range []string{"x", "a.b.c", strings.Repeat("a.", 2) + "a"} {
+		if _, err := tokens.Verify(raw); err != ErrTokenInvalid || !errors.Is(err, ErrTokenInvalid) {
+			t.Fatalf("Verify(%q) = %v", raw, err)
+		}
+	}
+}
