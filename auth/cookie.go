@@ -1,0 +1,100 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The optional refresh cookie (REFRESH_COOKIE=true) lets a browser keep its refresh token where
+// no script can read it. Whoever issues or ends a session (the GraphQL resolvers) only says so
+// through SetRefreshCookie and ClearRefreshCookie; the HTTP layer decides the cookie's name and
+// attributes and places the per-request holder (RefreshCookies). Without the holder — cookies
+// off, WebSocket operations, tests — both calls do nothing.
+//
+// CSRF: the cookie is SameSite=Strict, HttpOnly, Secure and scoped to the GraphQL path, and it
+// is only read from a request that carries a header a browser sends cross-site only after a
+// CORS preflight (PreflightHeaders), which only CORS_ALLOWED_ORIGINS pass. POST /query executes
+// only application/json bodies, another preflight trigger.
+
+// PreflightHeaders are the request headers that make the refresh cookie count: custom headers
+// that a cross-site form or simple request cannot send (Apollo Client's csrfPrevention and
+// Apollo Server use the second). Any non-empty value will do.
+var PreflightHeaders = []string{"X-Requested-With", "Apollo-Require-Preflight"}
+
+// Preflighted reports whether r carries one of PreflightHeaders.
+func Preflighted(r *http.Request) bool {
+	for _, h := range PreflightHeaders {
+		if r.Header.Get(h) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// RefreshCookieConfig describes the refresh cookie.
+type RefreshCookieConfig struct {
+	Name   string        // "refresh_token"
+	Path   string        // "/query": sent only to the GraphQL endpoint
+	MaxAge time.Duration // the refresh token's lifetime (REFRESH_TOKEN_TTL)
+}
+
+// RefreshCookies is the per-request holder that sets the refresh cookie on the response.
+// Set-Cookie goes into the response's header map, which the GraphQL transport writes after the
+// operation has run.
+type RefreshCookies struct {
+	cfg    RefreshCookieConfig
+	mu     sync.Mutex
+	header http.Header
+}
+
+type refreshCookiesKey struct{}
+
+// RefreshCookieMiddleware places a RefreshCookies holder for w into each request's context.
+func RefreshCookieMiddleware(cfg RefreshCookieConfig) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rc := &RefreshCookies{cfg: cfg, header: w.Header()}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), refreshCookiesKey{}, rc)))
+		})
+	}
+}
+
+// SetRefreshCookie sets the refresh cookie to token on the response of ctx's request.
+func SetRefreshCookie(ctx context.Context, token string) {
+	if rc, ok := ctx.Value(refreshCookiesKey{}).(*RefreshCookies); ok {
+		rc.set(token, int(rc.cfg.MaxAge/time.Second))
+	}
+}
+
+// ClearRefreshCookie deletes the refresh cookie in the response of ctx's request.
+func ClearRefreshCookie(ctx context.Context) {
+	if rc, ok := ctx.Value(refreshCookiesKey{}).(*RefreshCookies); ok {
+		rc.set("", -1)
+	}
+}
+
+func (rc *RefreshCookies) set(value string, maxAge int) {
+	c := &http.Cookie{
+		Name: rc.cfg.Name, Value: value, Path: rc.cfg.Path, MaxAge: maxAge,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	}
+	v := c.String()
+	if v == "" {
+		return
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	// One answer per request: a later call (rotation after login in one batch) replaces the
+	// earlier one.
+	kept := rc.header.Values("Set-Cookie")[:0:0]
+	for _, old := range rc.header.Values("Set-Cookie") {
+		if name, _, _ := strings.Cut(old, "="); name != rc.cfg.Name {
+			kept = append(kept, old)
+		}
+	}
+	rc.header["Set-Cookie"] = append(kept, v)
+	rc.header.Set("Cache-Control", "no-store")
+}
