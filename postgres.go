@@ -2,12 +2,40 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/postgres"
 )
 
-// openPostgres is replaced when the PostgreSQL store lands.
+// postgresOpenTimeout bounds the start against an unreachable database: connecting, pinging
+// and migrating (the migration lock included) must finish within it.
+const postgresOpenTimeout = 10 * time.Second
+
+// openPostgres opens the PostgreSQL store, applying its migrations. An unreachable database
+// fails within postgresOpenTimeout; the caller reports it naming DATABASE_URL (exit code 2).
 func openPostgres(ctx context.Context, url string) (auth.Store, error) {
-	return nil, errors.New("not available yet")
+	ctx, cancel := context.WithTimeout(ctx, postgresOpenTimeout)
+	defer cancel()
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("no answer within %v: %w", postgresOpenTimeout, err)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// listenPostgres starts LISTEN/NOTIFY when store is PostgreSQL: every change-log append on any
+// instance then wakes this instance's view at once (and after each reconnect, to catch up). It
+// reports whether it started. Without it, the change-log poll alone bounds staleness.
+func listenPostgres(ctx context.Context, store auth.Store, wake func()) bool {
+	pg, ok := store.(*postgres.Store)
+	if !ok {
+		return false
+	}
+	go pg.ListenChanges(ctx, wake)
+	return true
 }

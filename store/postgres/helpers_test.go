@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"sync"
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 // adminPool connects once; when the database is unreachable the test is skipped with a
-// message CI looks for (it fails runs that skipped integration tests).
+// message CI looks for; with REQUIRE_INTEGRATION set (CI sets it) it fails instead.
 func adminPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	admin.once.Do(func() {
@@ -49,7 +50,11 @@ func adminPool(t testing.TB) *pgxpool.Pool {
 		}
 	})
 	if admin.err != nil {
-		t.Skipf("SKIP-INTEGRATION: PostgreSQL unreachable (set TEST_DATABASE_URL): %v", admin.err)
+		msg := fmt.Sprintf("SKIP-INTEGRATION: PostgreSQL unreachable (set TEST_DATABASE_URL): %v", admin.err)
+		if os.Getenv("REQUIRE_INTEGRATION") != "" {
+			t.Fatal(msg + " (REQUIRE_INTEGRATION is set)")
+		}
+		t.Skip(msg)
 	}
 	return admin.pool
 }
@@ -79,6 +84,31 @@ func freshSchema(t testing.TB) string {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// freshDatabase creates an empty database, dropped when the test ends, and returns its URL.
+func freshDatabase(t testing.TB) string {
+	t.Helper()
+	pool := adminPool(t)
+	var b [8]byte
+	rand.Read(b[:])
+	name := "storetest_" + hex.EncodeToString(b[:])
+	if _, err := pool.Exec(t.Context(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := pool.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(testURL())
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL must be a URL: %v", err)
+	}
+	u.Path = "/" + name
 	return u.String()
 }
 

@@ -63,15 +63,24 @@ func migrationNames(t *testing.T) []string {
 
 // Every change-log append notifies ChangesChannel, and ListenChanges survives losing its
 // connection: it reconnects, signals (notifications may have been missed) and keeps going.
+// NOTIFY channels are per database, not per schema, so this test has a database of its own:
+// other tests' appends would notify it.
 func TestListenChanges(t *testing.T) {
-	s := openStore(t)
+	s, err := Open(t.Context(), freshDatabase(t))
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
 	defer func(d time.Duration) { listenIdleCheck = d }(listenIdleCheck)
 	listenIdleCheck = 100 * time.Millisecond // exercise the idle ping path too
 
 	notified := make(chan struct{}, 100)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- s.ListenChanges(ctx, func() { notified <- struct{}{} }) }()
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		done <- s.ListenChanges(ctx, func() { notified <- struct{}{} })
+	}()
+	defer func() { cancel(); <-exited }() // before listenIdleCheck is restored, even on failure
 
 	expect := func(what string) {
 		t.Helper()
@@ -95,13 +104,13 @@ func TestListenChanges(t *testing.T) {
 
 	now := time.Now()
 	must(t, s.CreateUser(t.Context(), auth.User{ID: "u1", Email: "u1@example.com", CreatedAt: now, UpdatedAt: now}))
-	_, err := s.SetUserDisabled(t.Context(), "u1", true, now)
+	_, err = s.SetUserDisabled(t.Context(), "u1", true, now)
 	must(t, err)
 	expect("SetUserDisabled")
 
 	// Kill the listener's connection from the server side.
 	var killed int
-	err = adminPool(t).QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	err = s.pool.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE application_name = $1 AND datname = current_database()`, listenAppName).Scan(&killed)
 	must(t, err)
 	if killed == 0 {

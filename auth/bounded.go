@@ -1,0 +1,139 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// boundedStore gives every store call a deadline, so that a database lost mid-request turns
+// into an error within a bounded time instead of a hang (a partitioned peer never answers).
+// A caller's own, earlier deadline wins. Only calls that reach the store pay for the timer:
+// Authorize answers from the in-memory view.
+//
+// PurgeChanges (housekeeping, not a request) and methods added to Store later pass through the
+// embedded interface unbounded.
+type boundedStore struct {
+	Store
+	timeout time.Duration
+}
+
+func boundStore(s Store, timeout time.Duration) Store {
+	if timeout <= 0 {
+		return s
+	}
+	if b, ok := s.(*boundedStore); ok {
+		s = b.Store
+	}
+	return &boundedStore{Store: s, timeout: timeout}
+}
+
+func noCancel() {}
+
+func (s *boundedStore) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= s.timeout {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+func (s *boundedStore) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.Ping(ctx)
+}
+
+func (s *boundedStore) CreateUser(ctx context.Context, u User) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.CreateUser(ctx, u)
+}
+
+func (s *boundedStore) UserByID(ctx context.Context, id string) (User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.UserByID(ctx, id)
+}
+
+func (s *boundedStore) UserByEmail(ctx context.Context, email string) (User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.UserByEmail(ctx, email)
+}
+
+func (s *boundedStore) ListUsers(ctx context.Context, afterID string, limit int) ([]User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.ListUsers(ctx, afterID, limit)
+}
+
+func (s *boundedStore) SetUserRoles(ctx context.Context, id string, roles []Role, now time.Time) (User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.SetUserRoles(ctx, id, roles, now)
+}
+
+func (s *boundedStore) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) (User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.SetUserDisabled(ctx, id, disabled, now)
+}
+
+func (s *boundedStore) SetPasswordHash(ctx context.Context, id string, hash string, now time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.SetPasswordHash(ctx, id, hash, now)
+}
+
+func (s *boundedStore) CreateSession(ctx context.Context, sess Session, refreshHash []byte) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.CreateSession(ctx, sess, refreshHash)
+}
+
+func (s *boundedStore) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.RotateRefreshToken(ctx, oldHash, newHash, now)
+}
+
+func (s *boundedStore) ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.ReplaceRefreshToken(ctx, sessionID, newHash, now)
+}
+
+func (s *boundedStore) SessionByRefreshHash(ctx context.Context, hash []byte) (Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.SessionByRefreshHash(ctx, hash)
+}
+
+func (s *boundedStore) SessionByID(ctx context.Context, id string) (Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.SessionByID(ctx, id)
+}
+
+func (s *boundedStore) ListLiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.ListLiveSessions(ctx, userID, now)
+}
+
+func (s *boundedStore) EndSession(ctx context.Context, id string, reason string, now time.Time) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.EndSession(ctx, id, reason, now)
+}
+
+func (s *boundedStore) EndUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.EndUserSessions(ctx, userID, exceptID, reason, now)
+}
+
+func (s *boundedStore) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time.Time, limit int) ([]Change, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.ChangesAfter(ctx, afterSeq, notBefore, limit)
+}
