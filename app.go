@@ -62,6 +62,15 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	rc, err := openRedis(ctx, cfg, log) // nil without REDIS_URL
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	var onChange func() // announce this instance's change-log appends to the others
+	if rc != nil {
+		onChange = rc.Notify
+	}
 	tokens := auth.NewTokens(keys, auth.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Leeway: auth.MaxLeeway,
 	})
@@ -70,34 +79,57 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	var limiter auth.Limiter
 	if cfg.RateLimits {
 		limiter = auth.NewMemoryLimiter(nil)
+		if rc != nil {
+			limiter = rc.Limiter() // shared; per instance while Redis is unavailable
+		}
 	}
-	svc, err := auth.New(ctx, store, tokens, auth.Config{
+	svc, err := auth.New(ctx, m.InstrumentStore(store), tokens, auth.Config{
 		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
 		Passwords:     auth.PasswordPolicy{MinLength: cfg.MinPasswordLength},
 		LoginPerIP:    auth.Limit{N: cfg.LoginFailuresPerIP, Window: 15 * time.Minute},
 		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},
 		Limiter:       limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
+		OnChange: onChange,
+		// Subscribers are fed from the audit trail, which holds every instance's events.
+		Deliver: bus.Deliver, AuditRetention: cfg.AuditRetention, OnPurged: m.ObservePurged,
 	})
 	if err != nil {
+		if rc != nil {
+			rc.Close()
+		}
 		store.Close()
 		return nil, err
 	}
 
 	bg, stopBackground := context.WithCancel(context.Background())
 	go svc.Run(bg)
+	go svc.RunHousekeeping(bg)
+	go m.RunLiveSessions(bg, store.CountLiveSessions, 15*time.Second)
+	if rc != nil {
+		rc.Start(bg, svc.Wake) // Redis pub/sub wakes every instance's view
+	} else {
+		listenPostgres(bg, store, svc.Wake) // LISTEN/NOTIFY does, on PostgreSQL
+	}
 
 	gql := graph.NewHandler(graph.Options{
 		Auth: svc, Events: bus, Logger: log, RequestID: requestIDFrom, Production: cfg.Production,
-		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation,
+		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation, AnnotateOperation: noteOperation,
 	})
 	handler := newHandler(deps{
 		cfg: cfg, log: log, auth: svc, graphql: gql,
 		oauth: &oauth.Handler{Auth: svc, Keys: keys, Issuer: cfg.Issuer, PasswordGrant: cfg.OAuthPasswordGrant, Logger: log},
-		ready: svc.Ready, metrics: m.Handler(),
+		ready: svc.Ready, metrics: m.Handler(), redis: redisStatus(rc),
 	})
 	return &app{
 		handler: handler, auth: svc, storeName: storeName,
 		baseCtx: context.WithoutCancel(ctx), stopBackground: stopBackground,
-		close: func() { stopBackground(); store.Close() },
+		close: func() {
+			stopBackground()
+			svc.Close() // stores the audit events still queued
+			if rc != nil {
+				rc.Close()
+			}
+			store.Close()
+		},
 	}, nil
 }

@@ -16,7 +16,15 @@ import (
 const usage = `usage:
   gqlauth                                   serve (configuration from the environment)
   gqlauth user create --email E [--role ADMIN] --password-stdin
+  gqlauth user set-role --email E --role ADMIN[,USER]
+  gqlauth user disable --email E
+  gqlauth user enable --email E
+  gqlauth sessions revoke --user E
   gqlauth keys generate --alg EdDSA|ES256|RS256 [--out FILE]
+
+Commands work on the database DATABASE_URL names (SQLite in DATA_DIR by default), also while
+servers run on it: they take effect there within about a second. Each takes --help.
+Exit codes: 0 done, 1 failed (an unknown user, a taken email, the database), 2 bad usage.
 `
 
 // runCommand runs a subcommand against the database DATABASE_URL names (or DATA_DIR's SQLite).
@@ -24,6 +32,10 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	switch {
 	case len(args) >= 2 && args[0] == "user" && args[1] == "create":
 		return userCreate(ctx, args[2:], getenv, stdin, stdout, stderr)
+	case len(args) >= 2 && args[0] == "user" && adminCommands["user "+args[1]] != nil:
+		return adminCommands["user "+args[1]](ctx, args[2:], getenv, stdout, stderr)
+	case len(args) >= 2 && args[0] == "sessions" && adminCommands["sessions "+args[1]] != nil:
+		return adminCommands["sessions "+args[1]](ctx, args[2:], getenv, stdout, stderr)
 	case len(args) >= 2 && args[0] == "keys" && args[1] == "generate":
 		return keysGenerate(args[2:], stdout, stderr)
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
@@ -56,8 +68,9 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	var roles rolesFlag
 	fs.Var(&roles, "role", "USER or ADMIN (repeatable); an ADMIN also holds USER")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2, err: err}
+	if help, err := parseFlags(fs, "user create --email E [--role ADMIN] --password-stdin",
+		"Creates an account and prints its id.", args, stdout, stderr); help || err != nil {
+		return err
 	}
 	if *email == "" || !*fromStdin {
 		return &exitError{code: 2, err: errors.New("user create needs --email and --password-stdin")}
@@ -84,6 +97,7 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	defer svc.Close() // stores the audit trail's events
 	if roles == nil {
 		roles = rolesFlag{auth.RoleUser}
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/example/gqlauth/auth"
 )
@@ -19,6 +20,8 @@ type config struct {
 	DataDir     string
 	DatabaseURL string
 	RedisURL    string
+	// RedisKeyPrefix starts every Redis key and channel, so deployments can share one Redis.
+	RedisKeyPrefix string
 
 	JWTAlg            string
 	JWTSecret         []byte // HS256 key, as given
@@ -40,6 +43,7 @@ type config struct {
 	RefreshCookie      bool
 	OAuthPasswordGrant bool
 	ShutdownTimeout    time.Duration
+	AuditRetention     time.Duration // how long audit events are kept
 }
 
 // configError names the variable at fault; it makes the process exit with code 2.
@@ -111,6 +115,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		fail("REDIS_URL", "must start with redis:// or rediss://")
 	}
+	c.RedisKeyPrefix = env("REDIS_KEY_PREFIX", "gqlauth:")
 
 	c.JWTAlg = env("JWT_ALG", auth.AlgHS256)
 	switch c.JWTAlg {
@@ -135,6 +140,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.RefreshTTL = duration("REFRESH_TOKEN_TTL", "720h")
 	c.ReuseGrace = duration("REFRESH_REUSE_GRACE", "10s")
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", "20s")
+	if d, err := parseRetention(env("AUDIT_RETENTION", "90d")); err != nil {
+		fail("AUDIT_RETENTION", "%q is not a positive duration (like 90d, 2160h or 30m)", env("AUDIT_RETENTION", "90d"))
+	} else {
+		c.AuditRetention = d
+	}
 	cost, err := strconv.Atoi(env("BCRYPT_COST", "12"))
 	if err != nil || cost < 10 || cost > 14 {
 		fail("BCRYPT_COST", "%q is not a whole number from 10 to 14", env("BCRYPT_COST", "12"))
@@ -203,7 +213,7 @@ func checkKeys(c *config, fail func(string, string, ...any)) {
 	if !c.Production {
 		return
 	}
-	if strings.Count(s, s[:1]) == len(s) {
+	if _, n := utf8.DecodeRuneInString(s); strings.Count(s, s[:n])*n == len(s) { // one character, even a multi-byte one
 		fail("JWT_SECRET", "is one character repeated; use random bytes")
 		return
 	}
@@ -234,4 +244,23 @@ func firstLine(err error) string {
 		return s[:i]
 	}
 	return s
+}
+
+// parseRetention reads a positive Go duration or a whole number of days ("90d").
+func parseRetention(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 100*365 {
+			return 0, errors.New("bad number of days")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, errors.New("not positive")
+	}
+	return d, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,8 +22,43 @@ type requestIDKey struct{}
 
 // requestIDFrom returns the request id that withRequestID stored.
 func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if m := requestMetaFrom(ctx); m != nil {
+		return m.id
+	}
+	return ""
+}
+
+// requestMeta is what withRequestID puts in a request's context: its id, and where the GraphQL
+// handler notes the operation for the access log line (noteOperation). One value, one
+// allocation per request.
+type requestMeta struct {
+	id string
+
+	mu            sync.Mutex
+	opType, field string // the first operation (a WebSocket carries several)
+}
+
+func requestMetaFrom(ctx context.Context) *requestMeta {
+	m, _ := ctx.Value(requestIDKey{}).(*requestMeta)
+	return m
+}
+
+func (m *requestMeta) operation() (string, string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.opType, m.field
+}
+
+// noteOperation records the operation type and root field of the request ctx belongs to
+// (graph.Options.AnnotateOperation).
+func noteOperation(ctx context.Context, opType, field string) {
+	if m := requestMetaFrom(ctx); m != nil {
+		m.mu.Lock()
+		if m.field == "" {
+			m.opType, m.field = opType, field
+		}
+		m.mu.Unlock()
+	}
 }
 
 // withRequestID gives every request an id (echoed as X-Request-Id) for logs and masked errors.
@@ -32,7 +68,7 @@ func withRequestID(next http.Handler) http.Handler {
 		_, _ = rand.Read(b)
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, &requestMeta{id: id})))
 	})
 }
 
@@ -117,8 +153,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog writes one line per request: id, method, path, status, duration. Never headers or
-// bodies, which carry passwords and tokens.
+// accessLog writes one line per request: id, method, path, status, duration, and for GraphQL
+// the operation's type and root field (names from the schema, never client-chosen). Never the
+// query string, headers or bodies, which carry passwords and tokens.
 func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,10 +165,18 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			if !log.Enabled(r.Context(), slog.LevelDebug) && r.URL.Path == "/healthz" {
 				return
 			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			attrs := [7]slog.Attr{
 				slog.String("request_id", requestIDFrom(r.Context())),
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)))
+				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
+			}
+			n := 5
+			if m := requestMetaFrom(r.Context()); m != nil {
+				if opType, field := m.operation(); field != "" {
+					attrs[5], attrs[6], n = slog.String("operation_type", opType), slog.String("operation", field), 7
+				}
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 		})
 	}
 }
@@ -145,11 +190,11 @@ func cors(allowed []string) func(http.Handler) http.Handler {
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			origin := r.Header.Get("Origin")
+			w.Header().Add("Vary", "Origin") // the answer depends on it, allowed or not (caches)
 			if origin != "" && slices.Contains(allowed, origin) {
 				h := w.Header()
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Set("Access-Control-Allow-Credentials", "true")
-				h.Add("Vary", "Origin")
 				if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 					h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 					h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Requested-With, Apollo-Require-Preflight")

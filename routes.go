@@ -7,10 +7,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/oauth"
+	"github.com/example/gqlauth/web"
 )
 
 // deps are what the HTTP surface is built from.
@@ -22,6 +21,7 @@ type deps struct {
 	oauth   *oauth.Handler
 	metrics http.Handler
 	ready   func(ctx context.Context) error
+	redis   func() string // "ok" or "unavailable"; nil without Redis
 }
 
 // newHandler is the whole URL surface and the middleware order, in one place.
@@ -31,10 +31,14 @@ func newHandler(d deps) http.Handler {
 	mux.Handle("POST /query", jsonOnlyPost(d.graphql))
 	mux.Handle("OPTIONS /query", d.graphql)
 	if d.cfg.Playground {
-		mux.Handle("GET /{$}", playground.Handler("GraphQL auth service", "/query"))
+		pg := web.Handler("/query") // GraphiQL and its assets, embedded; no CDN
+		mux.Handle("GET /{$}", pg)
+		mux.Handle("GET /assets/", pg)
 	}
 	mux.HandleFunc("POST /token", d.oauth.Token)
 	mux.HandleFunc("POST /revoke", d.oauth.Revoke)
+	mux.HandleFunc("/token", oauthMethodNotAllowed) // other methods: an RFC 6749 error body, not text
+	mux.HandleFunc("/revoke", oauthMethodNotAllowed)
 	mux.HandleFunc("GET /.well-known/jwks.json", d.oauth.JWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", d.oauth.Metadata)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -43,12 +47,17 @@ func newHandler(d deps) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
+		detail := map[string]string{"status": "ok", "database": "ok"}
+		if d.redis != nil { // detail only: without Redis the service runs per instance, still ready
+			detail["redis"] = d.redis()
+		}
 		if err := d.ready(ctx); err != nil {
 			d.log.Warn("not ready", "err", err)
-			writeStatus(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+			detail["status"], detail["database"] = "unavailable", "unreachable"
+			writeStatus(w, http.StatusServiceUnavailable, detail)
 			return
 		}
-		writeStatus(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+		writeStatus(w, http.StatusOK, detail)
 	})
 	if d.metrics != nil {
 		mux.Handle("GET /metrics", d.metrics)
@@ -60,6 +69,11 @@ func newHandler(d deps) http.Handler {
 		cookie = refreshCookieName
 	}
 	var h http.Handler = mux
+	if d.cfg.RefreshCookie {
+		h = auth.RefreshCookieMiddleware(auth.RefreshCookieConfig{
+			Name: refreshCookieName, Path: "/query", MaxAge: d.cfg.RefreshTTL,
+		})(h)
+	}
 	h = auth.Middleware(d.auth.Tokens(), clientIP, cookie)(h)
 	h = cors(d.cfg.CORSOrigins)(h)
 	h = limitBody(h)
@@ -70,6 +84,11 @@ func newHandler(d deps) http.Handler {
 }
 
 const refreshCookieName = "refresh_token"
+
+func oauthMethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	writeStatus(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "use POST"})
+}
 
 func writeStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

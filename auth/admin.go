@@ -89,7 +89,7 @@ func (s *Service) SetUserRoles(ctx context.Context, actor Principal, userID stri
 		return User{}, fmt.Errorf("set roles: %w", err)
 	}
 	s.view.invalidateUser(userID)
-	s.publish(ctx, EventRolesChanged, userID, "", "by "+actor.User.ID)
+	s.publish(ctx, EventRolesChanged, userID, "", actorOf(actor))
 	return u, nil
 }
 
@@ -109,11 +109,26 @@ func (s *Service) SetUserDisabled(ctx context.Context, actor Principal, userID s
 			return User{}, err
 		}
 		for _, id := range ids {
-			s.publish(ctx, EventSessionRevoked, userID, id, "user disabled")
+			s.publish(ctx, EventSessionRevoked, userID, id, EndUserDisabled)
 		}
-		s.publish(ctx, EventUserDisabled, userID, "", "by "+actor.User.ID)
+		s.publish(ctx, EventUserDisabled, userID, "", actorOf(actor))
+	} else {
+		s.publish(ctx, EventUserEnabled, userID, "", actorOf(actor))
 	}
 	return u, nil
+}
+
+// RevokeUserSessions ends every live session of a user (an administrator's action: a stolen
+// device, a leaver) and returns the ended sessions' ids. ErrNotFound for an unknown user.
+func (s *Service) RevokeUserSessions(ctx context.Context, actor Principal, userID string) ([]string, error) {
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
+		return nil, err
+	}
+	ids, err := s.endUserSessions(ctx, userID, "", EndAdminRevoked)
+	for _, id := range ids {
+		s.publish(ctx, EventSessionRevoked, userID, id, EndAdminRevoked+" "+actorOf(actor))
+	}
+	return ids, err
 }
 
 // UserByEmail finds a user by email (command line tools).

@@ -40,8 +40,11 @@ func IdentityFrom(ctx context.Context) Identity {
 type Client struct {
 	IP        string // without port
 	UserAgent string
-	// RefreshCookie is the refresh token from the refresh cookie, when cookies are on.
+	// RefreshCookie is the refresh token from the refresh cookie, when cookies are on and the
+	// request carries a preflight-forcing header (Preflighted).
 	RefreshCookie string
+	// RefreshCookieIgnored: a refresh cookie came without that header, so it was not read.
+	RefreshCookieIgnored bool
 }
 
 // WithClient returns ctx carrying c.

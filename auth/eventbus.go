@@ -11,9 +11,11 @@ var subscriberEvents = map[EventType]bool{
 	EventRefreshReuse: true, EventPasswordChanged: true, EventRolesChanged: true,
 }
 
-// EventBus fans security events out to this instance's subscribers of each user, and to a list
-// of further sinks (audit, metrics, a cross-instance relay). Slow subscribers lose events rather
-// than block the request that caused them.
+// EventBus fans security events out to a list of sinks (metrics) as they are published, and,
+// through Deliver, to this instance's subscribers of each user. Subscribers are fed from the
+// audit trail (auth.Config.Deliver), which holds the events of every instance, not by Publish:
+// so each event reaches them once, wherever it happened. Slow subscribers lose events rather
+// than block the delivery.
 type EventBus struct {
 	mu    sync.RWMutex
 	subs  map[string]map[chan Event]struct{}
@@ -32,9 +34,8 @@ func (b *EventBus) AddSink(s EventSink) {
 	b.mu.Unlock()
 }
 
-// Publish implements EventSink.
+// Publish implements EventSink: it forwards e to the sinks (not to subscribers; see Deliver).
 func (b *EventBus) Publish(ctx context.Context, e Event) {
-	b.Deliver(e)
 	b.mu.RLock()
 	sinks := b.sinks
 	b.mu.RUnlock()
@@ -43,7 +44,7 @@ func (b *EventBus) Publish(ctx context.Context, e Event) {
 	}
 }
 
-// Deliver hands e to this instance's subscribers only (a relay from other instances calls it).
+// Deliver hands e to this instance's subscribers of e.UserID (the audit trail's feed calls it).
 func (b *EventBus) Deliver(e Event) {
 	if !subscriberEvents[e.Type] || e.UserID == "" {
 		return

@@ -17,6 +17,7 @@ const (
 	EventPasswordChanged EventType = "PASSWORD_CHANGED"
 	EventRolesChanged    EventType = "ROLES_CHANGED"
 	EventUserDisabled    EventType = "USER_DISABLED"
+	EventUserEnabled     EventType = "USER_ENABLED"
 	EventUserRegistered  EventType = "REGISTERED"
 	EventRefreshed       EventType = "REFRESHED"
 	EventRateLimited     EventType = "RATE_LIMITED"
@@ -38,13 +39,18 @@ type EventSink interface {
 	Publish(ctx context.Context, e Event)
 }
 
+// publish records a security event in the audit trail (asynchronously; see audit.go) and
+// hands it to Config.Events.
 func (s *Service) publish(ctx context.Context, t EventType, userID, sessionID, reason string) {
-	if s.cfg.Events == nil {
-		return
-	}
 	c := ClientFrom(ctx)
-	s.cfg.Events.Publish(ctx, Event{
+	e := Event{
 		Type: t, At: s.cfg.Now().UTC(), UserID: userID, SessionID: sessionID,
-		IPAddress: c.IP, UserAgent: c.UserAgent, Reason: reason,
-	})
+		IPAddress: c.IP, UserAgent: truncate(c.UserAgent, 512), Reason: reason,
+	}
+	if audited(t) {
+		s.audit.Publish(e)
+	}
+	if s.cfg.Events != nil {
+		s.cfg.Events.Publish(ctx, e)
+	}
 }

@@ -194,7 +194,7 @@ func (s *Service) rotatedAgain(ctx context.Context, oldHash []byte, r *AlreadyRo
 		return Grant{}, err
 	}
 	if ended {
-		s.publish(ctx, EventRefreshReuse, r.UserID, r.SessionID, "")
+		s.publish(ctx, EventRefreshReuse, r.UserID, r.SessionID, EndTokenReuse)
 	}
 	return Grant{}, ErrRefreshTokenReused
 }

@@ -16,7 +16,11 @@ func Middleware(tokens *Tokens, clientIP ClientIP, refreshCookie string) func(ht
 			client := Client{IP: clientIP.Of(r), UserAgent: r.UserAgent()}
 			if refreshCookie != "" {
 				if c, err := r.Cookie(refreshCookie); err == nil {
-					client.RefreshCookie = c.Value
+					if Preflighted(r) { // CSRF: see cookie.go
+						client.RefreshCookie = c.Value
+					} else {
+						client.RefreshCookieIgnored = true
+					}
 				}
 			}
 			next.ServeHTTP(w, r.WithContext(WithClient(ctx, client)))
@@ -32,6 +36,11 @@ func IdentifyRequest(tokens *Tokens, headers []string) Identity {
 	case 0:
 		return Identity{Err: ErrTokenMissing}
 	case 1:
+		// An empty header is no token: Apollo Client's documented auth link sends
+		// `authorization: ""` when signed out.
+		if strings.TrimSpace(headers[0]) == "" {
+			return Identity{Err: ErrTokenMissing}
+		}
 	default:
 		return Identity{Err: ErrTokenInvalid}
 	}

@@ -18,6 +18,12 @@ type Config struct {
 	BcryptQueue  time.Duration // longest wait for a bcrypt slot; 15s
 	Passwords    PasswordPolicy
 	PollInterval time.Duration // change log poll; 1s
+	StoreTimeout time.Duration // deadline of each store call made for a request; 5s
+
+	// OnChange, when set, is called after this instance appended to the change log (a session
+	// ended, a user changed). A push channel (Redis) publishes from it so that other instances
+	// poll at once; it must not block.
+	OnChange func()
 
 	// Limiter enforces the attempt limits below; nil turns every limit off (RATE_LIMITS=off).
 	Limiter Limiter
@@ -32,8 +38,23 @@ type Config struct {
 	Logger *slog.Logger
 	// OnBcryptWait, when set, observes how long each bcrypt operation waited for a slot.
 	OnBcryptWait func(time.Duration)
-	// Events receives every security event (audit trail, subscriptions, metrics); may be nil.
+	// Events receives every security event as it happens (metrics); may be nil. The service
+	// stores them in the audit trail itself.
 	Events EventSink
+	// Deliver, when set, receives each event of the audit trail once, from every instance and
+	// the command line, shortly after it was stored: the subscriptions' source (EventBus.Deliver).
+	Deliver func(Event)
+
+	// Housekeeping (RunHousekeeping): every HousekeepingEvery (1m, jittered) it deletes, in
+	// batches of PurgeBatch (500) rows with PurgePause (100ms) between them, sessions ended or
+	// expired more than a day ago, change-log entries older than a day, and audit entries older
+	// than AuditRetention (90 days).
+	AuditRetention    time.Duration
+	HousekeepingEvery time.Duration
+	PurgeBatch        int
+	PurgePause        time.Duration
+	// OnPurged, when set, observes how many rows housekeeping deleted from table.
+	OnPurged func(table string, n int64)
 }
 
 func (c *Config) setDefaults() {
@@ -46,6 +67,13 @@ func (c *Config) setDefaults() {
 	def(&c.ReuseGrace, 10*time.Second)
 	def(&c.BcryptQueue, 15*time.Second)
 	def(&c.PollInterval, time.Second)
+	def(&c.AuditRetention, 90*24*time.Hour)
+	def(&c.HousekeepingEvery, time.Minute)
+	def(&c.PurgePause, 100*time.Millisecond)
+	if c.PurgeBatch <= 0 {
+		c.PurgeBatch = 500
+	}
+	def(&c.StoreTimeout, 5*time.Second)
 	if c.BcryptCost == 0 {
 		c.BcryptCost = 12
 	}
@@ -78,6 +106,8 @@ type Service struct {
 	hasher *Hasher
 	view   *view
 	grace  *graceCache
+	audit  *auditWriter
+	locker HousekeepingLocker // nil: every instance purges (deletes are idempotent)
 }
 
 // New builds the service (tokens may be nil for tools that issue none) and loads its in-memory view from the store's change log.
@@ -88,20 +118,41 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		return nil, fmt.Errorf("bcrypt: %w", err)
 	}
 	hasher.OnWait = cfg.OnBcryptWait
+	locker := lockerOf(store) // before wrapping, which hides optional interfaces
+	store = boundStore(store, cfg.StoreTimeout)
 	window := 15*time.Minute + MaxLeeway // no tokens: a command-line tool that issues none
 	if tokens != nil {
 		window = tokens.TTL() + MaxLeeway
 	}
 	s := &Service{
 		cfg: cfg, store: store, tokens: tokens, hasher: hasher,
-		view:  newView(store, window, cfg.Now, cfg.Logger),
-		grace: newGraceCache(cfg.ReuseGrace, cfg.Now),
+		view:   newView(store, window, cfg.Now, cfg.Logger),
+		grace:  newGraceCache(cfg.ReuseGrace, cfg.Now),
+		locker: locker,
 	}
+	s.view.onChange = cfg.OnChange
 	if err := s.view.sync(ctx); err != nil {
 		return nil, fmt.Errorf("load change log: %w", err)
 	}
+	if cfg.Deliver != nil {
+		feed := &auditFeed{store: store, deliver: cfg.Deliver, now: cfg.Now}
+		if err := feed.start(ctx); err != nil {
+			return nil, fmt.Errorf("load audit trail: %w", err)
+		}
+		s.view.afterSync = feed.poll
+	}
+	s.audit = newAuditWriter(store, cfg.Logger, func() {
+		s.view.Wake() // deliver to this instance's subscribers now, not at the next tick
+		if cfg.OnChange != nil {
+			cfg.OnChange() // and other instances', through a push channel
+		}
+	})
 	return s, nil
 }
+
+// Close stores the audit events still queued. Call it after the last request finished and
+// before closing the store; events published later are stored synchronously.
+func (s *Service) Close() { s.audit.Close() }
 
 // Run keeps the in-memory view in step with the store until ctx ends.
 func (s *Service) Run(ctx context.Context) { s.view.run(ctx, s.cfg.PollInterval) }
@@ -142,9 +193,6 @@ func (s *Service) Authorize(ctx context.Context, requires Role) (Principal, erro
 	if id.Claims == nil {
 		return Principal{}, id.Err
 	}
-	if s.view.sessionEnded(id.Claims.SessionID) {
-		return Principal{}, ErrTokenRevoked
-	}
 	u, err := s.view.user(ctx, id.Claims.Subject)
 	if errors.Is(err, ErrNotFound) {
 		return Principal{}, ErrTokenInvalid
@@ -152,8 +200,13 @@ func (s *Service) Authorize(ctx context.Context, requires Role) (Principal, erro
 	if err != nil {
 		return Principal{}, err
 	}
+	// A disabled account is reported before its ended sessions: disabling ends every session,
+	// so checking the session first would make ACCOUNT_DISABLED unreachable (CONTRACT Errors).
 	if u.Disabled {
 		return Principal{}, ErrAccountDisabled
+	}
+	if s.view.sessionEnded(id.Claims.SessionID) {
+		return Principal{}, ErrTokenRevoked
 	}
 	if !u.HasRole(requires) {
 		return Principal{}, &ForbiddenError{Requires: requires}

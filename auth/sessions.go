@@ -56,7 +56,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) (bool, error)
 func (s *Service) logoutSession(ctx context.Context, userID, sessionID string) (bool, error) {
 	ended, err := s.endSessions(ctx, EndLogout, sessionID)
 	if ended {
-		s.publish(ctx, EventLogout, userID, sessionID, "")
+		s.publish(ctx, EventLogout, userID, sessionID, EndLogout)
 	}
 	return ended, err
 }
@@ -85,7 +85,7 @@ func (s *Service) RevokeRefreshToken(ctx context.Context, refreshToken string) e
 func (s *Service) LogoutAll(ctx context.Context, p Principal) error {
 	ids, err := s.endUserSessions(ctx, p.User.ID, "", EndLogoutAll)
 	for _, id := range ids {
-		s.publish(ctx, EventLogout, p.User.ID, id, "")
+		s.publish(ctx, EventLogout, p.User.ID, id, EndLogoutAll)
 	}
 	return err
 }
@@ -102,7 +102,7 @@ func (s *Service) RevokeSession(ctx context.Context, p Principal, sessionID stri
 	}
 	ended, err := s.endSessions(ctx, EndRevoked, sessionID)
 	if ended {
-		s.publish(ctx, EventSessionRevoked, p.User.ID, sessionID, "")
+		s.publish(ctx, EventSessionRevoked, p.User.ID, sessionID, EndRevoked)
 	}
 	return ended, err
 }
@@ -144,8 +144,12 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return Grant{}, fmt.Errorf("set password: %w", err)
 	}
 	s.view.invalidateUser(p.User.ID)
-	if _, err := s.endUserSessions(ctx, p.User.ID, p.SessionID, EndPasswordChange); err != nil {
+	others, err := s.endUserSessions(ctx, p.User.ID, p.SessionID, EndPasswordChange)
+	if err != nil {
 		return Grant{}, err
+	}
+	for _, id := range others {
+		s.publish(ctx, EventSessionRevoked, p.User.ID, id, EndPasswordChange)
 	}
 	refresh, hashed := newRefreshToken()
 	if err := s.store.ReplaceRefreshToken(ctx, p.SessionID, hashed, now); err != nil {

@@ -19,6 +19,7 @@ type Store interface {
 	UserStore
 	SessionStore
 	ChangeLog
+	AuditLog // audit.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
@@ -79,6 +80,16 @@ type SessionStore interface {
 	// EndUserSessions ends every live session of the user except exceptID (which may be empty),
 	// appending one ChangeSessionEnded entry per session, and returns the ended ids.
 	EndUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error)
+
+	// CountLiveSessions counts the sessions of every user that are not ended and not expired at
+	// now (a gauge; it must stay cheap).
+	CountLiveSessions(ctx context.Context, now time.Time) (int64, error)
+	// PurgeSessions deletes at most batch rows of sessions that ended before before, or were
+	// never ended and expired before it, together with their refresh tokens (current and
+	// rotated; tokens count as rows), and reports how many rows it deleted; the caller repeats until it returns less than batch. Live sessions keep
+	// every rotated token, so that a reused one is still recognised as reuse. Deleting is
+	// idempotent: concurrent purges of several processes do not fail.
+	PurgeSessions(ctx context.Context, before time.Time, batch int) (int64, error)
 }
 
 // ChangeLog is the ordered record of changes that other processes must hear about: ended
@@ -88,8 +99,9 @@ type ChangeLog interface {
 	// ChangesAfter returns entries with Seq > afterSeq and At >= notBefore, in Seq order, at
 	// most limit of them.
 	ChangesAfter(ctx context.Context, afterSeq int64, notBefore time.Time, limit int) ([]Change, error)
-	// PurgeChanges deletes entries older than before (housekeeping).
-	PurgeChanges(ctx context.Context, before time.Time) (int64, error)
+	// PurgeChanges deletes at most batch entries older than before (housekeeping), oldest
+	// first, and reports how many; the caller repeats until it returns less than batch.
+	PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error)
 }
 
 // ChangeKind says what a change log entry is about.

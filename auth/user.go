@@ -62,4 +62,5 @@ const (
 	EndPasswordChange = "password_changed"
 	EndUserDisabled   = "user_disabled"
 	EndTokenReuse     = "refresh_token_reuse"
+	EndAdminRevoked   = "admin_revoked" // RevokeUserSessions (sessions revoke --user)
 )

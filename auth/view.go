@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,7 +28,11 @@ type view struct {
 	epoch   uint64 // bumped on every user invalidation; guards against caching a stale read
 	lastSeq int64
 
-	wake chan struct{}
+	wake     chan struct{}
+	onChange func() // told of every local change (Config.OnChange); may be nil
+	// afterSync, when set, runs after each poll of the change log, on the same wake: the audit
+	// trail's delivery to subscribers (audit.go).
+	afterSync func(ctx context.Context) error
 }
 
 const maxCachedUsers = 100_000
@@ -55,6 +60,16 @@ func (v *view) markEnded(sids ...string) {
 		v.ended[sid] = until
 	}
 	v.mu.Unlock()
+	if len(sids) > 0 {
+		v.changed()
+	}
+}
+
+// changed tells the OnChange hook that this instance appended to the change log.
+func (v *view) changed() {
+	if v.onChange != nil {
+		v.onChange()
+	}
 }
 
 func (v *view) invalidateUser(id string) {
@@ -62,6 +77,7 @@ func (v *view) invalidateUser(id string) {
 	delete(v.users, id)
 	v.epoch++
 	v.mu.Unlock()
+	v.changed()
 }
 
 // storeUser caches u, unless an invalidation happened since the read began (epoch changed).
@@ -169,6 +185,9 @@ func (v *view) run(ctx context.Context, interval time.Duration) {
 		}
 		pollCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := v.sync(pollCtx)
+		if v.afterSync != nil {
+			err = errors.Join(err, v.afterSync(pollCtx))
+		}
 		cancel()
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:

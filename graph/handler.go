@@ -40,6 +40,8 @@ type Options struct {
 	AllowedOrigins []string
 	// ObserveOperation, when set, receives each operation's duration (metrics).
 	ObserveOperation OperationObserver
+	// AnnotateOperation, when set, is told each operation's type and root field (access log).
+	AnnotateOperation OperationAnnotator
 }
 
 // NewHandler builds the GraphQL endpoint: explicit transports (JSON POST, GET for queries,
@@ -86,8 +88,8 @@ func NewHandler(o Options) http.Handler {
 	}
 	srv.SetErrorPresenter(errorPresenter(o.Logger, o.RequestID))
 	srv.SetRecoverFunc(recoverFunc(o.Logger))
-	if o.ObserveOperation != nil {
-		srv.AroundOperations(observeOperations(o.ObserveOperation))
+	if o.ObserveOperation != nil || o.AnnotateOperation != nil {
+		srv.AroundOperations(observeOperations(o.ObserveOperation, o.AnnotateOperation))
 	}
 	return withConnHolder(srv)
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
@@ -49,4 +50,40 @@ func (r *Resolver) securityEvents(ctx context.Context, p auth.Principal) <-chan 
 		}
 	}()
 	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefInt(n *int, def int) int {
+	if n == nil {
+		return def
+	}
+	return *n
+}
+
+func toAuditConnection(page auth.AuditPage) *model.AuditEventConnection {
+	conn := &model.AuditEventConnection{
+		Edges:    make([]*model.AuditEventEdge, len(page.Entries)),
+		PageInfo: &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: page.HasPrevious},
+	}
+	for i, e := range page.Entries {
+		conn.Edges[i] = &model.AuditEventEdge{Cursor: page.Cursors[i], Node: toAuditEvent(e)}
+	}
+	if n := len(page.Cursors); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &page.Cursors[0], &page.Cursors[n-1]
+	}
+	return conn
+}
+
+func toAuditEvent(e auth.AuditEntry) *model.AuditEvent {
+	return &model.AuditEvent{
+		ID: strconv.FormatInt(e.Seq, 10), Type: model.AuditEventType(e.Type), At: e.At.UTC(),
+		UserID: optional(e.UserID), SessionID: optional(e.SessionID), IPAddress: optional(e.IPAddress),
+		UserAgent: optional(e.UserAgent), Reason: optional(e.Reason),
+	}
 }

@@ -13,14 +13,26 @@ import (
 // operation names clients make up.
 type OperationObserver func(opType, rootField string, failed bool, d time.Duration)
 
-func observeOperations(observe OperationObserver) graphql.OperationMiddleware {
+// OperationAnnotator is told, at the start of each operation (subscriptions included), its
+// type and first root field, with the request's context: the access log records them.
+type OperationAnnotator func(ctx context.Context, opType, rootField string)
+
+// observeOperations feeds observe (may be nil) and annotate (may be nil). One middleware for
+// both: every layer costs allocations on each request.
+func observeOperations(observe OperationObserver, annotate OperationAnnotator) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
-		if oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+		if oc.Operation == nil {
+			return next(ctx)
+		}
+		opType, root := string(oc.Operation.Operation), rootField(oc.Operation.SelectionSet)
+		if annotate != nil {
+			annotate(ctx, opType, root)
+		}
+		if observe == nil || oc.Operation.Operation == ast.Subscription {
 			return next(ctx)
 		}
 		start := time.Now()
-		opType, root := string(oc.Operation.Operation), rootField(oc.Operation.SelectionSet)
 		handler := next(ctx)
 		return func(ctx context.Context) *graphql.Response {
 			resp := handler(ctx)

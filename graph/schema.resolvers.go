@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
 )
 
@@ -17,6 +18,7 @@ func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInp
 	if err != nil {
 		return nil, err
 	}
+	auth.SetRefreshCookie(ctx, g.RefreshToken)
 	return toPayload(g), nil
 }
 
@@ -26,21 +28,30 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	if err != nil {
 		return nil, err
 	}
+	auth.SetRefreshCookie(ctx, g.RefreshToken)
 	return toPayload(g), nil
 }
 
 // Refresh is the resolver for the refresh field.
 func (r *mutationResolver) Refresh(ctx context.Context, refreshToken *string) (*model.AuthPayload, error) {
+	if refreshToken == nil && auth.ClientFrom(ctx).RefreshCookieIgnored {
+		return nil, errRefreshCookieWithoutPreflight
+	}
 	g, err := r.Auth.Refresh(ctx, refreshTokenOrCookie(ctx, refreshToken))
 	if err != nil {
 		return nil, err
 	}
+	auth.SetRefreshCookie(ctx, g.RefreshToken)
 	return toPayload(g), nil
 }
 
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context, refreshToken *string) (bool, error) {
-	return r.Auth.Logout(ctx, refreshTokenOrCookie(ctx, refreshToken))
+	ended, err := r.Auth.Logout(ctx, refreshTokenOrCookie(ctx, refreshToken))
+	if err == nil {
+		auth.ClearRefreshCookie(ctx)
+	}
+	return ended, err
 }
 
 // LogoutAll is the resolver for the logoutAll field.
@@ -49,7 +60,11 @@ func (r *mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return true, r.Auth.LogoutAll(ctx, p)
+	if err := r.Auth.LogoutAll(ctx, p); err != nil {
+		return false, err
+	}
+	auth.ClearRefreshCookie(ctx)
+	return true, nil
 }
 
 // RevokeSession is the resolver for the revokeSession field.
@@ -71,6 +86,7 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input model.Chang
 	if err != nil {
 		return nil, err
 	}
+	auth.SetRefreshCookie(ctx, g.RefreshToken)
 	return toPayload(g), nil
 }
 
@@ -141,6 +157,15 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string) (*
 		return nil, err
 	}
 	return toConnection(page), nil
+}
+
+// AuditEvents is the resolver for the auditEvents field.
+func (r *queryResolver) AuditEvents(ctx context.Context, userID *string, first *int, after *string) (*model.AuditEventConnection, error) {
+	page, err := r.Auth.AuditEvents(ctx, deref(userID), derefInt(first, 20), deref(after))
+	if err != nil {
+		return nil, err
+	}
+	return toAuditConnection(page), nil
 }
 
 // SecurityEvents is the resolver for the securityEvents field.

@@ -22,6 +22,12 @@ type Metrics struct {
 	events        *prometheus.CounterVec
 	loginFailures *prometheus.CounterVec
 	bcryptWait    prometheus.Histogram
+
+	// operations.go: store latency, live sessions, ended sessions, housekeeping
+	storeDuration *prometheus.HistogramVec
+	liveSessions  prometheus.Gauge
+	sessionsEnded *prometheus.CounterVec
+	purged        *prometheus.CounterVec
 }
 
 // New registers the service's collectors and the Go runtime and process collectors.
@@ -49,6 +55,7 @@ func New() *Metrics {
 	}
 	m.registry.MustRegister(m.operations, m.events, m.loginFailures, m.bcryptWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registerOperational()
 	return m
 }
 
@@ -66,6 +73,7 @@ func (m *Metrics) Publish(_ context.Context, e auth.Event) {
 	if e.Type == auth.EventLoginFailed {
 		m.loginFailures.WithLabelValues(e.Reason).Inc()
 	}
+	m.countSessionEnd(e)
 }
 
 // ObserveBcryptWait is the hasher's wait callback.

@@ -10,6 +10,33 @@ import (
 	"time"
 )
 
+// A stored security event (the audit trail).
+type AuditEvent struct {
+	// The event's sequence number: a later event has a larger one.
+	ID   string         `json:"id"`
+	Type AuditEventType `json:"type"`
+	At   time.Time      `json:"at"`
+	// The user concerned; null for a failed login with an unknown email.
+	UserID *string `json:"userId,omitempty"`
+	// The session concerned, when there is one.
+	SessionID *string `json:"sessionId,omitempty"`
+	// The client address of the request that caused the event (without port).
+	IPAddress *string `json:"ipAddress,omitempty"`
+	UserAgent *string `json:"userAgent,omitempty"`
+	// More about it: a failed login's reason, how a session ended, or who made an administrative change ("by <user id>", "by command line").
+	Reason *string `json:"reason,omitempty"`
+}
+
+type AuditEventConnection struct {
+	Edges    []*AuditEventEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+type AuditEventEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *AuditEvent `json:"node"`
+}
+
 type AuthPayload struct {
 	AccessToken  string `json:"accessToken"`
 	RefreshToken string `json:"refreshToken"`
@@ -89,6 +116,77 @@ type UserConnection struct {
 type UserEdge struct {
 	Cursor string `json:"cursor"`
 	Node   *User  `json:"node"`
+}
+
+type AuditEventType string
+
+const (
+	AuditEventTypeRegistered        AuditEventType = "REGISTERED"
+	AuditEventTypeLogin             AuditEventType = "LOGIN"
+	AuditEventTypeLoginFailed       AuditEventType = "LOGIN_FAILED"
+	AuditEventTypeLogout            AuditEventType = "LOGOUT"
+	AuditEventTypeSessionRevoked    AuditEventType = "SESSION_REVOKED"
+	AuditEventTypeRefreshTokenReuse AuditEventType = "REFRESH_TOKEN_REUSE"
+	AuditEventTypePasswordChanged   AuditEventType = "PASSWORD_CHANGED"
+	AuditEventTypeRolesChanged      AuditEventType = "ROLES_CHANGED"
+	AuditEventTypeUserDisabled      AuditEventType = "USER_DISABLED"
+	AuditEventTypeUserEnabled       AuditEventType = "USER_ENABLED"
+)
+
+var AllAuditEventType = []AuditEventType{
+	AuditEventTypeRegistered,
+	AuditEventTypeLogin,
+	AuditEventTypeLoginFailed,
+	AuditEventTypeLogout,
+	AuditEventTypeSessionRevoked,
+	AuditEventTypeRefreshTokenReuse,
+	AuditEventTypePasswordChanged,
+	AuditEventTypeRolesChanged,
+	AuditEventTypeUserDisabled,
+	AuditEventTypeUserEnabled,
+}
+
+func (e AuditEventType) IsValid() bool {
+	switch e {
+	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled:
+		return true
+	}
+	return false
+}
+
+func (e AuditEventType) String() string {
+	return string(e)
+}
+
+func (e *AuditEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuditEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuditEventType", str)
+	}
+	return nil
+}
+
+func (e AuditEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuditEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuditEventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type Role string

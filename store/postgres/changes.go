@@ -52,11 +52,8 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 	return changes, nil
 }
 
-// PurgeChanges deletes entries with At before before and reports how many.
-func (s *Store) PurgeChanges(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM changes WHERE at < $1`, before)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: purge changes: %w", err)
-	}
-	return tag.RowsAffected(), nil
+// PurgeChanges deletes at most batch entries with At before before, oldest first.
+func (s *Store) PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error) {
+	return s.deleteBatch(ctx, "purge changes", `DELETE FROM changes WHERE seq IN
+		(SELECT seq FROM changes WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, batch)
 }

@@ -47,16 +47,8 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 	return out, nil
 }
 
-// PurgeChanges deletes entries with At before before and reports how many.
-func (s *Store) PurgeChanges(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE at < ?`, micros(before))
-		if err != nil {
-			return fmt.Errorf("sqlite: purge changes: %w", err)
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return n, err
+// PurgeChanges deletes at most batch entries with At before before, oldest first.
+func (s *Store) PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error) {
+	return s.deleteBatch(ctx, "purge changes", `DELETE FROM changes WHERE seq IN
+		(SELECT seq FROM changes WHERE at < ? ORDER BY at LIMIT ?)`, before, batch)
 }

@@ -17,6 +17,7 @@ type stmts struct {
 	addToken  *sql.Stmt
 	touch     *sql.Stmt
 	addChange *sql.Stmt
+	addAudit  *sql.Stmt
 
 	// reads
 	userByID      *sql.Stmt
@@ -25,6 +26,7 @@ type stmts struct {
 	sessionByHash *sql.Stmt
 	liveSessions  *sql.Stmt
 	changesAfter  *sql.Stmt
+	auditAfter    *sql.Stmt
 }
 
 func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
@@ -44,6 +46,8 @@ func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
 		{wdb, &st.addToken, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`},
 		{wdb, &st.touch, `UPDATE sessions SET last_used_at = ? WHERE id = ? RETURNING ` + sessionCols},
 		{wdb, &st.addChange, `INSERT INTO changes (kind, user_id, session_id, at) VALUES (?, ?, ?, ?)`},
+		{wdb, &st.addAudit, `INSERT INTO audit_events (type, at, user_id, session_id, ip_address, user_agent, reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`},
 
 		{rdb, &st.userByID, `SELECT ` + userCols + ` FROM users WHERE id = ?`},
 		{rdb, &st.userByEmail, `SELECT ` + userCols + ` FROM users WHERE email = ?`},
@@ -55,6 +59,7 @@ func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
 			ORDER BY created_at DESC, id DESC`},
 		{rdb, &st.changesAfter, `SELECT seq, kind, user_id, session_id, at FROM changes
 			WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?`},
+		{rdb, &st.auditAfter, `SELECT ` + auditCols + ` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`},
 	}
 	for _, p := range list {
 		stmt, err := p.db.PrepareContext(ctx, p.sql)
@@ -67,8 +72,8 @@ func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
 }
 
 func (st *stmts) close() {
-	for _, s := range []*sql.Stmt{st.rotate, st.diagnose, st.addToken, st.touch, st.addChange,
-		st.userByID, st.userByEmail, st.sessionByID, st.sessionByHash, st.liveSessions, st.changesAfter} {
+	for _, s := range []*sql.Stmt{st.rotate, st.diagnose, st.addToken, st.touch, st.addChange, st.addAudit,
+		st.userByID, st.userByEmail, st.sessionByID, st.sessionByHash, st.liveSessions, st.changesAfter, st.auditAfter} {
 		if s != nil {
 			s.Close()
 		}

@@ -148,7 +148,7 @@ func testPurgeChanges(t *testing.T, s auth.Store) {
 	ctx := ctxOf(t)
 	cs := appendChanges(t, s, at(1*time.Minute), at(2*time.Minute), at(3*time.Minute))
 
-	n, err := s.PurgeChanges(ctx, at(2*time.Minute)) // strictly older than before
+	n, err := s.PurgeChanges(ctx, at(2*time.Minute), 100) // strictly older than before
 	must(t, err)
 	if n != 1 {
 		t.Errorf("PurgeChanges = %d, want 1", n)
@@ -157,7 +157,7 @@ func testPurgeChanges(t *testing.T, s auth.Store) {
 		t.Errorf("after purge: %v, want %v", got, seqs(cs[1:]))
 	}
 
-	n, err = s.PurgeChanges(ctx, at(time.Hour))
+	n, err = s.PurgeChanges(ctx, at(time.Hour), 100)
 	must(t, err)
 	if n != 2 {
 		t.Errorf("PurgeChanges(all) = %d, want 2", n)
@@ -167,7 +167,7 @@ func testPurgeChanges(t *testing.T, s auth.Store) {
 	if len(next) != 1 || next[0].Seq <= cs[2].Seq {
 		t.Errorf("entry after purging all: %+v, want Seq > %d", next, cs[2].Seq)
 	}
-	n, err = s.PurgeChanges(ctx, at(2*time.Hour))
+	n, err = s.PurgeChanges(ctx, at(2*time.Hour), 100)
 	must(t, err)
 	if n != 0 {
 		t.Errorf("PurgeChanges(nothing old) = %d, want 0", n)

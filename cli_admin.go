@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// An administrator's commands. They go through the auth service like the API does, so they
+// write the change log (which running servers poll: a change applies there within about a
+// second) and the audit trail (actor "command line").
+
+type command func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+
+// adminCommands are dispatched by runCommand under "user …" and "sessions …".
+var adminCommands = map[string]command{
+	"user set-role": userSetRole,
+	"user disable": func(ctx context.Context, a []string, g func(string) string, o, e io.Writer) error {
+		return userSetDisabled(ctx, a, g, o, e, true)
+	},
+	"user enable": func(ctx context.Context, a []string, g func(string) string, o, e io.Writer) error {
+		return userSetDisabled(ctx, a, g, o, e, false)
+	},
+	"sessions revoke": sessionsRevoke,
+}
+
+// usageError is a mistake in the command line (exit code 2).
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+// failure is an operational error (exit code 1): an unknown user, a database error.
+func failure(err error) error { return &exitError{code: 1, err: err} }
+
+// parseFlags parses a subcommand's flags. --help (or -h) prints the usage on stdout, and help
+// is true: the command then does nothing and exits 0. A bad flag or a stray argument prints the
+// usage on stderr and returns a usage error.
+func parseFlags(fs *flag.FlagSet, synopsis, summary string, args []string, stdout, stderr io.Writer) (help bool, err error) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: gqlauth %s\n\n%s\n\nflags:\n", synopsis, summary)
+		fs.PrintDefaults()
+	}
+	fs.SetOutput(io.Discard) // the flag package would print errors and usage itself
+	err = fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return true, nil
+	case err == nil && fs.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err != nil {
+		fs.SetOutput(stderr)
+		fs.Usage()
+		return false, &exitError{code: 2, err: err}
+	}
+	return false, nil
+}
+
+// withService opens the configured database and an auth service on it, runs fn, and closes
+// both (storing the audit events fn caused).
+func withService(ctx context.Context, getenv func(string) string, stderr io.Writer, fn func(ctx context.Context, svc *auth.Service) error) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	store, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// These commands never hash a password: the cheapest cost spares them the hasher's set-up.
+	svc, err := auth.New(ctx, store, nil, auth.Config{BcryptCost: 4, Logger: log})
+	if err != nil {
+		return failure(err)
+	}
+	defer svc.Close()
+	// The audit trail records these changes as made from the command line.
+	ctx = auth.WithClient(ctx, auth.Client{UserAgent: "gqlauth command line"})
+	return fn(ctx, svc)
+}
+
+// findUser looks a user up by email: a malformed email is a usage error, an unknown one a
+// failure.
+func findUser(ctx context.Context, svc *auth.Service, email string) (auth.User, error) {
+	u, err := svc.UserByEmail(ctx, email)
+	var input *auth.InputError
+	switch {
+	case errors.As(err, &input):
+		return auth.User{}, usageError("--email %q: %s", email, input.Message)
+	case errors.Is(err, auth.ErrNotFound):
+		return auth.User{}, failure(fmt.Errorf("no user with email %q", email))
+	case err != nil:
+		return auth.User{}, failure(err)
+	}
+	return u, nil
+}
+
+func userSetRole(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user set-role", flag.ContinueOnError)
+	email := fs.String("email", "", "the account's email")
+	var roles rolesFlag
+	fs.Var(&roles, "role", "the new roles: USER or ADMIN, comma-separated or repeated; USER is always kept")
+	if help, err := parseFlags(fs, "user set-role --email E --role ADMIN[,USER]",
+		"Replaces a user's roles. Running servers apply the change to tokens already issued within about a second.",
+		args, stdout, stderr); help || err != nil {
+		return err
+	}
+	if *email == "" || len(roles) == 0 {
+		return usageError("user set-role needs --email and --role")
+	}
+	if !roles.has(auth.RoleUser) {
+		roles = append(rolesFlag{auth.RoleUser}, roles...)
+	}
+	return withService(ctx, getenv, stderr, func(ctx context.Context, svc *auth.Service) error {
+		u, err := findUser(ctx, svc, *email)
+		if err != nil {
+			return err
+		}
+		u, err = svc.SetUserRoles(ctx, auth.Principal{}, u.ID, roles)
+		if err != nil {
+			return failure(err)
+		}
+		fmt.Fprintf(stdout, "%s (%s): roles %s\n", u.Email, u.ID, joinRoles(u.Roles))
+		return nil
+	})
+}
+
+func userSetDisabled(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, disable bool) error {
+	name, summary := "user enable", "Enables a disabled user again; they can sign in at once."
+	if disable {
+		name, summary = "user disable", "Disables a user and ends every session of theirs: running servers refuse their access tokens within about a second, and they cannot sign in."
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	email := fs.String("email", "", "the account's email")
+	if help, err := parseFlags(fs, name+" --email E", summary, args, stdout, stderr); help || err != nil {
+		return err
+	}
+	if *email == "" {
+		return usageError("%s needs --email", name)
+	}
+	return withService(ctx, getenv, stderr, func(ctx context.Context, svc *auth.Service) error {
+		u, err := findUser(ctx, svc, *email)
+		if err != nil {
+			return err
+		}
+		u, err = svc.SetUserDisabled(ctx, auth.Principal{}, u.ID, disable)
+		if err != nil {
+			return failure(err)
+		}
+		state := "enabled"
+		if u.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(stdout, "%s (%s): %s\n", u.Email, u.ID, state)
+		return nil
+	})
+}
+
+func sessionsRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sessions revoke", flag.ContinueOnError)
+	email := fs.String("user", "", "the email of the user whose sessions end")
+	if help, err := parseFlags(fs, "sessions revoke --user E",
+		"Ends every session of a user (a lost device, a leaver): their refresh tokens stop working, and running servers refuse their access tokens within about a second. The account stays enabled.",
+		args, stdout, stderr); help || err != nil {
+		return err
+	}
+	if *email == "" {
+		return usageError("sessions revoke needs --user")
+	}
+	return withService(ctx, getenv, stderr, func(ctx context.Context, svc *auth.Service) error {
+		u, err := findUser(ctx, svc, *email)
+		if err != nil {
+			return err
+		}
+		ids, err := svc.RevokeUserSessions(ctx, auth.Principal{}, u.ID)
+		if err != nil {
+			return failure(err)
+		}
+		fmt.Fprintf(stdout, "%s (%s): %d sessions ended\n", u.Email, u.ID, len(ids))
+		return nil
+	})
+}
+
+func joinRoles(roles []auth.Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ",")
+}

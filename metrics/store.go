@@ -1,0 +1,170 @@
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// storeMethods are the auth.Store methods InstrumentStore times (Close is not), the values of
+// auth_store_duration_seconds' method label.
+var storeMethods = []string{
+	"Ping", "CreateUser", "UserByID", "UserByEmail", "ListUsers", "SetUserRoles", "SetUserDisabled",
+	"SetPasswordHash", "CreateSession", "RotateRefreshToken", "ReplaceRefreshToken",
+	"SessionByRefreshHash", "SessionByID", "ListLiveSessions", "EndSession", "EndUserSessions",
+	"CountLiveSessions", "PurgeSessions", "ChangesAfter", "PurgeChanges", "AppendAudit", "ListAudit",
+	"AuditAfter", "PurgeAudit",
+}
+
+// timedStore is an auth.Store that observes the duration of every call of the store it wraps.
+// It costs a clock read and a histogram observation per call, and nothing on paths that do not
+// reach the store (an authorised `me` answers from the auth service's in-memory view).
+type timedStore struct {
+	inner auth.Store
+	obs   map[string]prometheus.Observer // fixed after construction; read-only
+}
+
+var _ auth.Store = (*timedStore)(nil)
+
+// InstrumentStore returns s with every call timed in auth_store_duration_seconds{method}.
+// Optional interfaces of s (auth.HousekeepingLocker) stay reachable through Unwrap.
+func (m *Metrics) InstrumentStore(s auth.Store) auth.Store {
+	t := &timedStore{inner: s, obs: make(map[string]prometheus.Observer, len(storeMethods))}
+	for _, name := range storeMethods {
+		t.obs[name] = m.storeDuration.WithLabelValues(name)
+	}
+	return t
+}
+
+// Unwrap returns the wrapped store.
+func (t *timedStore) Unwrap() auth.Store { return t.inner }
+
+// done observes the time since start under method; use as `defer t.done("X", time.Now())`.
+func (t *timedStore) done(method string, start time.Time) {
+	t.obs[method].Observe(time.Since(start).Seconds())
+}
+
+func (t *timedStore) Close() error { return t.inner.Close() }
+
+func (t *timedStore) Ping(ctx context.Context) error {
+	defer t.done("Ping", time.Now())
+	return t.inner.Ping(ctx)
+}
+
+func (t *timedStore) CreateUser(ctx context.Context, u auth.User) error {
+	defer t.done("CreateUser", time.Now())
+	return t.inner.CreateUser(ctx, u)
+}
+
+func (t *timedStore) UserByID(ctx context.Context, id string) (auth.User, error) {
+	defer t.done("UserByID", time.Now())
+	return t.inner.UserByID(ctx, id)
+}
+
+func (t *timedStore) UserByEmail(ctx context.Context, email string) (auth.User, error) {
+	defer t.done("UserByEmail", time.Now())
+	return t.inner.UserByEmail(ctx, email)
+}
+
+func (t *timedStore) ListUsers(ctx context.Context, afterID string, limit int) ([]auth.User, error) {
+	defer t.done("ListUsers", time.Now())
+	return t.inner.ListUsers(ctx, afterID, limit)
+}
+
+func (t *timedStore) SetUserRoles(ctx context.Context, id string, roles []auth.Role, now time.Time) (auth.User, error) {
+	defer t.done("SetUserRoles", time.Now())
+	return t.inner.SetUserRoles(ctx, id, roles, now)
+}
+
+func (t *timedStore) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) (auth.User, error) {
+	defer t.done("SetUserDisabled", time.Now())
+	return t.inner.SetUserDisabled(ctx, id, disabled, now)
+}
+
+func (t *timedStore) SetPasswordHash(ctx context.Context, id string, hash string, now time.Time) error {
+	defer t.done("SetPasswordHash", time.Now())
+	return t.inner.SetPasswordHash(ctx, id, hash, now)
+}
+
+func (t *timedStore) CreateSession(ctx context.Context, s auth.Session, refreshHash []byte) error {
+	defer t.done("CreateSession", time.Now())
+	return t.inner.CreateSession(ctx, s, refreshHash)
+}
+
+func (t *timedStore) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
+	defer t.done("RotateRefreshToken", time.Now())
+	return t.inner.RotateRefreshToken(ctx, oldHash, newHash, now)
+}
+
+func (t *timedStore) ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error {
+	defer t.done("ReplaceRefreshToken", time.Now())
+	return t.inner.ReplaceRefreshToken(ctx, sessionID, newHash, now)
+}
+
+func (t *timedStore) SessionByRefreshHash(ctx context.Context, hash []byte) (auth.Session, error) {
+	defer t.done("SessionByRefreshHash", time.Now())
+	return t.inner.SessionByRefreshHash(ctx, hash)
+}
+
+func (t *timedStore) SessionByID(ctx context.Context, id string) (auth.Session, error) {
+	defer t.done("SessionByID", time.Now())
+	return t.inner.SessionByID(ctx, id)
+}
+
+func (t *timedStore) ListLiveSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
+	defer t.done("ListLiveSessions", time.Now())
+	return t.inner.ListLiveSessions(ctx, userID, now)
+}
+
+func (t *timedStore) EndSession(ctx context.Context, id string, reason string, now time.Time) (bool, error) {
+	defer t.done("EndSession", time.Now())
+	return t.inner.EndSession(ctx, id, reason, now)
+}
+
+func (t *timedStore) EndUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error) {
+	defer t.done("EndUserSessions", time.Now())
+	return t.inner.EndUserSessions(ctx, userID, exceptID, reason, now)
+}
+
+func (t *timedStore) CountLiveSessions(ctx context.Context, now time.Time) (int64, error) {
+	defer t.done("CountLiveSessions", time.Now())
+	return t.inner.CountLiveSessions(ctx, now)
+}
+
+func (t *timedStore) PurgeSessions(ctx context.Context, before time.Time, batch int) (int64, error) {
+	defer t.done("PurgeSessions", time.Now())
+	return t.inner.PurgeSessions(ctx, before, batch)
+}
+
+func (t *timedStore) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time.Time, limit int) ([]auth.Change, error) {
+	defer t.done("ChangesAfter", time.Now())
+	return t.inner.ChangesAfter(ctx, afterSeq, notBefore, limit)
+}
+
+func (t *timedStore) PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error) {
+	defer t.done("PurgeChanges", time.Now())
+	return t.inner.PurgeChanges(ctx, before, batch)
+}
+
+func (t *timedStore) AppendAudit(ctx context.Context, events []auth.Event) error {
+	defer t.done("AppendAudit", time.Now())
+	return t.inner.AppendAudit(ctx, events)
+}
+
+func (t *timedStore) ListAudit(ctx context.Context, userID string, beforeSeq int64, limit int) ([]auth.AuditEntry, error) {
+	defer t.done("ListAudit", time.Now())
+	return t.inner.ListAudit(ctx, userID, beforeSeq, limit)
+}
+
+func (t *timedStore) AuditAfter(ctx context.Context, afterSeq int64, limit int) ([]auth.AuditEntry, error) {
+	defer t.done("AuditAfter", time.Now())
+	return t.inner.AuditAfter(ctx, afterSeq, limit)
+}
+
+func (t *timedStore) PurgeAudit(ctx context.Context, before time.Time, batch int) (int64, error) {
+	defer t.done("PurgeAudit", time.Now())
+	return t.inner.PurgeAudit(ctx, before, batch)
+}
