@@ -51,9 +51,6 @@ func openStore(ctx context.Context, cfg config) (auth.Store, string, error) {
 
 // build wires storage, keys, the auth service and the HTTP surface.
 func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	if cfg.Production && !cfg.RateLimits {
-		log.Warn("RATE_LIMITS=off in production: logins are not limited")
-	}
 	keys, err := loadKeys(cfg, log)
 	if err != nil {
 		return nil, err
@@ -61,6 +58,10 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	store, storeName, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	// Warned only once the start can succeed, so a refused start prints one line.
+	if cfg.Production && !cfg.RateLimits {
+		log.Warn("RATE_LIMITS=off in production: logins are not limited")
 	}
 	rc, err := openRedis(ctx, cfg, log) // nil without REDIS_URL
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/example/gqlauth/auth"
 )
@@ -85,7 +86,27 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 	defer svc.Close()
 	// The audit trail records these changes as made from the command line.
 	ctx = auth.WithClient(ctx, auth.Client{UserAgent: "gqlauth command line"})
-	return fn(ctx, svc)
+	if err := fn(ctx, svc); err != nil {
+		return err
+	}
+	wakeServers(ctx, cfg, log)
+	return nil
+}
+
+// wakeServers tells servers sharing Redis to read the change log now rather than at their next
+// poll (PostgreSQL's NOTIFY needs nothing: the store sends it). Best effort: the poll is the
+// guarantee.
+func wakeServers(ctx context.Context, cfg config, log *slog.Logger) {
+	c, err := openRedis(ctx, cfg, log)
+	if err != nil || c == nil {
+		return
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := c.Publish(ctx); err != nil {
+		log.Warn("could not announce the change through Redis; servers apply it at their next poll", "err", err)
+	}
 }
 
 // findUser looks a user up by email: a malformed email is a usage error, an unknown one a
