@@ -33,6 +33,7 @@ type config struct {
 	RefreshTTL        time.Duration
 	ReuseGrace        time.Duration
 	BcryptCost        int
+	BcryptConcurrency int // bcrypt operations at once; 0 = the number of CPUs
 	MinPasswordLength int
 
 	RateLimits         bool
@@ -150,6 +151,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		fail("BCRYPT_COST", "%q is not a whole number from 10 to 14", env("BCRYPT_COST", "12"))
 	}
 	c.BcryptCost = cost
+	if raw := env("BCRYPT_CONCURRENCY", ""); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 1024 {
+			fail("BCRYPT_CONCURRENCY", "%q is not a whole number from 1 to 1024", raw)
+		}
+		c.BcryptConcurrency = n
+	}
 	minLen, err := strconv.Atoi(env("PASSWORD_MIN_LENGTH", "8"))
 	if err != nil || minLen < 8 || minLen > 64 {
 		fail("PASSWORD_MIN_LENGTH", "%q is not a whole number from 8 to 64", env("PASSWORD_MIN_LENGTH", "8"))
