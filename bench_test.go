@@ -105,3 +105,44 @@ func BenchmarkRefresh(b *testing.B) {
 		token = out.Data.Refresh.RefreshToken
 	}
 }
+
+// BenchmarkRefreshParallel is BenchmarkRefresh under the compare load's shape: 16 clients,
+// each rotating its own session (rotate, then use the new token), concurrently on SQLite.
+func BenchmarkRefreshParallel(b *testing.B) {
+	a := benchApp(b)
+	p := benchRegister(b, a.handler)
+	const workers = 16
+	tokens := make(chan string, workers)
+	tokens <- p.RefreshToken
+	login := `{"query":"mutation { login(input:{email:\"bench@example.com\", password:\"correct horse battery\"}) { refreshToken } }"}`
+	for range workers - 1 {
+		var out struct {
+			Data struct{ Login payload }
+		}
+		rec := serveOnce(a.handler, "", login)
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Data.Login.RefreshToken == "" {
+			b.Fatalf("login: %s", rec.Body.String())
+		}
+		tokens <- out.Data.Login.RefreshToken
+	}
+	b.SetParallelism((workers + 1) / 2) // GOMAXPROCS=2 on the bench machine: 16 goroutines
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		token := <-tokens
+		for pb.Next() {
+			body, _ := json.Marshal(map[string]any{
+				"query":     "mutation($t:String){ refresh(refreshToken:$t) { accessToken refreshToken } }",
+				"variables": map[string]any{"t": token},
+			})
+			rec := serveOnce(a.handler, "", string(body))
+			var out struct {
+				Data struct{ Refresh payload }
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Data.Refresh.RefreshToken == "" {
+				b.Fatalf("refresh: %s", rec.Body.String())
+			}
+			token = out.Data.Refresh.RefreshToken
+		}
+	})
+}

@@ -74,12 +74,16 @@ func newHandler(d deps) http.Handler {
 			Name: refreshCookieName, Path: "/query", MaxAge: d.cfg.RefreshTTL,
 		})(h)
 	}
-	h = auth.Middleware(d.auth.Tokens(), clientIP, cookie)(h)
 	h = cors(d.cfg.CORSOrigins)(h)
 	h = limitBody(h)
 	h = accessLog(d.log)(h)
 	h = recoverPanics(d.log)(h)
-	h = withRequestID(h)
+	// The request id and auth.Middleware's identification (it never refuses, only notes who
+	// is calling) in one layer, so a request's context is built with one r.WithContext.
+	tokens := d.auth.Tokens()
+	h = withRequestContext(func(ctx context.Context, r *http.Request) context.Context {
+		return auth.RequestContext(ctx, r, tokens, clientIP, cookie)
+	})(h)
 	return h
 }
 

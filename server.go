@@ -12,15 +12,35 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	tuneGC(os.Getenv)
+	// Log lines (one per request) go out in batches every 100 ms, and all of them at exit.
+	logw := newAsyncWriter(os.Stderr, 100*time.Millisecond)
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, logw)
 	stop()
+	logw.Close()
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// tuneGC sets the collector for a server whose live heap is small (a few MB) and whose
+// requests each allocate ~15 KB of garbage: with Go's default GOGC=100 it collected dozens of
+// times a second under load. GOGC=200 collects a third as often; 400 was ~12 % faster still in
+// BenchmarkMe but took the peak RSS under the `me` load to 65 MB (200: 49 MB; the target is
+// 60). The 256 MiB soft memory limit makes the collector work harder before a large live heap
+// (a full user cache) grows three-fold. GOGC or GOMEMLIMIT in the environment win.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(256 << 20)
+	}
 }
 
 // run is the whole program, without globals: tests call it with their own environment.

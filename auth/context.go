@@ -30,10 +30,33 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 
 // IdentityFrom returns the identity the middleware stored, or a missing-token identity.
 func IdentityFrom(ctx context.Context) Identity {
-	if id, ok := ctx.Value(identityKey).(Identity); ok {
+	switch id := ctx.Value(identityKey).(type) {
+	case Identity:
 		return id
+	case *Identity:
+		return *id
 	}
 	return Identity{Err: ErrTokenMissing}
+}
+
+// requestContext carries a request's identity and client in one allocation; it answers Value
+// for identityKey and clientKey as WithIdentity and WithClient on top of its parent would.
+type requestContext struct {
+	context.Context
+	id     Identity
+	client Client
+}
+
+func (c *requestContext) Value(key any) any {
+	if k, ok := key.(contextKey); ok {
+		switch k {
+		case identityKey:
+			return &c.id
+		case clientKey:
+			return &c.client
+		}
+	}
+	return c.Context.Value(key)
 }
 
 // Client describes the requesting client, recorded with new sessions.
@@ -54,8 +77,13 @@ func WithClient(ctx context.Context, c Client) context.Context {
 
 // ClientFrom returns the client stored by the middleware (zero when none).
 func ClientFrom(ctx context.Context) Client {
-	c, _ := ctx.Value(clientKey).(Client)
-	return c
+	switch c := ctx.Value(clientKey).(type) {
+	case Client:
+		return c
+	case *Client:
+		return *c
+	}
+	return Client{}
 }
 
 // ClientIP resolves the client address: the connection's peer, or, when that peer is a trusted

@@ -14,6 +14,7 @@ type graceCache struct {
 	now    func() time.Time
 	mu     sync.Mutex
 	items  map[string]graceItem
+	swept  time.Time // last sweep of expired items
 }
 
 type graceItem struct {
@@ -31,6 +32,16 @@ func (c *graceCache) put(oldHash []byte, g Grant) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Expired items are swept once per window: otherwise, under a steady refresh load, every
+	// grant stayed in memory until the map reached maxGraceItems (~100 MB of grants).
+	if len(c.items) > 1024 && now.Sub(c.swept) >= c.window {
+		c.swept = now
+		for k, it := range c.items {
+			if now.After(it.until) {
+				delete(c.items, k)
+			}
+		}
+	}
 	if len(c.items) >= maxGraceItems {
 		for k, it := range c.items {
 			if now.After(it.until) || len(c.items) >= maxGraceItems {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"strings"
 )
@@ -12,20 +13,27 @@ import (
 func Middleware(tokens *Tokens, clientIP ClientIP, refreshCookie string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := WithIdentity(r.Context(), IdentifyRequest(tokens, r.Header.Values("Authorization")))
-			client := Client{IP: clientIP.Of(r), UserAgent: r.UserAgent()}
-			if refreshCookie != "" {
-				if c, err := r.Cookie(refreshCookie); err == nil {
-					if Preflighted(r) { // CSRF: see cookie.go
-						client.RefreshCookie = c.Value
-					} else {
-						client.RefreshCookieIgnored = true
-					}
-				}
-			}
-			next.ServeHTTP(w, r.WithContext(WithClient(ctx, client)))
+			next.ServeHTTP(w, r.WithContext(RequestContext(r.Context(), r, tokens, clientIP, refreshCookie)))
 		})
 	}
+}
+
+// RequestContext is what Middleware adds to a request's context, for callers that build the
+// request's context in one place (one r.WithContext per request instead of one per layer):
+// ctx carrying the identity (IdentityFrom) and the client (ClientFrom) of r.
+func RequestContext(ctx context.Context, r *http.Request, tokens *Tokens, clientIP ClientIP, refreshCookie string) context.Context {
+	rc := &requestContext{Context: ctx, id: IdentifyRequest(tokens, r.Header.Values("Authorization"))}
+	rc.client = Client{IP: clientIP.Of(r), UserAgent: r.UserAgent()}
+	if refreshCookie != "" {
+		if c, err := r.Cookie(refreshCookie); err == nil {
+			if Preflighted(r) { // CSRF: see cookie.go
+				rc.client.RefreshCookie = c.Value
+			} else {
+				rc.client.RefreshCookieIgnored = true
+			}
+		}
+	}
+	return rc
 }
 
 // IdentifyRequest verifies the Authorization header values of one request (also used for the

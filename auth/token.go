@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -38,9 +39,75 @@ type TokenConfig struct {
 
 // Tokens issues and verifies access tokens. The parser is built once, from options.
 type Tokens struct {
-	keys   *KeySet
-	cfg    TokenConfig
-	parser *jwt.Parser
+	keys     *KeySet
+	cfg      TokenConfig
+	parser   *jwt.Parser
+	verified verifiedCache
+}
+
+// verifiedCache remembers access tokens that passed every check, keyed by the exact token
+// string, so a client presenting the same token again (every request for its lifetime) costs a
+// map lookup instead of two JSON decodes and a signature check. The key set never changes while
+// the process runs, so a string that verified once verifies again; only the time checks (exp,
+// nbf, iat, with the same leeway) depend on when it is presented, and they are repeated on every
+// hit. A hit that fails them is dropped and the token goes through the full verification, which
+// gives the error. Only verified tokens enter, so a flood of forged tokens cannot fill it.
+type verifiedCache struct {
+	mu sync.RWMutex
+	m  map[string]*Claims
+}
+
+// maxVerifiedTokens bounds the cache (about 0.7 KB an entry).
+const maxVerifiedTokens = 4096
+
+func (c *verifiedCache) get(raw string) *Claims {
+	c.mu.RLock()
+	claims := c.m[raw]
+	c.mu.RUnlock()
+	return claims
+}
+
+func (c *verifiedCache) put(raw string, claims *Claims, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]*Claims, 64)
+	}
+	if len(c.m) >= maxVerifiedTokens {
+		for k, v := range c.m { // expired first, then an arbitrary eighth (map order is random)
+			if v.ExpiresAt == nil || !now.Before(v.ExpiresAt.Time.Add(MaxLeeway)) {
+				delete(c.m, k)
+			}
+		}
+		for k := range c.m {
+			if len(c.m) < maxVerifiedTokens*7/8 {
+				break
+			}
+			delete(c.m, k)
+		}
+	}
+	c.m[raw] = claims
+}
+
+func (c *verifiedCache) drop(raw string) {
+	c.mu.Lock()
+	delete(c.m, raw)
+	c.mu.Unlock()
+}
+
+// timesValid repeats the parser's time checks (golang-jwt's Validator, same leeway) at now.
+func (t *Tokens) timesValid(c *Claims, now time.Time) bool {
+	l := t.cfg.Leeway
+	if c.ExpiresAt == nil || !now.Before(c.ExpiresAt.Time.Add(l)) {
+		return false
+	}
+	if c.NotBefore != nil && now.Before(c.NotBefore.Time.Add(-l)) {
+		return false
+	}
+	if c.IssuedAt != nil && now.Before(c.IssuedAt.Time.Add(-l)) {
+		return false
+	}
+	return true
 }
 
 // NewTokens builds the issuer/verifier for keys.
@@ -110,6 +177,12 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 			return nil, ErrTokenInvalid
 		}
 	}
+	if claims := t.verified.get(raw); claims != nil {
+		if t.timesValid(claims, t.cfg.Now()) {
+			return claims, nil
+		}
+		t.verified.drop(raw) // expired (or a clock moved back): the full check gives the error
+	}
 	claims := &Claims{}
 	_, err := t.parser.ParseWithClaims(raw, claims, t.keyFor)
 	switch {
@@ -122,6 +195,7 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" {
 		return nil, ErrTokenInvalid
 	}
+	t.verified.put(raw, claims, t.cfg.Now())
 	return claims, nil
 }
 

@@ -79,8 +79,8 @@ func NewHandler(o Options) http.Handler {
 	srv.SetParserTokenLimit(l.Tokens)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](o.APQCacheSize)})
-	srv.Use(extension.FixedComplexityLimit(l.Complexity))
-	srv.Use(shapeLimit{maxDepth: l.Depth, maxAliases: l.Aliases})
+	// Complexity, depth and aliases in one extension, memoised per cached document.
+	srv.Use(newLimits(l.Complexity, shapeLimit{maxDepth: l.Depth, maxAliases: l.Aliases}))
 	if o.Production {
 		srv.SetDisableSuggestion(true)
 	} else {

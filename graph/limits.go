@@ -3,8 +3,11 @@ package graph
 import (
 	"context"
 	"fmt"
+	"sync"
 
+	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -29,6 +32,81 @@ func (l shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	}
 	if w.aliases > l.maxAliases {
 		return limitError(fmt.Sprintf("query uses %d aliases; the limit is %d", w.aliases, l.maxAliases), "ALIAS_LIMIT_EXCEEDED")
+	}
+	return nil
+}
+
+// limits is one extension for the complexity, depth and alias limits, memoised per operation:
+// gqlgen keeps parsed documents in its query cache, so a repeated query arrives with the same
+// *ast.OperationDefinition and its shape need not be walked again. Depth and aliases depend on
+// the document only; complexity also on the variables when a complexity function reads field
+// arguments, so it is memoised only for operations without variables (NewHandler sets no
+// complexity functions, but this stays right if some are added).
+type limits struct {
+	maxComplexity int
+	shape         shapeLimit
+	es            graphql.ExecutableSchema
+
+	mu   sync.RWMutex
+	memo map[*ast.OperationDefinition]opShape
+}
+
+type opShape struct {
+	depth, aliases int
+	complexity     int // -1: not memoised (the operation has variables)
+}
+
+// maxMemoOps bounds the memo; it is cleared when full (gqlgen's query cache holds 1000).
+const maxMemoOps = 2000
+
+func newLimits(maxComplexity int, shape shapeLimit) *limits {
+	return &limits{maxComplexity: maxComplexity, shape: shape, memo: map[*ast.OperationDefinition]opShape{}}
+}
+
+func (*limits) ExtensionName() string { return "Limits" }
+
+func (l *limits) Validate(es graphql.ExecutableSchema) error {
+	l.es = es
+	return nil
+}
+
+func (l *limits) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	op := oc.Operation
+	if op == nil {
+		return nil
+	}
+	l.mu.RLock()
+	sh, ok := l.memo[op]
+	l.mu.RUnlock()
+	if !ok {
+		w := shapeWalker{doc: oc.Doc, fragDepth: map[string]int{}}
+		sh.depth = w.depth(op.SelectionSet, 0)
+		sh.aliases = w.aliases
+		sh.complexity = -1
+		if len(op.VariableDefinitions) == 0 {
+			sh.complexity = complexity.Calculate(ctx, l.es, op, nil)
+		}
+		l.mu.Lock()
+		if len(l.memo) >= maxMemoOps {
+			clear(l.memo)
+		}
+		l.memo[op] = sh
+		l.mu.Unlock()
+	}
+	c := sh.complexity
+	if c < 0 {
+		c = complexity.Calculate(ctx, l.es, op, oc.Variables)
+	}
+	if c > l.maxComplexity { // gqlgen's ComplexityLimit's error, unchanged
+		err := gqlerror.Errorf("operation has complexity %d, which exceeds the limit of %d", c, l.maxComplexity)
+		errcode.Set(err, "COMPLEXITY_LIMIT_EXCEEDED")
+		return err
+	}
+	if sh.depth > l.shape.maxDepth {
+		return limitError(fmt.Sprintf("query is nested %d levels deep; the limit is %d", sh.depth, l.shape.maxDepth), "DEPTH_LIMIT_EXCEEDED")
+	}
+	if sh.aliases > l.shape.maxAliases {
+		return limitError(fmt.Sprintf("query uses %d aliases; the limit is %d", sh.aliases, l.shape.maxAliases), "ALIAS_LIMIT_EXCEEDED")
 	}
 	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/example/gqlauth/auth"
@@ -29,28 +31,175 @@ func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHas
 // RotateRefreshToken retires oldHash and installs newHash. The write transaction holds
 // SQLite's write lock from BEGIN (IMMEDIATE), so the conditional UPDATE cannot interleave with
 // another rotation, in this process or another.
+//
+// Rotations are group-committed: they queue for one goroutine that runs every rotation waiting
+// at that moment in one transaction (rotateBatch), so concurrent refreshes share a BEGIN and a
+// COMMIT. Each caller returns only after the transaction holding its rotation committed, so an
+// acknowledged rotation is as durable as before; alone, a rotation is a batch of one.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
+	r := &rotation{ctx: ctx, oldHash: oldHash, newHash: newHash, now: now, done: make(chan struct{})}
+	select {
+	case s.rot.queue <- r:
+	case <-s.rot.quit:
+		return auth.Session{}, errors.New("sqlite: store closed")
+	case <-ctx.Done():
+		return auth.Session{}, ctx.Err()
+	}
+	<-r.done // always: once queued, the rotation may commit, and the answer must say so
+	return r.sess, r.err
+}
+
+// rotation is one queued RotateRefreshToken call.
+type rotation struct {
+	ctx              context.Context
+	oldHash, newHash []byte
+	now              time.Time
+
+	sess auth.Session
+	err  error
+	done chan struct{}
+}
+
+// rotator is the group-commit queue of rotations.
+type rotator struct {
+	queue chan *rotation
+	quit  chan struct{}
+	done  chan struct{}
+	stop  sync.Once
+}
+
+// maxRotationBatch bounds the rotations in one transaction (and so one commit's latency).
+const maxRotationBatch = 64
+
+// rotationTimeout bounds one batch's transaction (the callers' own deadlines are not the batch's).
+const rotationTimeout = 10 * time.Second
+
+func (s *Store) startRotator() {
+	s.rot.queue, s.rot.quit, s.rot.done = make(chan *rotation), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.rot.done)
+		batch := make([]*rotation, 0, maxRotationBatch)
+		for {
+			select {
+			case <-s.rot.quit:
+				return
+			case r := <-s.rot.queue:
+				batch = append(batch[:0], r)
+			}
+			// Let the callers that are runnable now queue too: one yield turns a burst of
+			// concurrent refreshes into one transaction instead of a train of single ones.
+			runtime.Gosched()
+		collect:
+			for len(batch) < maxRotationBatch {
+				select {
+				case r := <-s.rot.queue:
+					batch = append(batch, r)
+				default:
+					break collect
+				}
+			}
+			s.rotateBatch(batch)
+			clear(batch)
+		}
+	}()
+}
+
+func (s *Store) stopRotator() {
+	if s.rot.quit == nil {
+		return
+	}
+	s.rot.stop.Do(func() { close(s.rot.quit) })
+	<-s.rot.done
+}
+
+// rotateBatch runs batch in one write transaction and answers each rotation after the commit.
+// A rotation that finds its token unknown, rotated or of an ended session wrote nothing, so the
+// others still commit. Any other failure rolls the batch back and runs each rotation on its own,
+// as an unbatched rotation would have run.
+func (s *Store) rotateBatch(batch []*rotation) {
+	defer func() {
+		for _, r := range batch {
+			close(r.done)
+		}
+	}()
+	if len(batch) == 1 {
+		s.rotateAlone(batch[0])
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rotationTimeout)
+	defer cancel()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.err = fmt.Errorf("sqlite: begin: %w", err)
+		}
+		return
+	}
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil { // its caller gave up before it ran: nothing written
+			r.err = err
+			continue
+		}
+		r.sess, r.err = s.rotateInTx(ctx, tx, r.oldHash, r.newHash, r.now)
+		if r.err != nil && !nothingWritten(r.err) {
+			_ = tx.Rollback()
+			for _, r := range batch {
+				s.rotateAlone(r)
+			}
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, r := range batch {
+			if r.err == nil {
+				r.sess, r.err = auth.Session{}, fmt.Errorf("sqlite: commit: %w", err)
+			}
+		}
+	}
+}
+
+// rotateAlone runs one rotation in its own transaction.
+func (s *Store) rotateAlone(r *rotation) {
+	if err := r.ctx.Err(); err != nil {
+		r.sess, r.err = auth.Session{}, err
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), rotationTimeout)
+	defer cancel()
 	var sess auth.Session
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var sid string
-		err := tx.StmtContext(ctx, s.st.rotate).QueryRowContext(ctx, micros(now), oldHash).Scan(&sid)
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.whyNotRotated(ctx, tx, oldHash, now)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: rotate: %w", err)
-		}
-		if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, newHash, sid, micros(now)); err != nil {
-			return fmt.Errorf("sqlite: rotate: insert token: %w", err)
-		}
-		sess, err = scanSession(tx.StmtContext(ctx, s.st.touch).QueryRowContext(ctx, micros(now), sid))
-		if err != nil {
-			return fmt.Errorf("sqlite: rotate: touch session: %w", err)
-		}
-		return nil
+		var err error
+		sess, err = s.rotateInTx(ctx, tx, r.oldHash, r.newHash, r.now)
+		return err
 	})
 	if err != nil {
-		return auth.Session{}, err
+		sess = auth.Session{}
+	}
+	r.sess, r.err = sess, err
+}
+
+// nothingWritten reports whether err is rotateInTx's answer for a rotation that updated no row.
+func nothingWritten(err error) bool {
+	var rotated *auth.AlreadyRotatedError
+	return errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrSessionEnded) || errors.As(err, &rotated)
+}
+
+// rotateInTx is one rotation inside tx.
+func (s *Store) rotateInTx(ctx context.Context, tx *sql.Tx, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
+	var sid string
+	err := tx.StmtContext(ctx, s.st.rotate).QueryRowContext(ctx, micros(now), oldHash).Scan(&sid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.Session{}, s.whyNotRotated(ctx, tx, oldHash, now)
+	}
+	if err != nil {
+		return auth.Session{}, fmt.Errorf("sqlite: rotate: %w", err)
+	}
+	if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, newHash, sid, micros(now)); err != nil {
+		return auth.Session{}, fmt.Errorf("sqlite: rotate: insert token: %w", err)
+	}
+	sess, err := scanSession(tx.StmtContext(ctx, s.st.touch).QueryRowContext(ctx, micros(now), sid))
+	if err != nil {
+		return auth.Session{}, fmt.Errorf("sqlite: rotate: touch session: %w", err)
 	}
 	return sess, nil
 }
