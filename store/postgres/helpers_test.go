@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"os"
 	"sync"
@@ -13,15 +12,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/example/gqlauth/internal/itest"
 )
 
 // testURL is the database the tests use; each test works in a fresh schema of it.
-func testURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+func testURL() string { return itest.PostgresBaseURL() }
 
 var admin struct {
 	once sync.Once
@@ -50,42 +46,14 @@ func adminPool(t testing.TB) *pgxpool.Pool {
 		}
 	})
 	if admin.err != nil {
-		msg := fmt.Sprintf("SKIP-INTEGRATION: PostgreSQL unreachable (set TEST_DATABASE_URL): %v", admin.err)
-		if os.Getenv("REQUIRE_INTEGRATION") != "" {
-			t.Fatal(msg + " (REQUIRE_INTEGRATION is set)")
-		}
-		t.Skip(msg)
+		itest.Unavailable(t, "PostgreSQL unreachable (set TEST_DATABASE_URL): %v", admin.err)
 	}
 	return admin.pool
 }
 
 // freshSchema creates an empty schema with a random name, dropped when the test ends, and
 // returns the test URL with search_path set to it.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	pool := adminPool(t)
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "storetest_" + hex.EncodeToString(b[:])
-	if _, err := pool.Exec(t.Context(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(testURL())
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL must be a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func freshSchema(t testing.TB) string { return itest.PostgresURL(t) }
 
 // freshDatabase creates an empty database, dropped when the test ends, and returns its URL.
 func freshDatabase(t testing.TB) string {
