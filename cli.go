@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"github.com/example/gqlauth/auth"
@@ -81,39 +80,24 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	password = strings.TrimSuffix(strings.TrimSuffix(password, "\n"), "\r")
 
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	store, _, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := auth.New(ctx, store, nil, auth.Config{
-		BcryptCost: cfg.BcryptCost, Passwords: auth.PasswordPolicy{MinLength: cfg.MinPasswordLength}, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	defer svc.Close() // stores the audit trail's events
 	if roles == nil {
 		roles = rolesFlag{auth.RoleUser}
 	}
 	if !roles.has(auth.RoleUser) {
 		roles = append(rolesFlag{auth.RoleUser}, roles...)
 	}
-	u, err := svc.CreateUser(ctx, *email, password, roles)
-	var input *auth.InputError
-	if errors.As(err, &input) {
-		return &exitError{code: 1, err: err}
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, u.ID)
-	return nil
+	return withService(ctx, getenv, stderr, true, func(ctx context.Context, svc *auth.Service) error {
+		u, err := svc.CreateUser(ctx, *email, password, roles)
+		var input *auth.InputError
+		if errors.As(err, &input) {
+			return failure(err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, u.ID)
+		return nil
+	})
 }
 
 func (r rolesFlag) has(role auth.Role) bool {

@@ -66,8 +66,9 @@ func parseFlags(fs *flag.FlagSet, synopsis, summary string, args []string, stdou
 }
 
 // withService opens the configured database and an auth service on it, runs fn, and closes
-// both (storing the audit events fn caused).
-func withService(ctx context.Context, getenv func(string) string, stderr io.Writer, fn func(ctx context.Context, svc *auth.Service) error) error {
+// both (storing the audit events fn caused). hashes says whether fn hashes passwords: only then
+// does the service need the configured bcrypt cost and password policy.
+func withService(ctx context.Context, getenv func(string) string, stderr io.Writer, hashes bool, fn func(ctx context.Context, svc *auth.Service) error) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
@@ -78,8 +79,11 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 	}
 	defer store.Close()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	// These commands never hash a password: the cheapest cost spares them the hasher's set-up.
-	svc, err := auth.New(ctx, store, nil, auth.Config{BcryptCost: 4, Logger: log})
+	svcCfg := auth.Config{Logger: log, BcryptCost: 4} // no hashing: the cheapest cost spares the hasher's set-up
+	if hashes {
+		svcCfg.BcryptCost, svcCfg.Passwords = cfg.BcryptCost, auth.PasswordPolicy{MinLength: cfg.MinPasswordLength}
+	}
+	svc, err := auth.New(ctx, store, nil, svcCfg)
 	if err != nil {
 		return failure(err)
 	}
@@ -141,7 +145,7 @@ func userSetRole(ctx context.Context, args []string, getenv func(string) string,
 	if !roles.has(auth.RoleUser) {
 		roles = append(rolesFlag{auth.RoleUser}, roles...)
 	}
-	return withService(ctx, getenv, stderr, func(ctx context.Context, svc *auth.Service) error {
+	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
 		u, err := findUser(ctx, svc, *email)
 		if err != nil {
 			return err
@@ -168,7 +172,7 @@ func userSetDisabled(ctx context.Context, args []string, getenv func(string) str
 	if *email == "" {
 		return usageError("%s needs --email", name)
 	}
-	return withService(ctx, getenv, stderr, func(ctx context.Context, svc *auth.Service) error {
+	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
 		u, err := findUser(ctx, svc, *email)
 		if err != nil {
 			return err
@@ -197,7 +201,7 @@ func sessionsRevoke(ctx context.Context, args []string, getenv func(string) stri
 	if *email == "" {
 		return usageError("sessions revoke needs --user")
 	}
-	return withService(ctx, getenv, stderr, func(ctx context.Context, svc *auth.Service) error {
+	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
 		u, err := findUser(ctx, svc, *email)
 		if err != nil {
 			return err
