@@ -132,15 +132,20 @@ func (s *Store) SessionByID(ctx context.Context, id string) (auth.Session, error
 	return oneSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id))
 }
 
-func oneSession(row pgx.Row) (auth.Session, error) {
-	sess, err := scanSession(row)
+func oneSession(row pgx.Row) (auth.Session, error) { return one(row, scanSession, "session") }
+
+// one scans a single row, translating "no rows" into auth.ErrNotFound.
+func one[T any](row pgx.Row, scan func(pgx.Row) (T, error), what string) (T, error) {
+	v, err := scan(row)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.Session{}, auth.ErrNotFound
+		var zero T
+		return zero, auth.ErrNotFound
 	}
 	if err != nil {
-		return auth.Session{}, fmt.Errorf("postgres: session: %w", err)
+		var zero T
+		return zero, fmt.Errorf("postgres: %s: %w", what, err)
 	}
-	return sess, nil
+	return v, nil
 }
 
 // ListLiveSessions returns sessions not ended and not expired at now, newest first.

@@ -68,16 +68,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error
 	return oneUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE email = $1`, email))
 }
 
-func oneUser(row pgx.Row) (auth.User, error) {
-	u, err := scanUser(row)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.User{}, auth.ErrNotFound
-	}
-	if err != nil {
-		return auth.User{}, fmt.Errorf("postgres: user: %w", err)
-	}
-	return u, nil
-}
+func oneUser(row pgx.Row) (auth.User, error) { return one(row, scanUser, "user") }
 
 // ListUsers returns up to limit users with ID > afterID in ascending ID order (byte order: the
 // id column has COLLATE "C").
