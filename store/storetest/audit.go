@@ -244,22 +244,7 @@ func testAuditPollerMissesNothing(t *testing.T, s auth.Store) {
 			}
 		})
 	}
-	stop, polled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(polled)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				poll()
-			}
-		}
-	}()
-	wg.Wait()
-	close(stop)
-	<-polled
-	poll()
+	pollUntilDone(&wg, poll)
 	all := allAudit(t, s)
 	missed := 0
 	for _, e := range all {

@@ -237,23 +237,7 @@ func testPollerMissesNothing(t *testing.T, s auth.Store) {
 			}
 		})
 	}
-	stop := make(chan struct{})
-	polled := make(chan struct{})
-	go func() {
-		defer close(polled)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				poll()
-			}
-		}
-	}()
-	wg.Wait()
-	close(stop)
-	<-polled
-	poll()
+	pollUntilDone(&wg, poll)
 	all := allChanges(t, s)
 	missed := 0
 	for _, c := range all {
@@ -263,5 +247,21 @@ func testPollerMissesNothing(t *testing.T, s auth.Store) {
 	}
 	if len(all) != writers*perWriter || missed > 0 {
 		t.Errorf("%d entries logged (want %d); the poller missed %d", len(all), writers*perWriter, missed)
+	}
+}
+
+// pollUntilDone calls poll over and over while the writers of wg run, then once more after
+// they finish: a poller racing concurrent writers, as every instance's change-log poll does.
+func pollUntilDone(wg *sync.WaitGroup, poll func()) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			poll()
+			return
+		default:
+			poll()
+		}
 	}
 }
