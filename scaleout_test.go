@@ -314,10 +314,10 @@ func TestRedisOutage(t *testing.T) {
 	}
 }
 
-// PostgreSQL lost while running: /readyz fails, operations that need the database answer
-// INTERNAL_SERVER_ERROR within a bounded time, and everything recovers by itself.
-func TestPostgresLostWhileRunning(t *testing.T) {
-	t.Parallel()
+// soServerBehindProxy starts a server whose PostgreSQL connections go through a proxy the test
+// can cut or freeze, with one registered user whose `sessions` query works.
+func soServerBehindProxy(t *testing.T, email string) (*testServer, *soProxy, payload) {
+	t.Helper()
 	dsn := itest.PostgresURL(t)
 	p := soStartProxy(t, "127.0.0.1:5432")
 	dsn = strings.Replace(dsn, "127.0.0.1:5432", p.addr, 1)
@@ -325,9 +325,17 @@ func TestPostgresLostWhileRunning(t *testing.T) {
 		t.Skip("the test database is not at 127.0.0.1:5432; the proxy cannot stand in front of it")
 	}
 	s := startServer(t, map[string]string{"DATABASE_URL": dsn})
-	login := s.register(t, "lost@example.com")
+	login := s.register(t, email)
+	expectOK(t, s.gql(t, login.AccessToken, `{ sessions { id } }`, nil))
+	return s, p, login
+}
+
+// PostgreSQL lost while running: /readyz fails, operations that need the database answer
+// INTERNAL_SERVER_ERROR within a bounded time, and everything recovers by itself.
+func TestPostgresLostWhileRunning(t *testing.T) {
+	t.Parallel()
+	s, p, login := soServerBehindProxy(t, "lost@example.com")
 	sessionsQuery := `{ sessions { id } }`
-	expectOK(t, s.gql(t, login.AccessToken, sessionsQuery, nil))
 
 	p.cut()
 	soEventually(t, "/readyz fails", 5*time.Second, func() bool {
@@ -369,16 +377,8 @@ func TestPostgresLostWhileRunning(t *testing.T) {
 // requests: they fail within the store calls' deadline (5 s), and the service recovers.
 func TestPostgresPartition(t *testing.T) {
 	t.Parallel()
-	dsn := itest.PostgresURL(t)
-	p := soStartProxy(t, "127.0.0.1:5432")
-	dsn = strings.Replace(dsn, "127.0.0.1:5432", p.addr, 1)
-	if !strings.Contains(dsn, p.addr) {
-		t.Skip("the test database is not at 127.0.0.1:5432; the proxy cannot stand in front of it")
-	}
-	s := startServer(t, map[string]string{"DATABASE_URL": dsn})
-	login := s.register(t, "partition@example.com")
+	s, p, login := soServerBehindProxy(t, "partition@example.com")
 	sessionsQuery := `{ sessions { id } }`
-	expectOK(t, s.gql(t, login.AccessToken, sessionsQuery, nil))
 
 	p.frozen.Store(true)
 	start := time.Now()
