@@ -2,15 +2,10 @@ package auth
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 )
-
-// MaxPageSize bounds `first` in listings.
-const MaxPageSize = 100
 
 // UserPage is one page of a user listing.
 type UserPage struct {
@@ -22,48 +17,14 @@ type UserPage struct {
 
 // ListUsers returns up to first users after the opaque cursor, oldest first.
 func (s *Service) ListUsers(ctx context.Context, first int, after string) (UserPage, error) {
-	if first < 0 || first > MaxPageSize {
-		return UserPage{}, &InputError{Field: "first", Message: fmt.Sprintf("first must be between 0 and %d", MaxPageSize)}
-	}
-	afterID := ""
-	if after != "" {
-		id, ok := decodeCursor(after)
-		if !ok {
-			return UserPage{}, &InputError{Field: "after", Message: "cursor is invalid"}
+	p, err := paginate(first, after, "user:", func(afterID string, limit int) ([]User, error) {
+		users, err := s.store.ListUsers(ctx, afterID, limit)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
 		}
-		afterID = id
-	}
-	users, err := s.store.ListUsers(ctx, afterID, first+1)
-	if err != nil {
-		return UserPage{}, fmt.Errorf("list users: %w", err)
-	}
-	page := UserPage{HasPrevious: afterID != ""}
-	if len(users) > first {
-		users, page.HasNext = users[:first], true
-	}
-	page.Users = users
-	for _, u := range users {
-		page.Cursors = append(page.Cursors, encodeCursor(u.ID))
-	}
-	return page, nil
-}
-
-const cursorPrefix = "user:"
-
-func encodeCursor(id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + id))
-}
-
-func decodeCursor(c string) (string, bool) {
-	if len(c) > 128 {
-		return "", false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return "", false
-	}
-	id, ok := strings.CutPrefix(string(b), cursorPrefix)
-	return id, ok && id != ""
+		return users, nil
+	}, func(u User) string { return u.ID })
+	return UserPage{Users: p.items, Cursors: p.cursors, HasNext: p.hasNext, HasPrevious: p.hasPrevious}, err
 }
 
 // SetUserRoles replaces a user's roles. No session ends; Authorize reads current roles, so the

@@ -2,11 +2,9 @@ package auth
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -242,53 +240,23 @@ type AuditPage struct {
 	HasPrevious bool
 }
 
-const auditCursorPrefix = "audit:"
-
 // AuditEvents lists stored security events, newest first, of one user when userID is not empty:
 // up to first entries after the opaque cursor (Relay pagination; the caller checks the role).
 func (s *Service) AuditEvents(ctx context.Context, userID string, first int, after string) (AuditPage, error) {
-	if first < 0 || first > MaxPageSize {
-		return AuditPage{}, &InputError{Field: "first", Message: fmt.Sprintf("first must be between 0 and %d", MaxPageSize)}
-	}
-	var before int64
-	if after != "" {
-		seq, ok := decodeAuditCursor(after)
-		if !ok {
-			return AuditPage{}, &InputError{Field: "after", Message: "cursor is invalid"}
+	p, err := paginate(first, after, "audit:", func(afterSeq string, limit int) ([]AuditEntry, error) {
+		var before int64
+		if afterSeq != "" {
+			seq, err := strconv.ParseInt(afterSeq, 10, 64)
+			if err != nil || seq <= 0 {
+				return nil, &InputError{Field: "after", Message: "cursor is invalid"}
+			}
+			before = seq
 		}
-		before = seq
-	}
-	entries, err := s.store.ListAudit(ctx, userID, before, first+1)
-	if err != nil {
-		return AuditPage{}, fmt.Errorf("list audit: %w", err)
-	}
-	page := AuditPage{HasPrevious: after != ""}
-	if len(entries) > first {
-		entries, page.HasNext = entries[:first], true
-	}
-	page.Entries = entries
-	for _, e := range entries {
-		page.Cursors = append(page.Cursors, encodeAuditCursor(e.Seq))
-	}
-	return page, nil
-}
-
-func encodeAuditCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(auditCursorPrefix + strconv.FormatInt(seq, 10)))
-}
-
-func decodeAuditCursor(c string) (int64, bool) {
-	if len(c) > 64 {
-		return 0, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, false
-	}
-	digits, ok := strings.CutPrefix(string(b), auditCursorPrefix)
-	if !ok {
-		return 0, false
-	}
-	seq, err := strconv.ParseInt(digits, 10, 64)
-	return seq, err == nil && seq > 0
+		entries, err := s.store.ListAudit(ctx, userID, before, limit)
+		if err != nil {
+			return nil, fmt.Errorf("list audit: %w", err)
+		}
+		return entries, nil
+	}, func(e AuditEntry) string { return strconv.FormatInt(e.Seq, 10) })
+	return AuditPage{Entries: p.items, Cursors: p.cursors, HasNext: p.hasNext, HasPrevious: p.hasPrevious}, err
 }
