@@ -12,7 +12,7 @@ import (
 	"github.com/example/gqlauth/auth"
 )
 
-// config is the service's configuration, read from the environment (../shared/CONTRACT.md).
+// config is the service's configuration, read from the environment (docs/configuration.md).
 type config struct {
 	Port        string
 	Production  bool

@@ -195,7 +195,7 @@ func TestProductionKeyRefusals(t *testing.T) {
 	expectConfigExit(t, err, "JWT_SECRET")
 }
 
-// TestConfigAccepted: good values, boundaries included, load; the defaults are the contract's.
+// TestConfigAccepted: good values, boundaries included, load; the defaults are the documented ones.
 func TestConfigAccepted(t *testing.T) {
 	c, err := loadConfig(func(string) string { return "" })
 	if err != nil {
@@ -205,7 +205,7 @@ func TestConfigAccepted(t *testing.T) {
 		c.JWTAlg != "HS256" || c.Issuer != "http://localhost:8080" || c.Audience != "graphql-api" ||
 		c.AccessTTL != 15*time.Minute || c.RefreshTTL != 720*time.Hour || c.BcryptCost != 12 || !c.RateLimits ||
 		len(c.CORSOrigins) != 0 || c.ShutdownTimeout < 15*time.Second {
-		t.Errorf("defaults differ from the contract: %+v", c)
+		t.Errorf("defaults differ from docs/configuration.md: %+v", c)
 	}
 
 	key := goodProductionKey(t)

@@ -48,7 +48,7 @@ const (
 	registerMutation = `mutation($e:String!,$p:String!){ register(input:{email:$e,password:$p}) { ` + payloadFields + ` } }`
 )
 
-// checkRefreshCookie fails unless c is the refresh cookie for token with the contract's
+// checkRefreshCookie fails unless c is the refresh cookie for token with the documented
 // attributes: HttpOnly, Secure, SameSite=Strict, Path=/query, lifetime REFRESH_TOKEN_TTL.
 func checkRefreshCookie(t *testing.T, c *http.Cookie, raw, token string) {
 	t.Helper()

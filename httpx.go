@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// maxBodyBytes is the largest request body accepted (contract: 413 beyond 1 MiB).
+// maxBodyBytes is the largest request body accepted (413 beyond 1 MiB).
 const maxBodyBytes = 1 << 20
 
 type requestIDKey struct{}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestOperationsHappyPath walks every Query and Mutation of the contract once, as a client
+// TestOperationsHappyPath walks every Query and Mutation of the API once, as a client
 // would: register, login, me, sessions, refresh, revokeSession, changePassword, logout,
 // logoutAll, and the admin operations.
 func TestOperationsHappyPath(t *testing.T) {

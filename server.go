@@ -1,5 +1,5 @@
 // Command gqlauth is a GraphQL authentication service: gqlgen resolvers secured by JWTs.
-// See README.md and ../shared/CONTRACT.md. This package only wires: configuration, storage,
+// See README.md and docs/. This package only wires: configuration, storage,
 // the auth service and its HTTP adapters.
 package main
 

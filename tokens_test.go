@@ -45,7 +45,7 @@ func newTkForge(t testing.TB, s *testServer, real string) *tkForge {
 	f.header = tkDecodeSegment(t, parts[0])
 	f.claims = tkDecodeSegment(t, parts[1])
 	if f.header["kid"] != key.KID || f.header["typ"] != "at+jwt" || f.header["alg"] != "HS256" {
-		t.Fatalf("the server's token header is not what the contract says: %v (kid %s)", f.header, key.KID)
+		t.Fatalf("the server's token header is not the documented one: %v (kid %s)", f.header, key.KID)
 	}
 	if f.claims["iss"] != s.env["JWT_ISSUER"] {
 		t.Fatalf("iss = %v, want %s", f.claims["iss"], s.env["JWT_ISSUER"])
@@ -137,8 +137,8 @@ func tkRespell(tok string) string {
 func tkUnix(d time.Duration) int64 { return time.Now().Add(d).Unix() }
 
 // TestHostileTokens sends a table of forged, tampered and malformed access tokens to an @auth
-// field and checks each is refused with the reason the contract's Errors section prescribes,
-// while near-misses the contract allows are accepted.
+// field and checks each is refused with the reason docs/api.md's Errors section gives, while
+// near-misses the token rules allow are accepted.
 func TestHostileTokens(t *testing.T) {
 	s := startServer(t, nil)
 	alice := s.register(t, "alice@example.com")
@@ -370,7 +370,7 @@ func TestTokenOfEndedSessionOrChangedUser(t *testing.T) {
 		expectOK(t, s.me(t, p.AccessToken))
 		const setDisabled = `mutation($id:ID!,$d:Boolean!){ setUserDisabled(userId:$id, disabled:$d) { id disabled } }`
 		expectOK(t, s.gql(t, root.AccessToken, setDisabled, map[string]any{"id": p.User.ID, "d": true}))
-		// Disabling also ends the user's sessions, but the contract names the more specific
+		// Disabling also ends the user's sessions, but the API names the more specific
 		// reason for a disabled user: otherwise ACCOUNT_DISABLED could never be given.
 		expectError(t, s.me(t, p.AccessToken), "UNAUTHENTICATED", "ACCOUNT_DISABLED")
 		_, r := s.refresh(t, p.RefreshToken)

@@ -17,7 +17,7 @@ const (
 
 // Identity is what the middleware learnt from the request's bearer token: verified claims, or
 // the reason there are none. Public operations ignore it; the @auth directive turns Err into
-// the contract's error.
+// the API's error (code and reason).
 type Identity struct {
 	Claims *Claims
 	Err    error // ErrTokenMissing, ErrTokenInvalid or ErrTokenExpired when Claims is nil

@@ -7,7 +7,7 @@ import (
 )
 
 // Refusals of a request's credentials. The GraphQL and OAuth adapters translate each into the
-// contract's code and reason in one place (graph's error presenter, the token endpoint); this
+// API's code and reason in one place (graph's error presenter, the token endpoint); this
 // package never speaks in those terms.
 var (
 	ErrTokenMissing        = errors.New("authentication required")

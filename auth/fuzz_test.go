@@ -82,7 +82,7 @@ func FuzzParseBearer(f *testing.F) {
 }
 
 // fzCheckVerdict checks one Verify answer against an independent reading of the token: an
-// accepted token is exactly what the contract allows; an error is one of the two sentinels.
+// accepted token is exactly what the token rules allow; an error is one of the two sentinels.
 func fzCheckVerdict(t *testing.T, key SigningKey, raw string, claims *Claims, err error) {
 	t.Helper()
 	if err != nil {

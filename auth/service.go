@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Config holds the service's policy. Zero values take the contract's defaults.
+// Config holds the service's policy. Zero values take the documented defaults.
 type Config struct {
 	RefreshTTL   time.Duration // absolute session lifetime; 720h
 	ReuseGrace   time.Duration // retry window after a rotation; 10s
@@ -201,7 +201,7 @@ func (s *Service) Authorize(ctx context.Context, requires Role) (Principal, erro
 		return Principal{}, err
 	}
 	// A disabled account is reported before its ended sessions: disabling ends every session,
-	// so checking the session first would make ACCOUNT_DISABLED unreachable (CONTRACT Errors).
+	// so checking the session first would make ACCOUNT_DISABLED unreachable.
 	if u.Disabled {
 		return Principal{}, ErrAccountDisabled
 	}

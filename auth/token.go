@@ -18,7 +18,7 @@ const accessTokenType = "at+jwt"
 // maxTokenBytes bounds what the verifier will even look at.
 const maxTokenBytes = 8 << 10
 
-// MaxLeeway is the largest clock-skew allowance the contract permits on exp, nbf and iat.
+// MaxLeeway is the largest clock-skew allowance on exp, nbf and iat (docs/tokens.md: at most 5 s).
 const MaxLeeway = 5 * time.Second
 
 // Claims are an access token's claims.

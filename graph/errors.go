@@ -11,7 +11,7 @@ import (
 	"github.com/example/gqlauth/auth"
 )
 
-// Error codes of the contract's extensions.code.
+// Error codes of extensions.code (docs/api.md, Errors).
 const (
 	CodeUnauthenticated = "UNAUTHENTICATED"
 	CodeForbidden       = "FORBIDDEN"
@@ -20,7 +20,7 @@ const (
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
-// unauthenticatedReasons maps auth's refusals to the contract's reasons.
+// unauthenticatedReasons maps auth's refusals to the API's reasons.
 var unauthenticatedReasons = []struct {
 	err    error
 	reason string
@@ -38,7 +38,7 @@ var unauthenticatedReasons = []struct {
 // RequestIDFunc returns the request id of ctx (set by the HTTP layer), for masked errors.
 type RequestIDFunc func(ctx context.Context) string
 
-// errorPresenter is the one place where errors become the contract's extensions. Errors gqlgen
+// errorPresenter is the one place where errors become the API's extensions. Errors gqlgen
 // made itself (parse, validation) pass through; auth's errors get their code and reason;
 // anything else is logged and masked as INTERNAL_SERVER_ERROR with the request id.
 func errorPresenter(log *slog.Logger, requestID RequestIDFunc) graphql.ErrorPresenterFunc {

@@ -683,9 +683,9 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `# The service's GraphQL schema. Names and types of the operations in ../shared/CONTRACT.md are
-# fixed; fields may be added. gqlgen generates graph/generated.go and graph/model from this file
-# (` + "`" + `go generate ./...` + "`" + `).
+	{Name: "../schema.graphqls", Input: `# The service's GraphQL schema. The names and types of its operations are a promise to clients
+# (docs/api.md): they do not change; fields may be added. gqlgen generates graph/generated.go
+# and graph/model from this file (` + "`" + `go generate ./...` + "`" + `).
 
 """
 Guards a field (or every field of a type): the caller needs a valid access token of a live

@@ -108,7 +108,7 @@ func websocketInit(svc *auth.Service) transport.WebsocketInitFunc {
 }
 
 // watchConnection closes a connection once its access token expires or its session ends
-// (checked in memory every second, so within the contract's 5 s).
+// (checked in memory every second, so within the 5 s the API promises).
 func watchConnection(ctx context.Context, holder *connHolder, svc *auth.Service, expires time.Time) {
 	if holder == nil {
 		return
