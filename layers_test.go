@@ -22,6 +22,7 @@ func TestImportDirection(t *testing.T) {
 		"store/redis":     {"auth"},
 		"store/storetest": {"auth"},
 		"internal/itest":  {}, // test helpers: drivers only
+		"docs":            {}, // documentation checks (tests only)
 		"scripts/load":    {}, // the load driver: a client of the HTTP API, stdlib only
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").Output()
