@@ -186,12 +186,17 @@ type Principal struct {
 }
 
 // Authorize decides whether the request's identity may use something that requires role. It
-// checks, in memory: a verified token, a live session, an enabled account and the user's current
+// checks, in memory: a verified token that has not expired yet, a live session, an enabled account and the user's current
 // roles (not only the token's claim, so changes apply at once).
 func (s *Service) Authorize(ctx context.Context, requires Role) (Principal, error) {
 	id := IdentityFrom(ctx)
 	if id.Claims == nil {
 		return Principal{}, id.Err
+	}
+	// The claims may have been verified long ago (a WebSocket's, at connection_init); an HTTP
+	// request's were verified moments ago, so for it this repeats Verify's answer.
+	if s.tokens != nil && s.tokens.expired(id.Claims) {
+		return Principal{}, ErrTokenExpired
 	}
 	u, err := s.view.user(ctx, id.Claims.Subject)
 	if errors.Is(err, ErrNotFound) {

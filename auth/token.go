@@ -110,6 +110,13 @@ func (t *Tokens) timesValid(c *Claims, now time.Time) bool {
 	return true
 }
 
+// expired reports whether claims verified earlier have since passed their exp, allowing the
+// same leeway as Verify: a WebSocket's claims are verified once, at connection_init, and its
+// operations must still be refused once a request with that token would be.
+func (t *Tokens) expired(c *Claims) bool {
+	return c.ExpiresAt == nil || !t.cfg.Now().Before(c.ExpiresAt.Time.Add(t.cfg.Leeway))
+}
+
 // NewTokens builds the issuer/verifier for keys.
 func NewTokens(keys *KeySet, cfg TokenConfig) *Tokens {
 	if cfg.Now == nil {
