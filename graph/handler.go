@@ -48,6 +48,12 @@ type Options struct {
 // WebSocket for subscriptions; no form or multipart POST, so a browser form cannot post a
 // mutation), limits, caches and the error presenter.
 func NewHandler(o Options) http.Handler {
+	return withConnHolder(newServer(o))
+}
+
+// newServer is the gqlgen server alone; a WebSocket it accepts is served only inside
+// withConnHolder, which lets its watcher close it.
+func newServer(o Options) *handler.Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -67,7 +73,8 @@ func NewHandler(o Options) http.Handler {
 	def(&o.QueryCacheSize, 1000)
 	def(&o.APQCacheSize, 1000)
 
-	cfg := Config{Resolvers: &Resolver{Auth: o.Auth, Events: o.Events, Logger: o.Logger}}
+	present := errorPresenter(o.Logger, o.RequestID)
+	cfg := Config{Resolvers: &Resolver{Auth: o.Auth, Events: o.Events, Logger: o.Logger, present: present}}
 	cfg.Directives.Auth = authDirective(o.Auth)
 	srv := handler.New(NewExecutableSchema(cfg))
 
@@ -86,10 +93,10 @@ func NewHandler(o Options) http.Handler {
 	} else {
 		srv.Use(extension.Introspection{})
 	}
-	srv.SetErrorPresenter(errorPresenter(o.Logger, o.RequestID))
+	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(recoverFunc(o.Logger))
 	if o.ObserveOperation != nil || o.AnnotateOperation != nil {
 		srv.AroundOperations(observeOperations(o.ObserveOperation, o.AnnotateOperation))
 	}
-	return withConnHolder(srv)
+	return srv
 }

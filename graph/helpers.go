@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
 )
@@ -42,6 +44,14 @@ func (r *Resolver) securityEvents(ctx context.Context, p auth.Principal) <-chan 
 	go func() {
 		defer close(out)
 		for e := range in {
+			// Each delivery is authorised as a request would be now: since the subscription
+			// started, the token may have expired, the session ended or the account been
+			// disabled. Then the subscription ends with that error (the watcher closes the
+			// socket too), rather than hand out one more event.
+			if _, err := r.Auth.Authorize(ctx, auth.RoleUser); err != nil {
+				r.endSubscription(ctx, err)
+				return
+			}
 			select {
 			case out <- toEvent(e):
 			case <-ctx.Done():
@@ -50,6 +60,15 @@ func (r *Resolver) securityEvents(ctx context.Context, p auth.Principal) <-chan 
 		}
 	}()
 	return out
+}
+
+// endSubscription makes gqlgen's WebSocket transport answer the subscription with err as an
+// error message once its channel closes. Only that transport provides the place for it (over
+// HTTP, AddSubscriptionError would dereference nil), so elsewhere the stream just ends.
+func (r *Resolver) endSubscription(ctx context.Context, err error) {
+	if socketOf(ctx) != nil {
+		transport.AddSubscriptionError(ctx, r.present(ctx, err))
+	}
 }
 
 func deref(s *string) string {

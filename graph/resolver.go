@@ -3,6 +3,8 @@ package graph
 import (
 	"log/slog"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/example/gqlauth/auth"
 )
 
@@ -12,4 +14,7 @@ type Resolver struct {
 	Auth   *auth.Service
 	Events *auth.EventBus // security events for the subscription; may be nil
 	Logger *slog.Logger
+	// present turns an error into the GraphQL error clients see, where gqlgen does not do it
+	// itself (an error ending a subscription).
+	present graphql.ErrorPresenterFunc
 }

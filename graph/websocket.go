@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,11 +18,18 @@ import (
 const (
 	closeUnauthorized = 4401 // the access token expired or its session ended
 	closeForbidden    = 4403 // connection_init refused, or the account was disabled
+	closeInternal     = 4500 // the connection could not be watched, so it is not served
 )
 
 // gqlgen closes a connection whose context ends with a normal closure (1000); clients need
 // the protocol's 4401/4403 to know they must sign in again. So the accepted connection is kept
 // in a holder placed in the request context, where the watcher can close it with a code.
+//
+// The holder is placed in every request, not only in those that look like upgrades: gqlgen
+// takes any request with an Upgrade header for a WebSocket, and the WebSocket library accepts
+// it when any comma-separated token of any Upgrade line is "websocket" and one of Connection is
+// "Upgrade", in any case. A second copy of those rules here would be one more way to miss one
+// spelling and leave a socket nobody watches.
 type connHolderKey struct{}
 
 type connHolder struct {
@@ -31,13 +37,30 @@ type connHolder struct {
 	conn transport.WebsocketConn
 }
 
-func (h *connHolder) closeWith(code int, reason string) {
+func (h *connHolder) accepted(c transport.WebsocketConn) {
 	h.mu.Lock()
-	conn := h.conn
+	h.conn = c
 	h.mu.Unlock()
-	if conn != nil {
+}
+
+func (h *connHolder) current() transport.WebsocketConn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conn
+}
+
+func (h *connHolder) closeWith(code int, reason string) {
+	if conn := h.current(); conn != nil {
 		_ = conn.WriteClose(code, reason)
 	}
+}
+
+// socketOf returns the holder of the WebSocket an operation runs on, or nil over HTTP.
+func socketOf(ctx context.Context) *connHolder {
+	if h, ok := ctx.Value(connHolderKey{}).(*connHolder); ok && h.current() != nil {
+		return h
+	}
+	return nil
 }
 
 // holdingImplementation is gqlgen's coder/websocket adapter that also fills the holder.
@@ -47,21 +70,19 @@ type holdingImplementation struct {
 
 func (h holdingImplementation) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	conn, err := h.inner.Accept(w, r, o)
-	if holder, ok := r.Context().Value(connHolderKey{}).(*connHolder); ok && err == nil {
-		holder.mu.Lock()
-		holder.conn = conn
-		holder.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	return conn, err
+	if holder, ok := r.Context().Value(connHolderKey{}).(*connHolder); ok {
+		holder.accepted(conn)
+	}
+	return conn, nil
 }
 
-// withConnHolder puts an empty holder into WebSocket upgrade requests.
+// withConnHolder puts an empty holder into every request.
 func withConnHolder(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			r = r.WithContext(context.WithValue(r.Context(), connHolderKey{}, &connHolder{}))
-		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), connHolderKey{}, &connHolder{})))
 	})
 }
 
@@ -88,31 +109,38 @@ func newWebsocketTransport(svc *auth.Service, allowedOrigins []string) transport
 // websocketInit authenticates a connection from its connection_init payload
 // ({"Authorization": "Bearer …"}); without one, the upgrade request's own header counts. A
 // missing or bad token closes the socket with 4403, as graphql-transport-ws prescribes for a
-// refused connection_init.
+// refused connection_init. A connection is only served with its watcher attached.
 func websocketInit(svc *auth.Service) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		holder := socketOf(ctx)
+		if holder == nil {
+			return refuseInit(ctx, closeInternal, "connection watcher unavailable")
+		}
 		if h := payload.Authorization(); h != "" {
 			ctx = auth.WithIdentity(ctx, auth.IdentifyRequest(svc.Tokens(), []string{h}))
 		}
 		id := auth.IdentityFrom(ctx)
 		if id.Claims == nil {
-			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errors.New("unauthorized: " + id.Err.Error())
+			return refuseInit(ctx, closeForbidden, "unauthorized: "+id.Err.Error())
 		}
 		if _, err := svc.Authorize(ctx, auth.RoleUser); err != nil {
-			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errors.New("unauthorized: " + err.Error())
+			return refuseInit(ctx, closeForbidden, "unauthorized: "+err.Error())
 		}
-		holder, _ := ctx.Value(connHolderKey{}).(*connHolder)
 		go watchConnection(ctx, holder, svc, id.Claims.ExpiresAt.Time)
 		return ctx, nil, nil
 	}
 }
 
+// refuseInit makes gqlgen close the socket with code and reason (a reason must stay under the
+// 123 bytes a close frame carries).
+func refuseInit(ctx context.Context, code int, reason string) (context.Context, *transport.InitPayload, error) {
+	ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, code), reason)
+	return ctx, nil, errors.New(reason)
+}
+
 // watchConnection closes a connection once its access token expires or its session ends
 // (checked in memory every second, so within the 5 s the API promises).
 func watchConnection(ctx context.Context, holder *connHolder, svc *auth.Service, expires time.Time) {
-	if holder == nil {
-		return
-	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -125,13 +153,17 @@ func watchConnection(ctx context.Context, holder *connHolder, svc *auth.Service,
 				return
 			}
 			if _, err := svc.Authorize(ctx, auth.RoleUser); err != nil {
-				code := closeUnauthorized
-				if errors.Is(err, auth.ErrAccountDisabled) {
-					code = closeForbidden
-				}
-				holder.closeWith(code, "session ended")
+				holder.closeWith(closeCodeFor(err), "session ended")
 				return
 			}
 		}
 	}
+}
+
+// closeCodeFor is the close code for a socket whose authorisation failed with err.
+func closeCodeFor(err error) int {
+	if errors.Is(err, auth.ErrAccountDisabled) {
+		return closeForbidden
+	}
+	return closeUnauthorized
 }
