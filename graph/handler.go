@@ -35,6 +35,10 @@ type Options struct {
 	// persisted query strings.
 	QueryCacheSize int
 	APQCacheSize   int
+	// OperationsPerSocket bounds the operations one WebSocket runs at once (100);
+	// SocketsPerUser the WebSockets one user holds open on this instance (20).
+	OperationsPerSocket int
+	SocketsPerUser      int
 	// AllowedOrigins are the browser origins (CORS_ALLOWED_ORIGINS) allowed to open a WebSocket
 	// besides the server's own.
 	AllowedOrigins []string
@@ -72,6 +76,8 @@ func newServer(o Options) *handler.Server {
 	def(&l.Aliases, 100)
 	def(&o.QueryCacheSize, 1000)
 	def(&o.APQCacheSize, 1000)
+	def(&o.OperationsPerSocket, 100)
+	def(&o.SocketsPerUser, 20)
 
 	present := errorPresenter(o.Logger, o.RequestID)
 	cfg := Config{Resolvers: &Resolver{Auth: o.Auth, Events: o.Events, Logger: o.Logger, present: present}}
@@ -81,7 +87,8 @@ func newServer(o Options) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(newWebsocketTransport(o.Auth, o.AllowedOrigins))
+	srv.AddTransport(newWebsocketTransport(o.Auth, o.AllowedOrigins,
+		socketLimits{operationsPerSocket: o.OperationsPerSocket, socketsPerUser: o.SocketsPerUser}))
 
 	srv.SetParserTokenLimit(l.Tokens)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))

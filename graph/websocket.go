@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -16,9 +17,11 @@ import (
 
 // WebSocket close codes of graphql-transport-ws used here.
 const (
-	closeUnauthorized = 4401 // the access token expired or its session ended
-	closeForbidden    = 4403 // connection_init refused, or the account was disabled
-	closeInternal     = 4500 // the connection could not be watched, so it is not served
+	closeUnauthorized     = 4401 // the access token expired or its session ended
+	closeForbidden        = 4403 // connection_init refused, or the account was disabled
+	closeSubscriberExists = 4409 // a subscribe reused the id of an operation still running
+	closeTooManySockets   = 4429 // connection_init of a user who has the most sockets open already
+	closeInternal         = 4500 // the connection could not be watched, so it is not served
 )
 
 // gqlgen closes a connection whose context ends with a normal closure (1000); clients need
@@ -33,17 +36,18 @@ const (
 type connHolderKey struct{}
 
 type connHolder struct {
-	mu   sync.Mutex
-	conn transport.WebsocketConn
+	mu      sync.Mutex
+	conn    *operationConn
+	release func() // frees the user's socket slot; set by connection_init
 }
 
-func (h *connHolder) accepted(c transport.WebsocketConn) {
+func (h *connHolder) accepted(c *operationConn) {
 	h.mu.Lock()
 	h.conn = c
 	h.mu.Unlock()
 }
 
-func (h *connHolder) current() transport.WebsocketConn {
+func (h *connHolder) current() *operationConn {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.conn
@@ -55,6 +59,28 @@ func (h *connHolder) closeWith(code int, reason string) {
 	}
 }
 
+// holdUserSlot takes one of the user's sockets for this connection, until finish.
+func (h *connHolder) holdUserSlot(sockets *userSockets, userID string) bool {
+	release, ok := sockets.acquire(userID)
+	if ok {
+		h.mu.Lock()
+		h.release = release
+		h.mu.Unlock()
+	}
+	return ok
+}
+
+// finish runs once the transport has returned: the socket is done, its user slot is free.
+func (h *connHolder) finish() {
+	h.mu.Lock()
+	release := h.release
+	h.release = nil
+	h.mu.Unlock()
+	if release != nil {
+		release()
+	}
+}
+
 // socketOf returns the holder of the WebSocket an operation runs on, or nil over HTTP.
 func socketOf(ctx context.Context) *connHolder {
 	if h, ok := ctx.Value(connHolderKey{}).(*connHolder); ok && h.current() != nil {
@@ -63,9 +89,11 @@ func socketOf(ctx context.Context) *connHolder {
 	return nil
 }
 
-// holdingImplementation is gqlgen's coder/websocket adapter that also fills the holder.
+// holdingImplementation is gqlgen's coder/websocket adapter; the accepted connection is wrapped
+// in the operation counter and put in the holder.
 type holdingImplementation struct {
-	inner transport.CoderWebsocketImplementation
+	inner         transport.CoderWebsocketImplementation
+	maxOperations int
 }
 
 func (h holdingImplementation) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
@@ -73,23 +101,33 @@ func (h holdingImplementation) Accept(w http.ResponseWriter, r *http.Request, o 
 	if err != nil {
 		return nil, err
 	}
+	oc := newOperationConn(conn, h.maxOperations)
 	if holder, ok := r.Context().Value(connHolderKey{}).(*connHolder); ok {
-		holder.accepted(conn)
+		holder.accepted(oc)
 	}
-	return conn, nil
+	return oc, nil
 }
 
-// withConnHolder puts an empty holder into every request.
+// withConnHolder puts an empty holder into every request and frees what a socket held once the
+// transport is done with it (it returns only when the socket has ended).
 func withConnHolder(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), connHolderKey{}, &connHolder{})))
+		holder := &connHolder{}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), connHolderKey{}, holder)))
+		holder.finish()
 	})
+}
+
+// socketLimits bound what one user may hold open over WebSockets on this instance.
+type socketLimits struct {
+	operationsPerSocket int
+	socketsPerUser      int
 }
 
 // newWebsocketTransport serves graphql-transport-ws and the legacy graphql-ws. Upgrades
 // without an Origin header (non-browser clients) are accepted; a browser's Origin must be the
 // server's own host or one of allowedOrigins.
-func newWebsocketTransport(svc *auth.Service, allowedOrigins []string) transport.Websocket {
+func newWebsocketTransport(svc *auth.Service, allowedOrigins []string, limits socketLimits) transport.Websocket {
 	var patterns []string
 	for _, o := range allowedOrigins {
 		if u, err := url.Parse(o); err == nil && u.Host != "" {
@@ -97,20 +135,24 @@ func newWebsocketTransport(svc *auth.Service, allowedOrigins []string) transport
 		}
 	}
 	return transport.Websocket{
-		Implementation: holdingImplementation{inner: transport.CoderWebsocketImplementation{
-			AcceptOptions: coderws.AcceptOptions{OriginPatterns: patterns},
-		}},
+		Implementation: holdingImplementation{
+			inner: transport.CoderWebsocketImplementation{
+				AcceptOptions: coderws.AcceptOptions{OriginPatterns: patterns},
+			},
+			maxOperations: limits.operationsPerSocket,
+		},
 		KeepAlivePingInterval: 10 * time.Second,
 		InitTimeout:           10 * time.Second,
-		InitFunc:              websocketInit(svc),
+		InitFunc:              websocketInit(svc, newUserSockets(limits.socketsPerUser)),
 	}
 }
 
 // websocketInit authenticates a connection from its connection_init payload
 // ({"Authorization": "Bearer …"}); without one, the upgrade request's own header counts. A
 // missing or bad token closes the socket with 4403, as graphql-transport-ws prescribes for a
-// refused connection_init. A connection is only served with its watcher attached.
-func websocketInit(svc *auth.Service) transport.WebsocketInitFunc {
+// refused connection_init. A connection is only served with its watcher attached, and while its
+// user has fewer than the allowed sockets open.
+func websocketInit(svc *auth.Service, sockets *userSockets) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		holder := socketOf(ctx)
 		if holder == nil {
@@ -123,8 +165,12 @@ func websocketInit(svc *auth.Service) transport.WebsocketInitFunc {
 		if id.Claims == nil {
 			return refuseInit(ctx, closeForbidden, "unauthorized: "+id.Err.Error())
 		}
-		if _, err := svc.Authorize(ctx, auth.RoleUser); err != nil {
+		p, err := svc.Authorize(ctx, auth.RoleUser)
+		if err != nil {
 			return refuseInit(ctx, closeForbidden, "unauthorized: "+err.Error())
+		}
+		if !holder.holdUserSlot(sockets, p.User.ID) {
+			return refuseInit(ctx, closeTooManySockets, fmt.Sprintf("too many sockets for this user (at most %d)", sockets.max))
 		}
 		go watchConnection(ctx, holder, svc, id.Claims.ExpiresAt.Time)
 		return ctx, nil, nil
