@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -52,12 +53,13 @@ type Options struct {
 // WebSocket for subscriptions; no form or multipart POST, so a browser form cannot post a
 // mutation), limits, caches and the error presenter.
 func NewHandler(o Options) http.Handler {
-	return withConnHolder(newServer(o))
+	srv, ws := newServer(o)
+	return withConnHolder(srv, ws)
 }
 
-// newServer is the gqlgen server alone; a WebSocket it accepts is served only inside
-// withConnHolder, which lets its watcher close it.
-func newServer(o Options) *handler.Server {
+// newServer is the gqlgen server alone, and its WebSocket transport; a WebSocket it accepts is
+// served only inside withConnHolder, which lets its watcher close it.
+func newServer(o Options) (*handler.Server, graphql.Transport) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -87,8 +89,9 @@ func newServer(o Options) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(newWebsocketTransport(o.Auth, o.AllowedOrigins,
-		socketLimits{operationsPerSocket: o.OperationsPerSocket, socketsPerUser: o.SocketsPerUser}))
+	ws := newWebsocketTransport(o.Auth, o.AllowedOrigins,
+		socketLimits{operationsPerSocket: o.OperationsPerSocket, socketsPerUser: o.SocketsPerUser})
+	srv.AddTransport(ws)
 
 	srv.SetParserTokenLimit(l.Tokens)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
@@ -105,5 +108,5 @@ func newServer(o Options) *handler.Server {
 	if o.ObserveOperation != nil || o.AnnotateOperation != nil {
 		srv.AroundOperations(observeOperations(o.ObserveOperation, o.AnnotateOperation))
 	}
-	return srv
+	return srv, ws
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 
@@ -28,11 +29,11 @@ const (
 // the protocol's 4401/4403 to know they must sign in again. So the accepted connection is kept
 // in a holder placed in the request context, where the watcher can close it with a code.
 //
-// The holder is placed in every request, not only in those that look like upgrades: gqlgen
-// takes any request with an Upgrade header for a WebSocket, and the WebSocket library accepts
-// it when any comma-separated token of any Upgrade line is "websocket" and one of Connection is
-// "Upgrade", in any case. A second copy of those rules here would be one more way to miss one
-// spelling and leave a socket nobody watches.
+// The holder goes into every request the WebSocket transport would take, decided by the
+// transport's own Supports (any Upgrade header), not by what the header says: the WebSocket
+// library accepts any comma-separated token "websocket" on any Upgrade line, in any case, with
+// an "Upgrade" token anywhere in Connection, and a second copy of those rules here would be one
+// more way to miss a spelling and leave a socket nobody watches.
 type connHolderKey struct{}
 
 type connHolder struct {
@@ -108,10 +109,15 @@ func (h holdingImplementation) Accept(w http.ResponseWriter, r *http.Request, o 
 	return oc, nil
 }
 
-// withConnHolder puts an empty holder into every request and frees what a socket held once the
-// transport is done with it (it returns only when the socket has ended).
-func withConnHolder(next http.Handler) http.Handler {
+// withConnHolder puts an empty holder into every request ws would serve, and frees what the
+// socket held once the transport is done with it (it returns only when the socket has ended).
+// Other requests pass untouched (no second r.WithContext on the HTTP path).
+func withConnHolder(next http.Handler, ws graphql.Transport) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !ws.Supports(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		holder := &connHolder{}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), connHolderKey{}, holder)))
 		holder.finish()

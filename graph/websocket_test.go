@@ -52,7 +52,8 @@ func newTestService(t *testing.T) (*auth.Service, string) {
 // instead of being served unwatched.
 func TestWebsocketInitRefusedWithoutWatcher(t *testing.T) {
 	svc, token := newTestService(t)
-	srv := httptest.NewServer(newServer(Options{Auth: svc}))
+	gql, _ := newServer(Options{Auth: svc})
+	srv := httptest.NewServer(gql)
 	t.Cleanup(srv.Close)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
