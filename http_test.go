@@ -233,13 +233,16 @@ func TestHTTPBodyAndTransportLimits(t *testing.T) {
 			t.Fatalf("2,001 tokens not refused by the token limit: %d %+v", r.Status, r.Errors)
 		}
 		// { + fields + } is 2,001 tokens, and far more; refused before validation (the
-		// complexity limit would have said so after it).
+		// complexity limit would have said so after it). 5,000 fields are 55 KB, under the
+		// document size limit; 50,000 fields are over it, and refused by it, before parsing.
 		doc := func(fields int) string { return "{" + strings.Repeat(" __typename", fields) + " }" }
-		for _, fields := range []int{1999, 50000} {
+		for _, fields := range []int{1999, 5000, 50000} {
 			r := s.gql(t, "", doc(fields), nil)
 			if len(r.Errors) == 0 || r.Data["__typename"] != nil || r.Status >= 500 {
 				t.Errorf("%d fields: not refused: %d %+v", fields, r.Status, r.Errors)
-			} else if !strings.Contains(r.Errors[0].Message, "token") {
+			} else if fields == 50000 && r.code() != "DOCUMENT_TOO_LARGE" {
+				t.Errorf("%d fields: %+v, want DOCUMENT_TOO_LARGE", fields, r.Errors)
+			} else if fields < 50000 && !strings.Contains(r.Errors[0].Message, "token") {
 				t.Errorf("%d fields: %q does not say the token limit was hit", fields, r.Errors[0].Message)
 			}
 		}

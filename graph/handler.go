@@ -8,9 +8,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/example/gqlauth/auth"
 )
@@ -32,10 +30,11 @@ type Options struct {
 	// Production turns off introspection and "Did you mean" suggestions.
 	Production bool
 	Limits     Limits
-	// QueryCacheSize is the number of parsed documents kept; APQCacheSize the number of
-	// persisted query strings.
-	QueryCacheSize int
-	APQCacheSize   int
+	// The caches' bounds in bytes (0: the defaults): parsed documents, persisted queries,
+	// and the memo of the limits.
+	QueryCacheBytes int
+	APQCacheBytes   int
+	LimitsMemoBytes int
 	// OperationsPerSocket bounds the operations one WebSocket runs at once (100);
 	// SocketsPerUser the WebSockets one user holds open on this instance (20).
 	OperationsPerSocket int
@@ -76,8 +75,9 @@ func newServer(o Options) (*handler.Server, graphql.Transport) {
 	def(&l.Depth, 20)
 	def(&l.Complexity, 1000)
 	def(&l.Aliases, 100)
-	def(&o.QueryCacheSize, 1000)
-	def(&o.APQCacheSize, 1000)
+	def(&o.QueryCacheBytes, DefaultQueryCacheBytes)
+	def(&o.APQCacheBytes, DefaultAPQCacheBytes)
+	def(&o.LimitsMemoBytes, DefaultLimitsMemoBytes)
 	def(&o.OperationsPerSocket, 100)
 	def(&o.SocketsPerUser, 20)
 
@@ -93,11 +93,17 @@ func newServer(o Options) (*handler.Server, graphql.Transport) {
 		socketLimits{operationsPerSocket: o.OperationsPerSocket, socketsPerUser: o.SocketsPerUser})
 	srv.AddTransport(ws)
 
+	// Order matters. Parameter mutators run first, in the order Used: the size limit before
+	// the persisted queries, so an oversized document is neither registered nor parsed. Then
+	// gqlgen parses and validates, caching only documents that pass; then the context
+	// mutators: the limits, and last the commit of a persisted query's registration.
 	srv.SetParserTokenLimit(l.Tokens)
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](o.QueryCacheSize))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](o.APQCacheSize)})
-	// Complexity, depth and aliases in one extension, memoised per cached document.
-	srv.Use(newLimits(l.Complexity, shapeLimit{maxDepth: l.Depth, maxAliases: l.Aliases}))
+	srv.SetQueryCache(newQueryCache(o.QueryCacheBytes))
+	apq := newPersistedQueries(o.APQCacheBytes)
+	srv.Use(documentSizeLimit{max: MaxDocumentBytes})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
+	srv.Use(newLimits(l.Complexity, shapeLimit{maxDepth: l.Depth, maxAliases: l.Aliases}, o.LimitsMemoBytes))
+	srv.Use(apq.commit())
 	if o.Production {
 		srv.SetDisableSuggestion(true)
 	} else {

@@ -3,13 +3,15 @@ package graph
 import (
 	"context"
 	"fmt"
-	"sync"
+	"unsafe"
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/example/gqlauth/internal/bytelru"
 )
 
 // shapeLimit refuses operations nested deeper than maxDepth (introspection included) or using
@@ -37,30 +39,37 @@ func (l shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 }
 
 // limits is one extension for the complexity, depth and alias limits, memoised per operation:
-// gqlgen keeps parsed documents in its query cache, so a repeated query arrives with the same
-// *ast.OperationDefinition and its shape need not be walked again. Depth and aliases depend on
-// the document only; complexity also on the variables when a complexity function reads field
-// arguments, so it is memoised only for operations without variables (NewHandler sets no
-// complexity functions, but this stays right if some are added).
+// a repeated query need not be walked again. Depth and aliases depend on the document only;
+// complexity also on the variables when a complexity function reads field arguments, so it is
+// memoised only for operations without variables (NewHandler sets no complexity functions,
+// but this stays right if some are added).
+//
+// The memo is keyed by the document's text and the operation's name, not by the parsed
+// operation: a key pointing into a parsed document would keep every document alive that
+// gqlgen's query cache has evicted. It is bounded in bytes like the caches.
 type limits struct {
 	maxComplexity int
 	shape         shapeLimit
 	es            graphql.ExecutableSchema
-
-	mu   sync.RWMutex
-	memo map[*ast.OperationDefinition]opShape
+	memo          *bytelru.Cache[memoKey, opShape]
 }
+
+type memoKey struct{ query, operation string }
 
 type opShape struct {
 	depth, aliases int
 	complexity     int // -1: not memoised (the operation has variables)
 }
 
-// maxMemoOps bounds the memo; it is cleared when full (gqlgen's query cache holds 1000).
-const maxMemoOps = 2000
+func newLimits(maxComplexity int, shape shapeLimit, memoBytes int) *limits {
+	return &limits{maxComplexity: maxComplexity, shape: shape, memo: bytelru.New(memoBytes, memoCost)}
+}
 
-func newLimits(maxComplexity int, shape shapeLimit) *limits {
-	return &limits{maxComplexity: maxComplexity, shape: shape, memo: map[*ast.OperationDefinition]opShape{}}
+// memoCost: the key's strings and the shape. The query string is the one of the request that
+// filled the entry, not necessarily the query cache's (each request decodes its own copy), so
+// it is counted in full.
+func memoCost(k memoKey, _ opShape) int {
+	return len(k.query) + len(k.operation) + int(unsafe.Sizeof(k)+unsafe.Sizeof(opShape{}))
 }
 
 func (*limits) ExtensionName() string { return "Limits" }
@@ -75,9 +84,8 @@ func (l *limits) MutateOperationContext(ctx context.Context, oc *graphql.Operati
 	if op == nil {
 		return nil
 	}
-	l.mu.RLock()
-	sh, ok := l.memo[op]
-	l.mu.RUnlock()
+	key := memoKey{oc.RawQuery, oc.OperationName}
+	sh, ok := l.memo.Get(key)
 	if !ok {
 		w := shapeWalker{doc: oc.Doc, fragDepth: map[string]int{}}
 		sh.depth = w.depth(op.SelectionSet, 0)
@@ -86,12 +94,7 @@ func (l *limits) MutateOperationContext(ctx context.Context, oc *graphql.Operati
 		if len(op.VariableDefinitions) == 0 {
 			sh.complexity = complexity.Calculate(ctx, l.es, op, nil)
 		}
-		l.mu.Lock()
-		if len(l.memo) >= maxMemoOps {
-			clear(l.memo)
-		}
-		l.memo[op] = sh
-		l.mu.Unlock()
+		l.memo.Add(key, sh)
 	}
 	c := sh.complexity
 	if c < 0 {
