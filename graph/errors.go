@@ -40,10 +40,17 @@ type RequestIDFunc func(ctx context.Context) string
 
 // errorPresenter is the one place where errors become the API's extensions. Errors gqlgen
 // made itself (parse, validation) pass through; auth's errors get their code and reason;
-// anything else is logged and masked as INTERNAL_SERVER_ERROR with the request id.
-func errorPresenter(log *slog.Logger, requestID RequestIDFunc) graphql.ErrorPresenterFunc {
+// anything else is logged and masked as INTERNAL_SERVER_ERROR with the request id. In
+// production no message suggests names: every error passes here, whichever rule, coercion or
+// transport made it.
+func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		if production {
+			// In place: gqlgen's WebSocket transport sends some errors as it made them, not as
+			// presented, and this is the same *gqlerror.Error.
+			gerr.Message = withoutSuggestion(gerr.Message)
+		}
 		cause := gerr.Unwrap()
 		if cause == nil {
 			return gerr // gqlgen's own: parse and validation errors carry their code already

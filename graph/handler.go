@@ -27,7 +27,7 @@ type Options struct {
 	Events    *auth.EventBus
 	Logger    *slog.Logger
 	RequestID RequestIDFunc
-	// Production turns off introspection and "Did you mean" suggestions.
+	// Production refuses introspection and strips "Did you mean" suggestions.
 	Production bool
 	Limits     Limits
 	// The caches' bounds in bytes (0: the defaults): parsed documents, persisted queries,
@@ -81,7 +81,7 @@ func newServer(o Options) (*handler.Server, graphql.Transport) {
 	def(&o.OperationsPerSocket, 100)
 	def(&o.SocketsPerUser, 20)
 
-	present := errorPresenter(o.Logger, o.RequestID)
+	present := errorPresenter(o.Logger, o.RequestID, o.Production)
 	cfg := Config{Resolvers: &Resolver{Auth: o.Auth, Events: o.Events, Logger: o.Logger, present: present}}
 	cfg.Directives.Auth = authDirective(o.Auth)
 	srv := handler.New(NewExecutableSchema(cfg))
@@ -106,6 +106,7 @@ func newServer(o Options) (*handler.Server, graphql.Transport) {
 	srv.Use(apq.commit())
 	if o.Production {
 		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(productionRules)
 	} else {
 		srv.Use(extension.Introspection{})
 	}
