@@ -97,12 +97,7 @@ func TestDocumentSizeLimit(t *testing.T) {
 	})
 
 	t.Run("WebSocket", func(t *testing.T) {
-		user := s.register(t, "ws-size@example.com")
-		c := dialWS(t, s, "graphql-transport-ws")
-		c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + user.AccessToken}})
-		if m, err := c.next(5 * time.Second); err != nil || m["type"] != "connection_ack" {
-			t.Fatalf("want connection_ack, got %v %v", m, err)
-		}
+		c := dialSignedInWS(t, s, s.register(t, "ws-size@example.com").AccessToken)
 		c.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": bigDoc(5, 100_000)}})
 		m, err := c.next(5 * time.Second)
 		if err != nil {
@@ -127,6 +122,17 @@ func TestDocumentSizeLimit(t *testing.T) {
 			}
 		}
 	})
+}
+
+// dialSignedInWS opens a graphql-transport-ws socket and signs it in with token.
+func dialSignedInWS(t *testing.T, s *testServer, token string) *wsClient {
+	t.Helper()
+	c := dialWS(t, s, "graphql-transport-ws")
+	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
+	if m, err := c.next(5 * time.Second); err != nil || m["type"] != "connection_ack" {
+		t.Fatalf("want connection_ack, got %v %v", m, err)
+	}
+	return c
 }
 
 // TestPersistedQueryNeedsValidDocument: a persisted query is registered only once its

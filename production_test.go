@@ -61,12 +61,7 @@ func TestProductionSuggestsNothing(t *testing.T) {
 	}
 
 	t.Run("WebSocket", func(t *testing.T) {
-		user := prod.register(t, "ws-suggest@example.com")
-		c := dialWS(t, prod, "graphql-transport-ws")
-		c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + user.AccessToken}})
-		if m, err := c.next(5 * time.Second); err != nil || m["type"] != "connection_ack" {
-			t.Fatalf("want connection_ack, got %v %v", m, err)
-		}
+		c := dialSignedInWS(t, prod, prod.register(t, "ws-suggest@example.com").AccessToken)
 		c.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": `subscription { securityEvents { tpye } }`}})
 		m, err := c.next(5 * time.Second)
 		if err != nil {
