@@ -54,24 +54,22 @@ func (s *Service) SetUserRoles(ctx context.Context, actor Principal, userID stri
 	return u, nil
 }
 
-// SetUserDisabled disables a user, ending all their sessions, or enables them again.
+// SetUserDisabled disables a user, ending all their sessions, or enables them again. Either way
+// the account's security stamp changes, so a sign-in in flight across the change fails: it cannot
+// start a session for the disabled account that the re-enable would bring back to life.
 func (s *Service) SetUserDisabled(ctx context.Context, actor Principal, userID string, disabled bool) (User, error) {
-	u, err := s.store.SetUserDisabled(ctx, userID, disabled, s.cfg.Now().UTC())
+	c := SecurityChange{Disabled: &disabled}
+	if disabled {
+		c.EndReason = EndUserDisabled
+	}
+	u, err := s.changeSecurity(ctx, userID, c)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, &InputError{Field: "userId", Message: "no such user"}
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("set disabled: %w", err)
 	}
-	s.view.invalidateUser(userID)
 	if disabled {
-		ids, err := s.endUserSessions(ctx, userID, "", EndUserDisabled)
-		if err != nil {
-			return User{}, err
-		}
-		for _, id := range ids {
-			s.publish(ctx, EventSessionRevoked, userID, id, EndUserDisabled)
-		}
 		s.publish(ctx, EventUserDisabled, userID, "", actorOf(actor))
 	} else {
 		s.publish(ctx, EventUserEnabled, userID, "", actorOf(actor))

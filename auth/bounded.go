@@ -72,34 +72,28 @@ func (s *boundedStore) SetUserRoles(ctx context.Context, id string, roles []Role
 	return s.Store.SetUserRoles(ctx, id, roles, now)
 }
 
-func (s *boundedStore) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) (User, error) {
+func (s *boundedStore) ChangeUserSecurity(ctx context.Context, id string, c SecurityChange, now time.Time) (User, []string, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.Store.SetUserDisabled(ctx, id, disabled, now)
+	return s.Store.ChangeUserSecurity(ctx, id, c, now)
 }
 
-func (s *boundedStore) SetPasswordHash(ctx context.Context, id string, hash string, now time.Time) error {
+func (s *boundedStore) UpgradePasswordHash(ctx context.Context, id string, stamp int64, hash string, now time.Time) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.Store.SetPasswordHash(ctx, id, hash, now)
+	return s.Store.UpgradePasswordHash(ctx, id, stamp, hash, now)
 }
 
-func (s *boundedStore) CreateSession(ctx context.Context, sess Session, refreshHash []byte) error {
+func (s *boundedStore) CreateSession(ctx context.Context, sess Session, refreshHash []byte, stamp int64) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.Store.CreateSession(ctx, sess, refreshHash)
+	return s.Store.CreateSession(ctx, sess, refreshHash, stamp)
 }
 
 func (s *boundedStore) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (Session, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	return s.Store.RotateRefreshToken(ctx, oldHash, newHash, now)
-}
-
-func (s *boundedStore) ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	return s.Store.ReplaceRefreshToken(ctx, sessionID, newHash, now)
 }
 
 func (s *boundedStore) SessionByRefreshHash(ctx context.Context, hash []byte) (Session, error) {

@@ -68,13 +68,20 @@ func (s *Service) Login(ctx context.Context, email, password string) (Grant, err
 		return Grant{}, err
 	}
 	g, err := s.newSession(ctx, u)
-	if err == nil {
+	switch {
+	case err == nil:
 		s.publish(ctx, EventLogin, u.ID, g.SessionID, "")
+	case errors.Is(err, ErrInvalidCredentials): // the password changed while this was in flight
+		s.publish(ctx, EventLoginFailed, u.ID, "", "INVALID_CREDENTIALS")
+	case errors.Is(err, ErrAccountDisabled):
+		s.publish(ctx, EventLoginFailed, u.ID, "", "ACCOUNT_DISABLED")
 	}
 	return g, err
 }
 
-// checkPassword verifies email's password under the login limits and returns the account.
+// checkPassword verifies email's password under the login limits and returns the account as
+// it was read for the check (its SecurityStamp says which version of the account was checked).
+// A right password is not a failure against the limits, whatever happens to the sign-in after.
 func (s *Service) checkPassword(ctx context.Context, email, password string) (User, error) {
 	perAccount, err := s.reserve(ctx, s.cfg.LoginPerAccount, "login:account:"+email)
 	if err != nil {
@@ -116,22 +123,28 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (Us
 		return User{}, ErrAccountDisabled
 	}
 	if rehash {
-		s.upgradeHash(ctx, u.ID, password)
+		s.upgradeHash(ctx, u, password)
 	}
 	return u, nil
 }
 
-// upgradeHash re-hashes a password stored at another cost. A failure only costs the upgrade.
-func (s *Service) upgradeHash(ctx context.Context, userID, password string) {
+// upgradeHash re-hashes a password stored at another cost. It applies only to the account as it
+// was checked (u's stamp): a password changed meanwhile is never overwritten with the old one.
+// A failure only costs the upgrade.
+func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err == nil {
-		err = s.store.SetPasswordHash(ctx, userID, hash, s.cfg.Now().UTC())
+		err = s.store.UpgradePasswordHash(ctx, u.ID, u.SecurityStamp, hash, s.cfg.Now().UTC())
 	}
-	if err != nil {
-		s.cfg.Logger.Warn("password hash upgrade failed", "user", userID, "err", err)
+	if errors.Is(err, ErrUserChanged) {
+		s.cfg.Logger.Debug("password hash upgrade skipped: the account changed meanwhile", "user", u.ID)
 		return
 	}
-	s.view.invalidateUser(userID)
+	if err != nil {
+		s.cfg.Logger.Warn("password hash upgrade failed", "user", u.ID, "err", err)
+		return
+	}
+	s.view.invalidateUser(u.ID)
 }
 
 // Refresh rotates a refresh token: the presented one is retired and a new pair is issued.

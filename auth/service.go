@@ -219,7 +219,12 @@ func (s *Service) Authorize(ctx context.Context, requires Role) (Principal, erro
 	return Principal{User: u, SessionID: id.Claims.SessionID, Claims: id.Claims}, nil
 }
 
-// newSession starts a session for u and returns its grant.
+// newSession starts a session for u, as read when its password was checked, and returns its
+// grant. The store starts it only if u's security stamp is unchanged and u is enabled: a
+// password change, a disable or a re-enable since the read voids the sign-in, which then
+// fails as a sign-in of the account as it is now would (ErrInvalidCredentials or
+// ErrAccountDisabled). A sign-in that takes bcrypt time can therefore never end with a session
+// that a change made meanwhile should have ended.
 func (s *Service) newSession(ctx context.Context, u User) (Grant, error) {
 	now := s.cfg.Now().UTC()
 	client := ClientFrom(ctx)
@@ -228,10 +233,27 @@ func (s *Service) newSession(ctx context.Context, u User) (Grant, error) {
 		ExpiresAt: now.Add(s.cfg.RefreshTTL), UserAgent: truncate(client.UserAgent, 512), IPAddress: client.IP,
 	}
 	refresh, hash := newRefreshToken()
-	if err := s.store.CreateSession(ctx, sess, hash); err != nil {
+	err := s.store.CreateSession(ctx, sess, hash, u.SecurityStamp)
+	if errors.Is(err, ErrUserChanged) {
+		return Grant{}, s.voidedSignIn(ctx, u.ID)
+	}
+	if err != nil {
 		return Grant{}, fmt.Errorf("create session: %w", err)
 	}
 	return s.grant(u, sess, refresh)
+}
+
+// voidedSignIn is the answer to a sign-in whose account changed while it was in flight.
+func (s *Service) voidedSignIn(ctx context.Context, userID string) error {
+	u, err := s.store.UserByID(ctx, userID)
+	switch {
+	case err == nil && u.Disabled:
+		return ErrAccountDisabled
+	case err == nil, errors.Is(err, ErrNotFound):
+		return ErrInvalidCredentials
+	default:
+		return fmt.Errorf("load user: %w", err)
+	}
 }
 
 func (s *Service) grant(u User, sess Session, refresh string) (Grant, error) {

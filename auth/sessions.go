@@ -125,6 +125,9 @@ func (s *Service) Sessions(ctx context.Context, p Principal) ([]Session, error) 
 
 // ChangePassword checks the current password, sets the new one and ends every other session of
 // the caller. The caller's session continues with a new refresh token, returned in the grant.
+// The new password, the ended sessions and the new token are one store transaction: a crash
+// cannot leave the old sessions alive under the new password, and a sign-in with the old
+// password still in flight cannot start a session after it (see newSession).
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (Grant, error) {
 	if err := s.cfg.Passwords.Check(next, p.User.Email, "newPassword"); err != nil {
 		return Grant{}, err
@@ -139,29 +142,38 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return Grant{}, err
 	}
-	now := s.cfg.Now().UTC()
-	if err := s.store.SetPasswordHash(ctx, p.User.ID, hash, now); err != nil {
-		return Grant{}, fmt.Errorf("set password: %w", err)
-	}
-	s.view.invalidateUser(p.User.ID)
-	others, err := s.endUserSessions(ctx, p.User.ID, p.SessionID, EndPasswordChange)
-	if err != nil {
-		return Grant{}, err
-	}
-	for _, id := range others {
-		s.publish(ctx, EventSessionRevoked, p.User.ID, id, EndPasswordChange)
-	}
 	refresh, hashed := newRefreshToken()
-	if err := s.store.ReplaceRefreshToken(ctx, p.SessionID, hashed, now); err != nil {
-		if errors.Is(err, ErrSessionEnded) {
-			return Grant{}, ErrTokenRevoked
-		}
-		return Grant{}, fmt.Errorf("replace refresh token: %w", err)
+	u, err := s.changeSecurity(ctx, p.User.ID, SecurityChange{
+		PasswordHash: hash, EndReason: EndPasswordChange, Keep: p.SessionID, KeepRefresh: hashed,
+	})
+	switch {
+	case errors.Is(err, ErrSessionEnded): // the caller's own session ended meanwhile: nothing changed
+		return Grant{}, ErrTokenRevoked
+	case errors.Is(err, ErrNotFound):
+		return Grant{}, ErrTokenInvalid
+	case err != nil:
+		return Grant{}, fmt.Errorf("change password: %w", err)
 	}
 	sess, err := s.store.SessionByID(ctx, p.SessionID)
 	if err != nil {
 		return Grant{}, fmt.Errorf("load session: %w", err)
 	}
-	s.publish(ctx, EventPasswordChanged, p.User.ID, p.SessionID, "")
-	return s.grant(p.User, sess, refresh)
+	s.publish(ctx, EventPasswordChanged, u.ID, p.SessionID, "")
+	return s.grant(u, sess, refresh)
+}
+
+// changeSecurity applies c to a user in one store transaction (stamp bumped, sessions ended),
+// then brings this instance's view up to date at once, so the ended sessions' access tokens are
+// refused here without waiting for the change log, and publishes the ended sessions.
+func (s *Service) changeSecurity(ctx context.Context, userID string, c SecurityChange) (User, error) {
+	u, ended, err := s.store.ChangeUserSecurity(ctx, userID, c, s.cfg.Now().UTC())
+	if err != nil {
+		return User{}, err
+	}
+	s.view.invalidateUser(userID)
+	s.view.markEnded(ended...)
+	for _, id := range ended {
+		s.publish(ctx, EventSessionRevoked, userID, id, c.EndReason)
+	}
+	return u, nil
 }

@@ -12,9 +12,9 @@ import (
 // the shared conformance suite in store/storetest.
 //
 // Implementations translate their driver's errors into this package's errors (ErrNotFound,
-// ErrEmailTaken, *AlreadyRotatedError, ErrSessionEnded) and never return a driver error for an
-// expected outcome. Every method must be safe for concurrent use, also across processes sharing
-// one database.
+// ErrEmailTaken, *AlreadyRotatedError, ErrSessionEnded, ErrUserChanged) and never return a
+// driver error for an expected outcome. Every method must be safe for concurrent use, also
+// across processes sharing one database.
 type Store interface {
 	UserStore
 	SessionStore
@@ -37,18 +37,49 @@ type UserStore interface {
 	// ListUsers returns up to limit users with ID > afterID, in ascending ID order (IDs are
 	// time-ordered, so this is oldest first). An empty afterID starts at the beginning.
 	ListUsers(ctx context.Context, afterID string, limit int) ([]User, error)
-	// SetUserRoles, SetUserDisabled and SetPasswordHash change one user and, in the same
-	// transaction, append a ChangeUser entry to the change log. ErrNotFound for an unknown id.
+	// SetUserRoles changes one user and, in the same transaction, appends a ChangeUser entry to
+	// the change log. It ends no session and leaves the security stamp as it is. ErrNotFound for
+	// an unknown id.
 	SetUserRoles(ctx context.Context, id string, roles []Role, now time.Time) (User, error)
-	SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) (User, error)
-	SetPasswordHash(ctx context.Context, id string, hash string, now time.Time) error
+	// ChangeUserSecurity applies c to the user in one transaction: it sets what c sets, bumps
+	// the security stamp, ends the sessions c ends, replaces c.Keep's refresh token, and
+	// appends a ChangeUser entry and one ChangeSessionEnded entry per ended session. It returns
+	// the updated user and the ended sessions' ids, sorted. ErrNotFound for an unknown id;
+	// ErrSessionEnded when c.Keep is not a live session of the user. On an error nothing of it
+	// is applied.
+	ChangeUserSecurity(ctx context.Context, id string, c SecurityChange, now time.Time) (User, []string, error)
+	// UpgradePasswordHash replaces the hash of an unchanged password (re-hashed at another
+	// cost) and appends a ChangeUser entry, without bumping the stamp: no session need end.
+	// It applies only while the user's stamp is still stamp, so that it can never undo a
+	// password change that happened meanwhile; ErrUserChanged otherwise.
+	UpgradePasswordHash(ctx context.Context, id string, stamp int64, hash string, now time.Time) error
+}
+
+// SecurityChange is a change of an account that must end sessions or void a sign-in in flight
+// (UserStore.ChangeUserSecurity). Zero fields change nothing; the security stamp is bumped
+// whatever the fields say.
+type SecurityChange struct {
+	PasswordHash string // the new bcrypt hash; "" keeps the password
+	Disabled     *bool  // the new status; nil keeps it
+	// EndReason, when not empty, ends every live session of the user except Keep, recording
+	// this reason (EndPasswordChange, EndUserDisabled, ...).
+	EndReason string
+	// Keep, when not empty, is the caller's own session: it survives the change, its refresh
+	// tokens retired and KeepRefresh (a hash) made its current one, so that a token copied
+	// before the change is worth nothing after it.
+	Keep        string
+	KeepRefresh []byte
 }
 
 // SessionStore keeps login sessions and their refresh tokens. A refresh token is stored only as
 // its hash; each session has at most one current (unrotated) token.
 type SessionStore interface {
-	// CreateSession inserts s together with its first refresh token hash.
-	CreateSession(ctx context.Context, s Session, refreshHash []byte) error
+	// CreateSession inserts s together with its first refresh token hash, in one transaction
+	// with a check that the user is still as it was read: enabled and with the security stamp
+	// stamp. ErrUserChanged otherwise (also for an unknown user), and nothing is inserted. A
+	// ChangeUserSecurity running at the same time either ends the new session or makes this
+	// call fail; never neither.
+	CreateSession(ctx context.Context, s Session, refreshHash []byte, stamp int64) error
 
 	// RotateRefreshToken atomically retires the refresh token oldHash and makes newHash the
 	// session's current token, setting the session's LastUsedAt to now. It must be a single
@@ -59,11 +90,6 @@ type SessionStore interface {
 	//   - *AlreadyRotatedError: the token was rotated before (reuse or a retried request);
 	//   - ErrSessionEnded: the session was ended or is past its ExpiresAt.
 	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (Session, error)
-
-	// ReplaceRefreshToken retires every current refresh token of a live session and makes newHash
-	// its current token (after a password change the caller's own session continues with a new
-	// refresh token). ErrSessionEnded when the session is ended, expired or unknown.
-	ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error
 
 	// SessionByRefreshHash returns the session a refresh token (current or rotated) belongs to,
 	// ended or not; ErrNotFound when no token has that hash.
@@ -128,6 +154,9 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrEmailTaken   = errors.New("email already registered")
 	ErrSessionEnded = errors.New("session ended or expired")
+	// ErrUserChanged: the user was changed (security stamp), disabled or deleted since it was
+	// read, so what was decided on that read no longer holds.
+	ErrUserChanged = errors.New("user changed since it was read")
 )
 
 // AlreadyRotatedError is returned by RotateRefreshToken for a refresh token that was already

@@ -26,6 +26,10 @@ type User struct {
 	Disabled     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// SecurityStamp changes with every change of the account that must end its sessions or
+	// void a sign-in in flight (password, status). A session is only started for the stamp
+	// the password was checked against, so a sign-in that raced such a change fails.
+	SecurityStamp int64
 }
 
 // HasRole reports whether the user holds r (an ADMIN holds USER too).

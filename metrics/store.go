@@ -12,9 +12,8 @@ import (
 // storeMethods are the auth.Store methods InstrumentStore times (Close is not), the values of
 // auth_store_duration_seconds' method label.
 var storeMethods = []string{
-	"Ping", "CreateUser", "UserByID", "UserByEmail", "ListUsers", "SetUserRoles", "SetUserDisabled",
-	"SetPasswordHash", "CreateSession", "RotateRefreshToken", "ReplaceRefreshToken",
-	"SessionByRefreshHash", "SessionByID", "ListLiveSessions", "EndSession", "EndUserSessions",
+	"Ping", "CreateUser", "UserByID", "UserByEmail", "ListUsers", "SetUserRoles", "ChangeUserSecurity",
+	"UpgradePasswordHash", "CreateSession", "RotateRefreshToken", "SessionByRefreshHash", "SessionByID", "ListLiveSessions", "EndSession", "EndUserSessions",
 	"CountLiveSessions", "PurgeSessions", "ChangesAfter", "PurgeChanges", "AppendAudit", "ListAudit",
 	"AuditAfter", "PurgeAudit",
 }
@@ -79,29 +78,24 @@ func (t *timedStore) SetUserRoles(ctx context.Context, id string, roles []auth.R
 	return t.inner.SetUserRoles(ctx, id, roles, now)
 }
 
-func (t *timedStore) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) (auth.User, error) {
-	defer t.done("SetUserDisabled", time.Now())
-	return t.inner.SetUserDisabled(ctx, id, disabled, now)
+func (t *timedStore) ChangeUserSecurity(ctx context.Context, id string, c auth.SecurityChange, now time.Time) (auth.User, []string, error) {
+	defer t.done("ChangeUserSecurity", time.Now())
+	return t.inner.ChangeUserSecurity(ctx, id, c, now)
 }
 
-func (t *timedStore) SetPasswordHash(ctx context.Context, id string, hash string, now time.Time) error {
-	defer t.done("SetPasswordHash", time.Now())
-	return t.inner.SetPasswordHash(ctx, id, hash, now)
+func (t *timedStore) UpgradePasswordHash(ctx context.Context, id string, stamp int64, hash string, now time.Time) error {
+	defer t.done("UpgradePasswordHash", time.Now())
+	return t.inner.UpgradePasswordHash(ctx, id, stamp, hash, now)
 }
 
-func (t *timedStore) CreateSession(ctx context.Context, s auth.Session, refreshHash []byte) error {
+func (t *timedStore) CreateSession(ctx context.Context, s auth.Session, refreshHash []byte, stamp int64) error {
 	defer t.done("CreateSession", time.Now())
-	return t.inner.CreateSession(ctx, s, refreshHash)
+	return t.inner.CreateSession(ctx, s, refreshHash, stamp)
 }
 
 func (t *timedStore) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
 	defer t.done("RotateRefreshToken", time.Now())
 	return t.inner.RotateRefreshToken(ctx, oldHash, newHash, now)
-}
-
-func (t *timedStore) ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error {
-	defer t.done("ReplaceRefreshToken", time.Now())
-	return t.inner.ReplaceRefreshToken(ctx, sessionID, newHash, now)
 }
 
 func (t *timedStore) SessionByRefreshHash(ctx context.Context, hash []byte) (auth.Session, error) {

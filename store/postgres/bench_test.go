@@ -27,7 +27,7 @@ func BenchmarkRotate(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		sid := fmt.Sprint("s", next.Add(1))
 		if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: now, LastUsedAt: now,
-			ExpiresAt: now.Add(time.Hour)}, []byte(sid+"/0")); err != nil {
+			ExpiresAt: now.Add(time.Hour)}, []byte(sid+"/0"), 0); err != nil {
 			b.Fatal(err)
 		}
 		for i := 0; pb.Next(); i++ {

@@ -27,7 +27,7 @@ func TestPartitionHonoursDeadlines(t *testing.T) {
 	now := time.Now()
 	must(t, s.CreateUser(t.Context(), auth.User{ID: "u1", Email: "u1@example.com", CreatedAt: now, UpdatedAt: now}))
 	must(t, s.CreateSession(t.Context(), auth.Session{ID: "s1", UserID: "u1", CreatedAt: now, LastUsedAt: now,
-		ExpiresAt: now.Add(time.Hour)}, []byte("h0")))
+		ExpiresAt: now.Add(time.Hour)}, []byte("h0"), 0))
 
 	p.frozen.Store(true)
 	for _, tc := range []struct {

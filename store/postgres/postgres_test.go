@@ -104,9 +104,12 @@ func TestListenChanges(t *testing.T) {
 
 	now := time.Now()
 	must(t, s.CreateUser(t.Context(), auth.User{ID: "u1", Email: "u1@example.com", CreatedAt: now, UpdatedAt: now}))
-	_, err = s.SetUserDisabled(t.Context(), "u1", true, now)
-	must(t, err)
-	expect("SetUserDisabled")
+	setDisabled := func(disabled bool) error {
+		_, _, err := s.ChangeUserSecurity(t.Context(), "u1", auth.SecurityChange{Disabled: &disabled}, now)
+		return err
+	}
+	must(t, setDisabled(true))
+	expect("ChangeUserSecurity")
 
 	// Kill the listener's connection from the server side.
 	var killed int
@@ -117,9 +120,8 @@ func TestListenChanges(t *testing.T) {
 		t.Fatal("no listener connection found in pg_stat_activity")
 	}
 	expect("reconnect")
-	_, err = s.SetUserDisabled(t.Context(), "u1", false, now)
-	must(t, err)
-	expect("SetUserDisabled after reconnect")
+	must(t, setDisabled(false))
+	expect("ChangeUserSecurity after reconnect")
 
 	cancel()
 	select {

@@ -25,24 +25,34 @@ func scanSession(row pgx.Row) (auth.Session, error) {
 	return s, nil
 }
 
-// CreateSession inserts sess and its first refresh token hash in one statement.
-func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte) error {
-	_, err := s.pool.Exec(ctx, `WITH s AS (
-			INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
+// CreateSession inserts sess and its first refresh token hash in one statement, provided the
+// user is enabled and still has the security stamp stamp. FOR SHARE conflicts with the row lock
+// of ChangeUserSecurity's UPDATE: while a change is in progress the statement waits for it and
+// then re-checks the stamp on the committed row (READ COMMITTED re-evaluates a locked row), and
+// while this statement holds the row the change waits, then ends the committed session. The
+// foreign key's own lock (FOR KEY SHARE) would not conflict with an UPDATE of other columns.
+func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte, stamp int64) error {
+	tag, err := s.pool.Exec(ctx, `WITH u AS (
+			SELECT id FROM users WHERE id = $2 AND security_stamp = $11 AND NOT disabled FOR SHARE
+		), s AS (
+			INSERT INTO sessions (`+sessionCols+`) SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM u RETURNING id
 		)
 		INSERT INTO refresh_tokens (hash, session_id, created_at) SELECT $10, id, $3 FROM s`,
 		sess.ID, sess.UserID, sess.CreatedAt, sess.LastUsedAt, sess.ExpiresAt, sess.UserAgent, sess.IPAddress,
-		nullTime(sess.EndedAt), sess.EndReason, refreshHash)
+		nullTime(sess.EndedAt), sess.EndReason, refreshHash, stamp)
 	if err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return auth.ErrUserChanged
 	}
 	return nil
 }
 
 // lockSessionSQL locks the session row before any token of it changes. Rotation, replacement
-// and ending all take the session lock first (ending after the change-log lock), so they
-// serialise per session without lock-order deadlocks, and a token retired by
-// ReplaceRefreshToken cannot race a rotation into two current tokens.
+// and ending all take the session lock first (ending and replacement after the change-log
+// lock), so they serialise per session without lock-order deadlocks, and a token retired by
+// replaceToken cannot race a rotation into two current tokens.
 const lockSessionSQL = `SELECT id, user_id, ended_at, expires_at FROM sessions WHERE id = %s FOR UPDATE`
 
 // RotateRefreshToken retires oldHash with a conditional UPDATE (WHERE rotated_at IS NULL), so
@@ -93,32 +103,31 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	return sess, nil
 }
 
-// ReplaceRefreshToken retires the live session's current token and installs newHash.
-func (s *Store) ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var (
-			sid, uid string
-			ended    *time.Time
-			expires  time.Time
-		)
-		err := tx.QueryRow(ctx, fmt.Sprintf(lockSessionSQL, `$1`), sessionID).Scan(&sid, &uid, &ended, &expires)
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && (ended != nil || !now.Before(expires)) {
-			return auth.ErrSessionEnded
-		}
-		if err != nil {
-			return fmt.Errorf("postgres: replace token: %w", err)
-		}
-		// Two statements, in this order: the partial unique index allows one current token.
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $2 WHERE session_id = $1 AND rotated_at IS NULL`,
-			sessionID, now); err != nil {
-			return fmt.Errorf("postgres: replace token: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)`,
-			newHash, sessionID, now); err != nil {
-			return fmt.Errorf("postgres: replace token: %w", err)
-		}
-		return nil
-	})
+// replaceToken retires the current token of userID's live session sessionID and installs
+// newHash, inside tx; auth.ErrSessionEnded when the session is not live (or not the user's).
+func replaceToken(ctx context.Context, tx pgx.Tx, userID, sessionID string, newHash []byte, now time.Time) error {
+	var (
+		sid, uid string
+		ended    *time.Time
+		expires  time.Time
+	)
+	err := tx.QueryRow(ctx, fmt.Sprintf(lockSessionSQL, `$1`), sessionID).Scan(&sid, &uid, &ended, &expires)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && (uid != userID || ended != nil || !now.Before(expires)) {
+		return auth.ErrSessionEnded
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: replace token: %w", err)
+	}
+	// Two statements, in this order: the partial unique index allows one current token.
+	if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $2 WHERE session_id = $1 AND rotated_at IS NULL`,
+		sessionID, now); err != nil {
+		return fmt.Errorf("postgres: replace token: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)`,
+		newHash, sessionID, now); err != nil {
+		return fmt.Errorf("postgres: replace token: %w", err)
+	}
+	return nil
 }
 
 // SessionByRefreshHash finds the session of a current or rotated token.
@@ -177,13 +186,23 @@ const endSQL = `WITH e AS (
 func (s *Store) endSessions(ctx context.Context, where string, args ...any) ([]string, error) {
 	var ids []string
 	err := s.changeTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, fmt.Sprintf(endSQL, where), args...)
-		if err != nil {
-			return err
-		}
-		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		var err error
+		ids, err = endSessionsInTx(ctx, tx, where, args...)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// endSessionsInTx runs endSQL inside tx, a change-log transaction.
+func endSessionsInTx(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]string, error) {
+	rows, err := tx.Query(ctx, fmt.Sprintf(endSQL, where), args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: end sessions: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("postgres: end sessions: %w", err)
 	}

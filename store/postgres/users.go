@@ -10,14 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at`
+const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at, security_stamp`
 
 func scanUser(row pgx.Row) (auth.User, error) {
 	var (
 		u     auth.User
 		roles []string
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.SecurityStamp); err != nil {
 		return auth.User{}, err
 	}
 	u.Roles = decodeRoles(roles)
@@ -47,8 +47,8 @@ func decodeRoles(roles []string) []auth.Role {
 
 // CreateUser inserts u; auth.ErrEmailTaken when the email is in use.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, u.CreatedAt, u.UpdatedAt)
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, u.CreatedAt, u.UpdatedAt, u.SecurityStamp)
 	if isUniqueViolation(err, "users_email_key") {
 		return auth.ErrEmailTaken
 	}
@@ -87,44 +87,97 @@ func (s *Store) ListUsers(ctx context.Context, afterID string, limit int) ([]aut
 	return users, nil
 }
 
-// SetUserRoles replaces the user's roles and logs a ChangeUser entry.
+// SetUserRoles replaces the user's roles and logs a ChangeUser entry. The security stamp stays:
+// a role change ends no session.
 func (s *Store) SetUserRoles(ctx context.Context, id string, roles []auth.Role, now time.Time) (auth.User, error) {
-	return s.updateUser(ctx, id, now, `roles = $3`, encodeRoles(roles))
-}
-
-// SetUserDisabled sets the disabled flag and logs a ChangeUser entry.
-func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) (auth.User, error) {
-	return s.updateUser(ctx, id, now, `disabled = $3`, disabled)
-}
-
-// SetPasswordHash replaces the password hash and logs a ChangeUser entry.
-func (s *Store) SetPasswordHash(ctx context.Context, id string, hash string, now time.Time) error {
-	_, err := s.updateUser(ctx, id, now, `password_hash = $3`, hash)
-	return err
-}
-
-// updateUser sets one column (set is a fixed string from this file, never user input), bumps
-// updated_at and appends the change entry in one statement, inside a change-log transaction.
-func (s *Store) updateUser(ctx context.Context, id string, now time.Time, set string, val any) (auth.User, error) {
 	var u auth.User
 	err := s.changeTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		u, err = scanUser(tx.QueryRow(ctx, `WITH u AS (
-				UPDATE users SET `+set+`, updated_at = $2 WHERE id = $1 RETURNING `+userCols+`
-			), c AS (
-				INSERT INTO changes (kind, user_id, at) SELECT '`+string(auth.ChangeUser)+`', id, $2 FROM u
-			)
-			SELECT `+userCols+` FROM u`, id, now, val))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return auth.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("postgres: update user: %w", err)
-		}
-		return nil
+		u, err = updateUser(ctx, tx, id, now, `roles = $3`, encodeRoles(roles))
+		return err
 	})
 	if err != nil {
 		return auth.User{}, err
+	}
+	return u, nil
+}
+
+// ChangeUserSecurity applies c in one change-log transaction. The order of its statements is
+// what makes a racing CreateSession safe (see CreateSession): the user's row is updated (and so
+// locked) by one statement, and the sessions are ended by later ones, whose snapshots are taken
+// after that lock was granted. A CreateSession that held the row first has committed by then,
+// and its session is ended; one that comes later waits for this commit and sees the new stamp.
+// Ending in the same statement as the update would read the sessions with the statement's
+// snapshot, taken before waiting for the lock, and miss a session committed meanwhile.
+func (s *Store) ChangeUserSecurity(ctx context.Context, id string, c auth.SecurityChange, now time.Time) (auth.User, []string, error) {
+	set := `security_stamp = security_stamp + 1`
+	args := []any{}
+	if c.PasswordHash != "" {
+		args = append(args, c.PasswordHash)
+		set += fmt.Sprintf(`, password_hash = $%d`, len(args)+2)
+	}
+	if c.Disabled != nil {
+		args = append(args, *c.Disabled)
+		set += fmt.Sprintf(`, disabled = $%d`, len(args)+2)
+	}
+	var (
+		u     auth.User
+		ended []string
+	)
+	err := s.changeTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if u, err = updateUser(ctx, tx, id, now, set, args...); err != nil {
+			return err
+		}
+		if c.Keep != "" {
+			if err := replaceToken(ctx, tx, id, c.Keep, c.KeepRefresh, now); err != nil {
+				return err
+			}
+		}
+		if c.EndReason != "" {
+			ended, err = endSessionsInTx(ctx, tx, `user_id = $3 AND id <> $4 AND ended_at IS NULL AND expires_at > $1`,
+				now, c.EndReason, id, c.Keep)
+		}
+		return err
+	})
+	if err != nil {
+		return auth.User{}, nil, err
+	}
+	return u, ended, nil
+}
+
+// UpgradePasswordHash replaces the hash while the stamp is still stamp, leaving the stamp. The
+// UPDATE waits for a concurrent change of the row and then re-checks the stamp.
+func (s *Store) UpgradePasswordHash(ctx context.Context, id string, stamp int64, hash string, now time.Time) error {
+	return s.changeTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `WITH u AS (
+				UPDATE users SET password_hash = $3, updated_at = $2 WHERE id = $1 AND security_stamp = $4 RETURNING id
+			)
+			INSERT INTO changes (kind, user_id, at) SELECT '`+string(auth.ChangeUser)+`', id, $2 FROM u`, id, now, hash, stamp)
+		if err != nil {
+			return fmt.Errorf("postgres: upgrade password hash: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return auth.ErrUserChanged
+		}
+		return nil
+	})
+}
+
+// updateUser applies set (fixed strings from this file, never user input; its placeholders
+// start at $3), bumps updated_at and appends the change entry in one statement, inside tx.
+func updateUser(ctx context.Context, tx pgx.Tx, id string, now time.Time, set string, vals ...any) (auth.User, error) {
+	u, err := scanUser(tx.QueryRow(ctx, `WITH u AS (
+			UPDATE users SET `+set+`, updated_at = $2 WHERE id = $1 RETURNING `+userCols+`
+		), c AS (
+			INSERT INTO changes (kind, user_id, at) SELECT '`+string(auth.ChangeUser)+`', id, $2 FROM u
+		)
+		SELECT `+userCols+` FROM u`, append([]any{id, now}, vals...)...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return auth.User{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.User{}, fmt.Errorf("postgres: update user: %w", err)
 	}
 	return u, nil
 }

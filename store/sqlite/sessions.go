@@ -13,13 +13,23 @@ import (
 	"github.com/example/gqlauth/auth"
 )
 
-// CreateSession inserts sess and its first refresh token hash in one transaction.
-func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte) error {
+// CreateSession inserts sess and its first refresh token hash in one transaction, provided the
+// user is enabled and still has the security stamp stamp. The write lock held from BEGIN
+// orders it against every ChangeUserSecurity, in this process or another.
+func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte, stamp int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM users
+			WHERE id = ?2 AND security_stamp = ?10 AND disabled = 0`,
 			sess.ID, sess.UserID, micros(sess.CreatedAt), micros(sess.LastUsedAt), micros(sess.ExpiresAt),
-			sess.UserAgent, sess.IPAddress, nullMicros(sess.EndedAt), sess.EndReason); err != nil {
+			sess.UserAgent, sess.IPAddress, nullMicros(sess.EndedAt), sess.EndReason, stamp)
+		if err != nil {
 			return fmt.Errorf("sqlite: create session: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: create session: %w", err)
+		} else if n == 0 {
+			return auth.ErrUserChanged
 		}
 		if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, refreshHash, sess.ID, micros(sess.CreatedAt)); err != nil {
 			return fmt.Errorf("sqlite: create session token: %w", err)
@@ -229,28 +239,27 @@ func (s *Store) whyNotRotated(ctx context.Context, tx *sql.Tx, hash []byte, now 
 	}
 }
 
-// ReplaceRefreshToken retires the live session's current token(s) and installs newHash.
+// replaceToken retires the current token(s) of userID's live session sessionID and installs
+// newHash, inside tx; auth.ErrSessionEnded when the session is not live (or not the user's).
 // Checking liveness first is safe here: the transaction holds the write lock from BEGIN.
-func (s *Store) ReplaceRefreshToken(ctx context.Context, sessionID string, newHash []byte, now time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ? AND ended_at IS NULL AND expires_at > ?`,
-			sessionID, micros(now)).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return auth.ErrSessionEnded
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: replace token: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`,
-			micros(now), sessionID); err != nil {
-			return fmt.Errorf("sqlite: replace token: %w", err)
-		}
-		if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, newHash, sessionID, micros(now)); err != nil {
-			return fmt.Errorf("sqlite: replace token: %w", err)
-		}
-		return nil
-	})
+func (s *Store) replaceToken(ctx context.Context, tx *sql.Tx, userID, sessionID string, newHash []byte, now time.Time) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND ended_at IS NULL AND expires_at > ?`,
+		sessionID, userID, micros(now)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.ErrSessionEnded
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: replace token: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`,
+		micros(now), sessionID); err != nil {
+		return fmt.Errorf("sqlite: replace token: %w", err)
+	}
+	if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, newHash, sessionID, micros(now)); err != nil {
+		return fmt.Errorf("sqlite: replace token: %w", err)
+	}
+	return nil
 }
 
 // SessionByRefreshHash finds the session of a current or rotated token.
@@ -319,35 +328,42 @@ func (s *Store) EndSession(ctx context.Context, id string, reason string, now ti
 func (s *Store) EndUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error) {
 	var ids []string
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		ids = ids[:0]
-		rows, err := tx.QueryContext(ctx, `UPDATE sessions SET ended_at = ?1, end_reason = ?2
-			WHERE user_id = ?3 AND id <> ?4 AND ended_at IS NULL AND expires_at > ?1
-			RETURNING id`, micros(now), reason, userID, exceptID)
-		if err != nil {
-			return fmt.Errorf("sqlite: end user sessions: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite: end user sessions: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		// Finish reading before the next statement on this connection.
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return fmt.Errorf("sqlite: end user sessions: %w", err)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			if err := s.appendChange(ctx, tx, auth.ChangeSessionEnded, userID, id, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		ids, err = s.endUserSessions(ctx, tx, userID, exceptID, reason, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return ids, nil
+}
+
+// endUserSessions is EndUserSessions inside tx.
+func (s *Store) endUserSessions(ctx context.Context, tx *sql.Tx, userID, exceptID, reason string, now time.Time) ([]string, error) {
+	var ids []string
+	rows, err := tx.QueryContext(ctx, `UPDATE sessions SET ended_at = ?1, end_reason = ?2
+		WHERE user_id = ?3 AND id <> ?4 AND ended_at IS NULL AND expires_at > ?1
+		RETURNING id`, micros(now), reason, userID, exceptID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: end user sessions: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: end user sessions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	// Finish reading before the next statement on this connection.
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("sqlite: end user sessions: %w", err)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := s.appendChange(ctx, tx, auth.ChangeSessionEnded, userID, id, now); err != nil {
+			return nil, err
+		}
 	}
 	return ids, nil
 }

@@ -41,7 +41,7 @@ func seed(t *testing.T, s auth.Store, userID, sessionID string, hash []byte) {
 		t.Fatal(err)
 	}
 	if err := s.CreateSession(ctx, auth.Session{ID: sessionID, UserID: userID, CreatedAt: t0, LastUsedAt: t0,
-		ExpiresAt: t0.Add(time.Hour)}, hash); err != nil {
+		ExpiresAt: t0.Add(time.Hour)}, hash, 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -87,7 +87,8 @@ func TestTwoStoresShareFile(t *testing.T) {
 	if _, err := b.EndSession(t.Context(), "missing", auth.EndLogout, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.SetUserDisabled(t.Context(), "u1", true, t0.Add(time.Minute)); err != nil {
+	disabled := true
+	if _, _, err := b.ChangeUserSecurity(t.Context(), "u1", auth.SecurityChange{Disabled: &disabled}, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := a.UserByID(t.Context(), "u1"); err != nil || !u.Disabled {
@@ -152,7 +153,7 @@ func BenchmarkRotate(b *testing.B) {
 		sid := fmt.Sprint("s", next)
 		mu.Unlock()
 		if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: t0, LastUsedAt: t0,
-			ExpiresAt: t0.Add(time.Hour)}, []byte(sid+"/0")); err != nil {
+			ExpiresAt: t0.Add(time.Hour)}, []byte(sid+"/0"), 0); err != nil {
 			b.Fatal(err)
 		}
 		for i := 0; pb.Next(); i++ {

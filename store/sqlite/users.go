@@ -16,8 +16,9 @@ import (
 // CreateUser inserts u; auth.ErrEmailTaken when the email is in use.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, micros(u.CreatedAt), micros(u.UpdatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, micros(u.CreatedAt), micros(u.UpdatedAt),
+			u.SecurityStamp)
 		return err
 	})
 	if isUniqueViolation(err, "users.email") {
@@ -82,40 +83,85 @@ func (s *Store) ListUsers(ctx context.Context, afterID string, limit int) ([]aut
 	return out, nil
 }
 
-// SetUserRoles replaces the user's roles and logs a ChangeUser entry.
+// SetUserRoles replaces the user's roles and logs a ChangeUser entry. The security stamp stays:
+// a role change ends no session.
 func (s *Store) SetUserRoles(ctx context.Context, id string, roles []auth.Role, now time.Time) (auth.User, error) {
-	return s.updateUser(ctx, id, now, `roles = ?`, encodeRoles(roles))
-}
-
-// SetUserDisabled sets the disabled flag and logs a ChangeUser entry.
-func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) (auth.User, error) {
-	return s.updateUser(ctx, id, now, `disabled = ?`, disabled)
-}
-
-// SetPasswordHash replaces the password hash and logs a ChangeUser entry.
-func (s *Store) SetPasswordHash(ctx context.Context, id string, hash string, now time.Time) error {
-	_, err := s.updateUser(ctx, id, now, `password_hash = ?`, hash)
-	return err
-}
-
-// updateUser sets one column (set is a fixed string from this file, never user input), bumps
-// updated_at and appends the change entry, all in one transaction.
-func (s *Store) updateUser(ctx context.Context, id string, now time.Time, set string, val any) (auth.User, error) {
 	var u auth.User
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		u, err = scanUser(tx.QueryRowContext(ctx,
-			`UPDATE users SET `+set+`, updated_at = ? WHERE id = ? RETURNING `+userCols, val, micros(now), id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return auth.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: update user: %w", err)
-		}
-		return s.appendChange(ctx, tx, auth.ChangeUser, id, "", now)
+		u, err = s.updateUser(ctx, tx, id, now, []string{`roles = ?`}, encodeRoles(roles))
+		return err
 	})
 	if err != nil {
 		return auth.User{}, err
 	}
 	return u, nil
+}
+
+// ChangeUserSecurity applies c in one write transaction: the user's row (stamp bumped), the
+// sessions it ends, Keep's new refresh token and the change log entries commit together or not
+// at all. SQLite serialises writers, so a CreateSession either committed before (and its
+// session is ended here) or runs after and sees the new stamp.
+func (s *Store) ChangeUserSecurity(ctx context.Context, id string, c auth.SecurityChange, now time.Time) (auth.User, []string, error) {
+	sets, vals := []string{`security_stamp = security_stamp + 1`}, []any{}
+	if c.PasswordHash != "" {
+		sets, vals = append(sets, `password_hash = ?`), append(vals, c.PasswordHash)
+	}
+	if c.Disabled != nil {
+		sets, vals = append(sets, `disabled = ?`), append(vals, *c.Disabled)
+	}
+	var (
+		u     auth.User
+		ended []string
+	)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if u, err = s.updateUser(ctx, tx, id, now, sets, vals...); err != nil {
+			return err
+		}
+		if c.Keep != "" {
+			if err := s.replaceToken(ctx, tx, id, c.Keep, c.KeepRefresh, now); err != nil {
+				return err
+			}
+		}
+		if c.EndReason != "" {
+			ended, err = s.endUserSessions(ctx, tx, id, c.Keep, c.EndReason, now)
+		}
+		return err
+	})
+	if err != nil {
+		return auth.User{}, nil, err
+	}
+	return u, ended, nil
+}
+
+// UpgradePasswordHash replaces the hash while the stamp is still stamp, leaving the stamp.
+func (s *Store) UpgradePasswordHash(ctx context.Context, id string, stamp int64, hash string, now time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ?
+			WHERE id = ? AND security_stamp = ? RETURNING 1`, hash, micros(now), id, stamp).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrUserChanged
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: upgrade password hash: %w", err)
+		}
+		return s.appendChange(ctx, tx, auth.ChangeUser, id, "", now)
+	})
+}
+
+// updateUser sets columns (sets are fixed strings from this file, never user input, each with
+// one placeholder but the stamp's), bumps updated_at and appends the change entry inside tx.
+func (s *Store) updateUser(ctx context.Context, tx *sql.Tx, id string, now time.Time, sets []string, vals ...any) (auth.User, error) {
+	args := append(vals, micros(now), id)
+	u, err := scanUser(tx.QueryRowContext(ctx,
+		`UPDATE users SET `+strings.Join(sets, ", ")+`, updated_at = ? WHERE id = ? RETURNING `+userCols, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.User{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.User{}, fmt.Errorf("sqlite: update user: %w", err)
+	}
+	return u, s.appendChange(ctx, tx, auth.ChangeUser, id, "", now)
 }

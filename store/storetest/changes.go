@@ -19,7 +19,8 @@ var changeLogTests = []test{
 	{"ChangeLog/PollerMissesNothing", testPollerMissesNothing},
 }
 
-// Each changing method appends its entries in order, with increasing Seq.
+// Each changing method appends its entries in order, with increasing Seq. The entries of one
+// call may come in any order among themselves.
 func testChangeLogAppends(t *testing.T, s auth.Store) {
 	ctx := ctxOf(t)
 	mustCreateUser(t, s, newUser("u1"))
@@ -30,7 +31,10 @@ func testChangeLogAppends(t *testing.T, s auth.Store) {
 		t.Fatalf("creating users and sessions logged %+v", cs)
 	}
 
-	var want []auth.Change
+	var (
+		want  []auth.Change
+		steps [][2]int // each step's entries: want[from:to]
+	)
 	for i, step := range []struct {
 		name string
 		do   func(now time.Time) error
@@ -40,10 +44,15 @@ func testChangeLogAppends(t *testing.T, s auth.Store) {
 			_, err := s.SetUserRoles(ctx, "u1", []auth.Role{auth.RoleAdmin}, now)
 			return err
 		}, []auth.Change{{Kind: auth.ChangeUser, UserID: "u1"}}},
-		{"SetUserDisabled", func(now time.Time) error { _, err := s.SetUserDisabled(ctx, "u1", true, now); return err },
-			[]auth.Change{{Kind: auth.ChangeUser, UserID: "u1"}}},
-		{"SetPasswordHash", func(now time.Time) error { return s.SetPasswordHash(ctx, "u1", "h2", now) },
-			[]auth.Change{{Kind: auth.ChangeUser, UserID: "u1"}}},
+		{"ChangeUserSecurity enabling, ending nothing", func(now time.Time) error {
+			_, _, err := s.ChangeUserSecurity(ctx, "u1", auth.SecurityChange{Disabled: ptr(false)}, now)
+			return err
+		}, []auth.Change{{Kind: auth.ChangeUser, UserID: "u1"}}},
+		{"UpgradePasswordHash", func(now time.Time) error {
+			u, err := s.UserByID(ctx, "u1")
+			must(t, err)
+			return s.UpgradePasswordHash(ctx, "u1", u.SecurityStamp, "h2", now)
+		}, []auth.Change{{Kind: auth.ChangeUser, UserID: "u1"}}},
 		{"EndSession", func(now time.Time) error { _, err := s.EndSession(ctx, "s1", auth.EndLogout, now); return err },
 			[]auth.Change{{Kind: auth.ChangeSessionEnded, UserID: "u1", SessionID: "s1"}}},
 		{"EndSession again", func(now time.Time) error { _, err := s.EndSession(ctx, "s1", auth.EndLogout, now); return err },
@@ -60,15 +69,27 @@ func testChangeLogAppends(t *testing.T, s auth.Store) {
 			_, err := s.RotateRefreshToken(ctx, hashOf("s4/0"), hashOf("s4/1"), now)
 			return err
 		}, nil},
-		{"ReplaceRefreshToken", func(now time.Time) error { return s.ReplaceRefreshToken(ctx, "s4", hashOf("s4/2"), now) },
-			nil},
+		{"ChangeUserSecurity ending sessions but the kept one", func(now time.Time) error {
+			mustCreateSession(t, s, newSession("s5", "u1"))
+			mustCreateSession(t, s, newSession("s6", "u1"))
+			_, _, err := s.ChangeUserSecurity(ctx, "u1", auth.SecurityChange{
+				PasswordHash: "h3", EndReason: auth.EndPasswordChange, Keep: "s4", KeepRefresh: hashOf("s4/2"),
+			}, now)
+			return err
+		}, []auth.Change{
+			{Kind: auth.ChangeUser, UserID: "u1"},
+			{Kind: auth.ChangeSessionEnded, UserID: "u1", SessionID: "s5"},
+			{Kind: auth.ChangeSessionEnded, UserID: "u1", SessionID: "s6"},
+		}},
 	} {
 		now := at(time.Duration(i+1) * time.Minute)
 		must(t, step.do(now))
+		from := len(want)
 		for _, c := range step.logs {
 			c.At = now
 			want = append(want, c)
 		}
+		steps = append(steps, [2]int{from, len(want)})
 		got := allChanges(t, s)
 		if len(got) != len(want) {
 			t.Fatalf("after %s: %d changes %+v, want %d", step.name, len(got), got, len(want))
@@ -76,12 +97,19 @@ func testChangeLogAppends(t *testing.T, s auth.Store) {
 	}
 
 	got := allChanges(t, s)
-	// EndUserSessions may log its sessions in any order.
-	slices.SortStableFunc(got[4:6], func(a, b auth.Change) int { return strings.Compare(a.SessionID, b.SessionID) })
 	for i, c := range got {
 		if i > 0 && c.Seq <= got[i-1].Seq {
 			t.Errorf("Seq not increasing: %d after %d", c.Seq, got[i-1].Seq)
 		}
+	}
+	byKindAndSession := func(a, b auth.Change) int {
+		return strings.Compare(string(a.Kind)+"/"+a.SessionID, string(b.Kind)+"/"+b.SessionID)
+	}
+	for _, st := range steps {
+		slices.SortStableFunc(got[st[0]:st[1]], byKindAndSession)
+		slices.SortStableFunc(want[st[0]:st[1]], byKindAndSession)
+	}
+	for i, c := range got {
 		w := want[i]
 		if c.Kind != w.Kind || c.UserID != w.UserID || c.SessionID != w.SessionID {
 			t.Errorf("change %d = %+v, want %+v", i, c, w)
@@ -98,7 +126,7 @@ func appendChanges(t *testing.T, s auth.Store, times ...time.Time) []auth.Change
 	}
 	before := len(allChanges(t, s))
 	for _, at := range times {
-		_, err := s.SetUserDisabled(ctxOf(t), "u1", false, at)
+		_, err := s.SetUserRoles(ctxOf(t), "u1", []auth.Role{auth.RoleUser}, at)
 		must(t, err)
 	}
 	return allChanges(t, s)[before:]
@@ -230,7 +258,7 @@ func testPollerMissesNothing(t *testing.T, s auth.Store) {
 	for i := range writers {
 		wg.Go(func() {
 			for j := range perWriter {
-				if _, err := s.SetUserDisabled(ctx, fmt.Sprintf("u%02d", i), j%2 == 0, at(time.Minute)); err != nil {
+				if _, _, err := s.ChangeUserSecurity(ctx, fmt.Sprintf("u%02d", i), auth.SecurityChange{Disabled: ptr(j%2 == 0)}, at(time.Minute)); err != nil {
 					t.Error(err)
 					return
 				}

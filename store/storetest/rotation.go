@@ -156,15 +156,21 @@ func testRotateConcurrent(t *testing.T, s auth.Store) {
 	must(t, err)
 }
 
-// ReplaceRefreshToken retires whatever token is current and installs a new one.
+// A change that keeps the caller's session (ChangeUserSecurity with Keep) retires whatever
+// token of it is current and installs a new one.
 func testReplaceRefreshToken(t *testing.T, s auth.Store) {
 	ctx := ctxOf(t)
 	mustCreateUser(t, s, newUser("u1"))
+	mustCreateUser(t, s, newUser("u2"))
 	mustCreateSession(t, s, newSession("s1", "u1"))
 	_, err := s.RotateRefreshToken(ctx, hashOf("s1/0"), hashOf("s1/1"), at(time.Minute))
 	must(t, err)
+	replace := func(user, sessionID string, newHash []byte, now time.Time) error {
+		_, _, err := s.ChangeUserSecurity(ctx, user, auth.SecurityChange{Keep: sessionID, KeepRefresh: newHash}, now)
+		return err
+	}
 
-	must(t, s.ReplaceRefreshToken(ctx, "s1", hashOf("s1/replaced"), at(2*time.Minute)))
+	must(t, replace("u1", "s1", hashOf("s1/replaced"), at(2*time.Minute)))
 	for _, old := range []string{"s1/0", "s1/1"} {
 		_, err := s.RotateRefreshToken(ctx, hashOf(old), hashOf(old+"/again"), at(3*time.Minute))
 		var ar *auth.AlreadyRotatedError
@@ -187,13 +193,19 @@ func testReplaceRefreshToken(t *testing.T, s auth.Store) {
 	expired := newSession("expired", "u1")
 	expired.ExpiresAt = at(time.Minute)
 	mustCreateSession(t, s, expired)
-	for _, id := range []string{"ended", "expired", "unknown"} {
-		err := s.ReplaceRefreshToken(ctx, id, hashOf(id+"/replaced"), at(time.Hour))
+	mustCreateSession(t, s, newSession("of-u2", "u2"))
+	before, err := s.UserByID(ctx, "u1")
+	must(t, err)
+	for _, id := range []string{"ended", "expired", "unknown", "of-u2"} {
+		err := replace("u1", id, hashOf(id+"/replaced"), at(time.Hour))
 		if !errors.Is(err, auth.ErrSessionEnded) {
-			t.Errorf("ReplaceRefreshToken(%s) = %v, want ErrSessionEnded", id, err)
+			t.Errorf("keeping %s = %v, want ErrSessionEnded", id, err)
 		}
 		if _, err := s.SessionByRefreshHash(ctx, hashOf(id+"/replaced")); !errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("refused replace of %s installed its token: %v", id, err)
 		}
 	}
+	after, err := s.UserByID(ctx, "u1")
+	must(t, err)
+	checkUser(t, after, before) // the refused changes changed nothing of the user either
 }

@@ -19,7 +19,7 @@ import (
 // Run runs every conformance test as a parallel subtest. open must return a fresh, empty store
 // of its own (a new file, a new schema) and close it with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T) auth.Store) {
-	groups := [][]test{userTests, sessionTests, rotationTests, changeLogTests, auditTests, housekeepingTests}
+	groups := [][]test{userTests, securityTests, sessionTests, rotationTests, changeLogTests, auditTests, housekeepingTests}
 	for _, group := range groups {
 		for _, tc := range group {
 			t.Run(tc.name, func(t *testing.T) {
@@ -92,11 +92,29 @@ func mustCreateUser(t *testing.T, s auth.Store, u auth.User) auth.User {
 	return u
 }
 
-// mustCreateSession creates sess with the refresh token hashOf(sess.ID + "/0").
+// mustCreateSession creates sess with the refresh token hashOf(sess.ID + "/0"), for its user
+// as it is now (its current security stamp).
 func mustCreateSession(t *testing.T, s auth.Store, sess auth.Session) auth.Session {
 	t.Helper()
-	must(t, s.CreateSession(ctxOf(t), sess, hashOf(sess.ID+"/0")))
+	u, err := s.UserByID(ctxOf(t), sess.UserID)
+	must(t, err)
+	must(t, s.CreateSession(ctxOf(t), sess, hashOf(sess.ID+"/0"), u.SecurityStamp))
 	return sess
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// setDisabled disables or enables a user as the service does: ending every session when
+// disabling. It returns the ended sessions' ids.
+func setDisabled(t *testing.T, s auth.Store, id string, disabled bool, now time.Time) (auth.User, []string) {
+	t.Helper()
+	c := auth.SecurityChange{Disabled: &disabled}
+	if disabled {
+		c.EndReason = auth.EndUserDisabled
+	}
+	u, ended, err := s.ChangeUserSecurity(ctxOf(t), id, c, now)
+	must(t, err)
+	return u, ended
 }
 
 // micro is what a store keeps of t: UTC, microsecond precision.
@@ -115,7 +133,7 @@ func checkTime(t *testing.T, what string, got, want time.Time) {
 func checkUser(t *testing.T, got, want auth.User) {
 	t.Helper()
 	if got.ID != want.ID || got.Email != want.Email || got.PasswordHash != want.PasswordHash ||
-		got.Disabled != want.Disabled || !equalRoles(got.Roles, want.Roles) {
+		got.Disabled != want.Disabled || !equalRoles(got.Roles, want.Roles) || got.SecurityStamp != want.SecurityStamp {
 		t.Errorf("user = %+v, want %+v", got, want)
 	}
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)

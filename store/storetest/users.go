@@ -64,8 +64,12 @@ func testUserNotFound(t *testing.T, s auth.Store) {
 			_, err := s.SetUserRoles(ctxOf(t), "nope", []auth.Role{auth.RoleAdmin}, at(time.Minute))
 			return err
 		}},
-		{"SetUserDisabled", func() error { _, err := s.SetUserDisabled(ctxOf(t), "nope", true, at(time.Minute)); return err }},
-		{"SetPasswordHash", func() error { return s.SetPasswordHash(ctxOf(t), "nope", "x", at(time.Minute)) }},
+		{"ChangeUserSecurity", func() error {
+			_, _, err := s.ChangeUserSecurity(ctxOf(t), "nope", auth.SecurityChange{
+				PasswordHash: "x", Disabled: ptr(true), EndReason: auth.EndUserDisabled,
+			}, at(time.Minute))
+			return err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.call(); !errors.Is(err, auth.ErrNotFound) {
@@ -152,15 +156,15 @@ func testRolesRoundTrip(t *testing.T, s auth.Store) {
 	}
 }
 
+// Every status change bumps the stamp, also one that sets the status the user already has.
 func testSetUserDisabled(t *testing.T, s auth.Store) {
 	ctx := ctxOf(t)
 	want := mustCreateUser(t, s, newUser("u1"))
 	for i, disabled := range []bool{true, true, false} {
-		want.Disabled, want.UpdatedAt = disabled, at(time.Duration(i+1)*time.Minute)
-		got, err := s.SetUserDisabled(ctx, want.ID, disabled, want.UpdatedAt)
-		must(t, err)
+		want.Disabled, want.UpdatedAt, want.SecurityStamp = disabled, at(time.Duration(i+1)*time.Minute), int64(i+1)
+		got, _ := setDisabled(t, s, want.ID, disabled, want.UpdatedAt)
 		checkUser(t, got, want)
-		got, err = s.UserByID(ctx, want.ID)
+		got, err := s.UserByID(ctx, want.ID)
 		must(t, err)
 		checkUser(t, got, want)
 	}
@@ -170,9 +174,11 @@ func testSetPasswordHash(t *testing.T, s auth.Store) {
 	ctx := ctxOf(t)
 	want := mustCreateUser(t, s, newUser("u1"))
 	mustCreateUser(t, s, newUser("u2"))
-	want.PasswordHash, want.UpdatedAt = "$2a$10$new-hash", at(time.Minute)
-	must(t, s.SetPasswordHash(ctx, want.ID, want.PasswordHash, want.UpdatedAt))
-	got, err := s.UserByEmail(ctx, want.Email)
+	want.PasswordHash, want.UpdatedAt, want.SecurityStamp = "$2a$10$new-hash", at(time.Minute), 1
+	got, _, err := s.ChangeUserSecurity(ctx, want.ID, auth.SecurityChange{PasswordHash: want.PasswordHash}, want.UpdatedAt)
+	must(t, err)
+	checkUser(t, got, want)
+	got, err = s.UserByEmail(ctx, want.Email)
 	must(t, err)
 	checkUser(t, got, want)
 	other, err := s.UserByID(ctx, "u2")
