@@ -5,6 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -13,10 +14,12 @@ const (
 	maxEmailLocalPart = 64
 )
 
-// NormalizeEmail trims, NFC-normalises and lower-cases an email and checks it is one
-// local@domain address without whitespace or control characters, a local part of at most 64
-// bytes and at most 254 bytes in all. The result is the form stored and compared, so emails are
-// unique regardless of case. The error is an *InputError for field.
+// NormalizeEmail trims an email, brings it to its case-folded form (foldEmail) and checks it is
+// one local@domain address without whitespace or control characters, a local part of at most
+// 64 bytes and at most 254 bytes in all (of the folded form, which is what is stored). The
+// result is the form stored and compared, so two spellings that differ only in case (in the
+// Unicode sense: ſ and s, ς and σ, the Kelvin sign and k, ß and ss) are one account. The error
+// is an *InputError for field.
 func NormalizeEmail(raw, field string) (string, error) {
 	bad := func(msg string) (string, error) { return "", &InputError{Field: field, Message: msg} }
 	if len(raw) > 4*maxEmailBytes { // refuse absurd input before normalising it
@@ -25,9 +28,7 @@ func NormalizeEmail(raw, field string) (string, error) {
 	if !utf8.ValidString(raw) {
 		return bad("email is not valid UTF-8")
 	}
-	// NFC again after lowering: lowering can undo NFC (U+0130 İ lowers to a plain i, which then
-	// composes with a following combining mark), and the stored form must be NFC and a fixed point.
-	e := norm.NFC.String(strings.ToLower(norm.NFC.String(strings.TrimSpace(raw))))
+	e := foldEmail(strings.TrimSpace(raw))
 	if e == "" {
 		return bad("email is required")
 	}
@@ -54,4 +55,32 @@ func NormalizeEmail(raw, field string) (string, error) {
 		return bad("email contains characters not allowed in an address")
 	}
 	return e, nil
+}
+
+// foldEmail is NFC, then Unicode full case folding (CaseFolding.txt, statuses C and F, without
+// the Turkic special cases), then NFC again. Lower-casing is not enough: it leaves ſ, ς, ß and
+// others as they are, which would let `ſam@…` register beside `sam@…`. The second NFC is
+// needed because folding can undo NFC (İ folds to i + U+0307; ǰ to j + U+030C), and the stored
+// form must be NFC and a fixed point: folding it again changes nothing.
+func foldEmail(s string) string {
+	// A Caser keeps state, so each call takes its own.
+	s = cases.Fold().String(norm.NFC.String(s))
+	s = strings.Map(cherokeeFold, s)
+	return norm.NFC.String(s)
+}
+
+// cherokeeFold corrects golang.org/x/text's folding of Cherokee. Unicode folds the small letters
+// (U+AB70–U+ABBF, U+13F8–U+13FD, added in Unicode 8) to the capitals (U+13A0–U+13F5), which
+// fold to themselves; x/text does the first but also folds the capitals to the small letters,
+// so its result is not a fixed point (U+13A0 → U+AB70 → U+13A0). Mapping the small letters to
+// the capitals after x/text's fold gives Unicode's answer for both. (Found by comparing every
+// code point with Python's str.casefold; Cherokee was the only difference.)
+func cherokeeFold(r rune) rune {
+	switch {
+	case r >= 0xAB70 && r <= 0xABBF:
+		return r - 0xAB70 + 0x13A0
+	case r >= 0x13F8 && r <= 0x13FD:
+		return r - 0x13F8 + 0x13F0
+	}
+	return r
 }
