@@ -26,12 +26,13 @@ type app struct {
 	close          func()
 }
 
-// openStore opens the database DATABASE_URL names: SQLite in DATA_DIR by default.
-func openStore(ctx context.Context, cfg config) (auth.Store, string, error) {
+// openStore opens the database DATABASE_URL names: SQLite in DATA_DIR by default. Migrations
+// log to log what an administrator must resolve.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (auth.Store, string, error) {
 	url := cfg.DatabaseURL
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		s, err := openPostgres(ctx, url)
+		s, err := openPostgres(ctx, url, log)
 		if err != nil {
 			return nil, "", &configError{Var: "DATABASE_URL", Reason: "PostgreSQL: " + err.Error()}
 		}
@@ -41,7 +42,7 @@ func openStore(ctx context.Context, cfg config) (auth.Store, string, error) {
 		if p, ok := strings.CutPrefix(url, "sqlite://"); ok {
 			path = p
 		}
-		s, err := sqlite.Open(ctx, path)
+		s, err := sqlite.Open(ctx, path, sqlite.WithLogger(log))
 		if err != nil {
 			return nil, "", &configError{Var: "DATABASE_URL", Reason: fmt.Sprintf("SQLite %s: %v", path, err)}
 		}
@@ -55,7 +56,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, storeName, err := openStore(ctx, cfg)
+	store, storeName, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}

@@ -73,12 +73,12 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	store, _, err := openStore(ctx, cfg)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, _, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svcCfg := auth.Config{Logger: log, BcryptCost: 4} // no hashing: the cheapest cost spares the hasher's set-up
 	if hashes {
 		svcCfg.BcryptCost, svcCfg.Passwords = cfg.BcryptCost, auth.PasswordPolicy{MinLength: cfg.MinPasswordLength}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/example/gqlauth/auth"
@@ -15,10 +16,10 @@ const postgresOpenTimeout = 10 * time.Second
 
 // openPostgres opens the PostgreSQL store, applying its migrations. An unreachable database
 // fails within postgresOpenTimeout; the caller reports it naming DATABASE_URL (exit code 2).
-func openPostgres(ctx context.Context, url string) (auth.Store, error) {
+func openPostgres(ctx context.Context, url string, log *slog.Logger) (auth.Store, error) {
 	ctx, cancel := context.WithTimeout(ctx, postgresOpenTimeout)
 	defer cancel()
-	s, err := postgres.Open(ctx, url)
+	s, err := postgres.Open(ctx, url, postgres.WithLogger(log))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("no answer within %v: %w", postgresOpenTimeout, err)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -27,10 +28,23 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct{ log *slog.Logger }
+
+// WithLogger is where migrations report what an administrator must resolve (accounts whose
+// emails now fold together); slog.Default() otherwise.
+func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
+
 // Open connects to the database at url (a postgres:// URL or key=value DSN; pgx's pool_*
 // parameters are honoured) and applies pending migrations. Tables live in the first schema of
 // the search_path, which the URL may set (?search_path=myschema); that schema must exist.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -44,7 +58,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: ping: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := migrate(ctx, pool, o.log); err != nil {
 		pool.Close()
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,29 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store { return openStore(t) })
+}
+
+func TestMigrations(t *testing.T) {
+	storetest.RunMigrations(t, func(t *testing.T) storetest.Database {
+		dsn := freshSchema(t)
+		return storetest.Database{
+			Open: func(t *testing.T, log *slog.Logger) auth.Store {
+				s, err := Open(t.Context(), dsn, WithLogger(log))
+				must(t, err)
+				return s
+			},
+			Unrecord: func(t *testing.T, name string) {
+				s, err := Open(t.Context(), dsn, WithLogger(slog.New(slog.DiscardHandler)))
+				must(t, err)
+				defer s.Close()
+				tag, err := s.pool.Exec(t.Context(), `DELETE FROM schema_migrations WHERE name = $1`, name)
+				must(t, err)
+				if tag.RowsAffected() != 1 {
+					t.Fatalf("migration %s was not recorded", name)
+				}
+			},
+		}
+	})
 }
 
 // Instances starting together on a fresh schema apply each migration once, without errors.
@@ -56,8 +80,10 @@ func TestConcurrentMigrations(t *testing.T) {
 
 func migrationNames(t *testing.T) []string {
 	t.Helper()
-	names, err := fs.Glob(Migrations(), "*.sql")
-	must(t, err)
+	names := MigrationNames()
+	if sqlFiles, err := fs.Glob(Migrations(), "*.sql"); err != nil || len(names) <= len(sqlFiles) {
+		t.Fatalf("MigrationNames %q lacks the Go steps (SQL files %q, %v)", names, sqlFiles, err)
+	}
 	return names
 }
 

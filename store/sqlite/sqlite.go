@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,9 +41,22 @@ type Store struct {
 // busyTimeoutMS bounds how long a statement waits for another process's write lock.
 const busyTimeoutMS = 10000
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct{ log *slog.Logger }
+
+// WithLogger is where migrations report what an administrator must resolve (accounts whose
+// emails now fold together); slog.Default() otherwise.
+func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
+
 // Open opens (creating if needed) the database file at path, creating its parent directory,
 // and applies pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
 		// In-memory databases are not shared between the two pools; URIs would need their own
 		// parameter handling. Neither is needed, so refuse rather than misbehave.
@@ -83,7 +97,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	wdb.SetConnMaxIdleTime(0)
 
 	s := &Store{wdb: wdb}
-	if err := migrate(ctx, wdb); err != nil {
+	if err := migrate(ctx, wdb, o.log); err != nil {
 		wdb.Close()
 		return nil, err
 	}

@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -16,6 +18,33 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store { return open(t, dbPath(t)) })
+}
+
+func TestMigrations(t *testing.T) {
+	storetest.RunMigrations(t, func(t *testing.T) storetest.Database {
+		path := dbPath(t)
+		return storetest.Database{
+			Open: func(t *testing.T, log *slog.Logger) auth.Store {
+				s, err := sqlite.Open(t.Context(), path, sqlite.WithLogger(log))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			},
+			Unrecord: func(t *testing.T, name string) {
+				db, err := sql.Open("sqlite", path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				if res, err := db.ExecContext(t.Context(), `DELETE FROM schema_migrations WHERE name = ?`, name); err != nil {
+					t.Fatal(err)
+				} else if n, _ := res.RowsAffected(); n != 1 {
+					t.Fatalf("migration %s was not recorded", name)
+				}
+			},
+		}
+	})
 }
 
 // dbPath is a file in a directory that does not exist yet, so Open must create it.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/example/gqlauth/auth"
+
 	"github.com/example/gqlauth/store/postgres"
 	"github.com/example/gqlauth/store/sqlite"
 )
@@ -26,5 +28,16 @@ func TestMigrationNamesMatch(t *testing.T) {
 	}
 	if !slices.Equal(lite, pg) {
 		t.Errorf("migration files differ:\n  sqlite:   %q\n  postgres: %q", lite, pg)
+	}
+	// And the same steps in Go, under the same names, in the same order.
+	lite, pg = sqlite.MigrationNames(), postgres.MigrationNames()
+	if !slices.Equal(lite, pg) {
+		t.Errorf("migrations differ:\n  sqlite:   %q\n  postgres: %q", lite, pg)
+	}
+	if !slices.Contains(lite, auth.EmailRefoldMigration) {
+		t.Errorf("no %s step: %q", auth.EmailRefoldMigration, lite)
+	}
+	if !slices.IsSorted(lite) {
+		t.Errorf("migrations do not apply in name order: %q", lite)
 	}
 }

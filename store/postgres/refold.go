@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+	"github.com/jackc/pgx/v5"
+)
+
+// refoldEmails is the auth.EmailRefoldMigration step: it brings every stored email to
+// auth.NormalizeEmail's current form as auth.PlanEmailRefold decides, and appends a ChangeUser
+// entry for each account it changes, so running instances drop their cached copies.
+//
+// Instances of an older version may be running on the same database, so the step locks out
+// writers of users (readers go on) until it commits: otherwise an account registered between
+// the scan and the updates could take a target address and fail the start. The change-log
+// lock comes first, as for every change-log writer (changes.go).
+func refoldEmails(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, changeLogLock); err != nil {
+		return fmt.Errorf("refold emails: change log lock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("refold emails: %w", err)
+	}
+	accounts, targets, err := emailsToRefold(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for target := range targets { // the accounts already holding a target take part too
+		var a auth.StoredEmail
+		err := tx.QueryRow(ctx, `SELECT id, email, created_at FROM users WHERE email = $1`, target).Scan(&a.UserID, &a.Email, &a.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("refold emails: %w", err)
+		}
+		accounts = append(accounts, a)
+	}
+	plan := auth.PlanEmailRefold(accounts)
+	now := time.Now()
+	for _, u := range plan.Updates {
+		if _, err := tx.Exec(ctx, `WITH u AS (UPDATE users SET email = $2, updated_at = $3 WHERE id = $1 RETURNING id)
+			INSERT INTO changes (kind, user_id, at) SELECT '`+string(auth.ChangeUser)+`', id, $3 FROM u`,
+			u.UserID, u.Email, now); err != nil {
+			return fmt.Errorf("refold emails: %w", err)
+		}
+	}
+	plan.Warn(log)
+	return nil
+}
+
+// emailsToRefold reads every account and keeps those whose email is not in today's normal form
+// (few: only non-ASCII emails can be), with the set of their targets.
+func emailsToRefold(ctx context.Context, tx pgx.Tx) ([]auth.StoredEmail, map[string]bool, error) {
+	rows, err := tx.Query(ctx, `SELECT id, email, created_at FROM users`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("refold emails: %w", err)
+	}
+	defer rows.Close()
+	var accounts []auth.StoredEmail
+	targets := map[string]bool{}
+	for rows.Next() {
+		var a auth.StoredEmail
+		if err := rows.Scan(&a.UserID, &a.Email, &a.CreatedAt); err != nil {
+			return nil, nil, fmt.Errorf("refold emails: %w", err)
+		}
+		target, needs := auth.NeedsRefold(a.Email)
+		if !needs {
+			continue
+		}
+		accounts = append(accounts, a)
+		if target != "" {
+			targets[target] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("refold emails: %w", err)
+	}
+	return accounts, targets, nil
+}

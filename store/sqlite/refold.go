@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// refoldEmails is the auth.EmailRefoldMigration step: it brings every stored email to
+// auth.NormalizeEmail's current form as auth.PlanEmailRefold decides, and appends a ChangeUser
+// entry for each account it changes, so running instances drop their cached copies. It runs
+// in the migration's write transaction, so no other writer interleaves.
+func refoldEmails(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
+	accounts, targets, err := emailsToRefold(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for target := range targets { // the accounts already holding a target take part too
+		var a auth.StoredEmail
+		var created int64
+		err := tx.QueryRowContext(ctx, `SELECT id, email, created_at FROM users WHERE email = ?`, target).Scan(&a.UserID, &a.Email, &created)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("refold emails: %w", err)
+		}
+		a.CreatedAt = fromMicros(created)
+		accounts = append(accounts, a)
+	}
+	plan := auth.PlanEmailRefold(accounts)
+	now := micros(time.Now())
+	for _, u := range plan.Updates {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, updated_at = ? WHERE id = ?`, u.Email, now, u.UserID); err != nil {
+			return fmt.Errorf("refold emails: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (kind, user_id, at) VALUES (?, ?, ?)`,
+			string(auth.ChangeUser), u.UserID, now); err != nil {
+			return fmt.Errorf("refold emails: %w", err)
+		}
+	}
+	plan.Warn(log)
+	return nil
+}
+
+// emailsToRefold reads every account and keeps those whose email is not in today's normal form
+// (few: only non-ASCII emails can be), with the set of their targets.
+func emailsToRefold(ctx context.Context, tx *sql.Tx) ([]auth.StoredEmail, map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, email, created_at FROM users`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("refold emails: %w", err)
+	}
+	defer rows.Close()
+	var accounts []auth.StoredEmail
+	targets := map[string]bool{}
+	for rows.Next() {
+		var a auth.StoredEmail
+		var created int64
+		if err := rows.Scan(&a.UserID, &a.Email, &created); err != nil {
+			return nil, nil, fmt.Errorf("refold emails: %w", err)
+		}
+		target, needs := auth.NeedsRefold(a.Email)
+		if !needs {
+			continue
+		}
+		a.CreatedAt = fromMicros(created)
+		accounts = append(accounts, a)
+		if target != "" {
+			targets[target] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("refold emails: %w", err)
+	}
+	return accounts, targets, nil
+}
