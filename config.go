@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/example/gqlauth/auth"
 )
@@ -54,15 +53,6 @@ type configError struct {
 }
 
 func (e *configError) Error() string { return e.Var + ": " + e.Reason }
-
-// knownPlaceholderKeys are example keys copied from tutorials and templates; a production
-// service must not sign with them.
-var knownPlaceholderKeys = []string{
-	"09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7", // FastAPI's docs
-	"your-secret-key", "your_secret_key", "secret", "changeme", "change-me", "change_me",
-	"supersecret", "super-secret", "mysecret", "my-secret", "jwt-secret", "jwt_secret",
-	"secret-key", "secretkey", "your-256-bit-secret", "replace-me", "placeholder",
-}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	env := func(name, def string) string {
@@ -221,16 +211,8 @@ func checkKeys(c *config, fail func(string, string, ...any)) {
 	if !c.Production {
 		return
 	}
-	if _, n := utf8.DecodeRuneInString(s); strings.Count(s, s[:n])*n == len(s) { // one character, even a multi-byte one
-		fail("JWT_SECRET", "is one character repeated; use random bytes")
-		return
-	}
-	lower := strings.ToLower(s)
-	for _, p := range knownPlaceholderKeys {
-		if lower == p || (len(p) >= 8 && strings.Contains(lower, p) && p != "jwt-secret" && p != "jwt_secret") {
-			fail("JWT_SECRET", "is a well-known placeholder key; generate a random one (openssl rand -base64 48)")
-			return
-		}
+	if reason := weakSecretReason(s); reason != "" {
+		fail("JWT_SECRET", "%s", reason)
 	}
 }
 

@@ -175,6 +175,11 @@ func productionRefusals() []struct{ name, secret string } {
 		{"FastAPI docs key upper case", strings.ToUpper(fastAPIDocsKey)},
 		{"placeholder padded to length", "changeme-changeme-changeme-changeme-changeme"},
 		{"your-secret-key padded to length", "your-secret-key-your-secret-key-1234"},
+		// Low entropy: long enough, no placeholder, still guessable.
+		{"a word repeated (36 bytes)", strings.Repeat("secret", 6)},
+		{"two characters alternating", strings.Repeat("ab", 20)},
+		{"a run of digits repeated", strings.Repeat("1234567890", 4)},
+		{"a common password repeated", strings.Repeat("password", 5)},
 	}
 }
 

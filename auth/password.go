@@ -23,16 +23,26 @@ const MaxPasswordBytes = 72
 //go:embed common-passwords.txt
 var commonPasswordsText string
 
-var commonPasswords = func() map[string]struct{} {
-	set := make(map[string]struct{}, 10000)
+// commonPasswords maps each to its rank (0 = the most common).
+var commonPasswords = func() map[string]int {
+	ranks := make(map[string]int, 10000)
 	sc := bufio.NewScanner(strings.NewReader(commonPasswordsText))
 	for sc.Scan() {
 		if w := strings.TrimSpace(sc.Text()); w != "" {
-			set[w] = struct{}{}
+			if _, dup := ranks[w]; !dup {
+				ranks[w] = len(ranks)
+			}
 		}
 	}
-	return set
+	return ranks
 }()
+
+// CommonPasswordRank reports whether lower (lower case) is one of the 10,000 most common
+// passwords and its rank (0 = the most common): a guesser tries it among the first rank+1.
+func CommonPasswordRank(lower string) (rank int, common bool) {
+	rank, common = commonPasswords[lower]
+	return rank, common
+}
 
 // PasswordPolicy follows NIST SP 800-63B: a minimum length, bcrypt's maximum, no common
 // passwords, not the email; no composition rules.
