@@ -19,6 +19,7 @@ import (
 // app is the wired service.
 type app struct {
 	handler        http.Handler
+	metrics        http.Handler // also in handler, unless METRICS_ADDR gives it a listener of its own
 	auth           *auth.Service
 	storeName      string
 	baseCtx        context.Context // request contexts; not cancelled by a shutdown signal
@@ -118,13 +119,14 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Auth: svc, Events: bus, Logger: log, RequestID: requestIDFrom, Production: cfg.Production,
 		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation, AnnotateOperation: noteOperation,
 	})
+	metricsHandler := m.Handler()
 	handler := newHandler(deps{
 		cfg: cfg, log: log, auth: svc, graphql: gql,
 		oauth: &oauth.Handler{Auth: svc, Keys: keys, Issuer: cfg.Issuer, PasswordGrant: cfg.OAuthPasswordGrant, Logger: log},
-		ready: svc.Ready, metrics: m.Handler(), redis: redisStatus(rc),
+		ready: svc.Ready, metrics: metricsHandler, redis: redisStatus(rc),
 	})
 	return &app{
-		handler: handler, auth: svc, storeName: storeName,
+		handler: handler, metrics: metricsHandler, auth: svc, storeName: storeName,
 		baseCtx: context.WithoutCancel(ctx), stopBackground: stopBackground,
 		close: func() {
 			stopBackground()

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -13,7 +14,9 @@ import (
 
 // config is the service's configuration, read from the environment (docs/configuration.md).
 type config struct {
+	Host        string // listen address; empty = every interface
 	Port        string
+	MetricsAddr string // host:port of a listener of its own for /metrics; empty = the main port
 	Production  bool
 	Playground  bool
 	DataDir     string
@@ -84,9 +87,24 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 
-	c := config{Port: env("PORT", "8080")}
+	c := config{Port: env("PORT", "8080"), Host: env("HOST", ""), MetricsAddr: env("METRICS_ADDR", "")}
 	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
 		fail("PORT", "%q is not a port number", c.Port)
+	}
+	if c.Host != "" {
+		host, ok := listenHost(c.Host)
+		if !ok {
+			fail("HOST", "%q is not an IP address or host name (the port is PORT)", c.Host)
+		}
+		c.Host = host
+	}
+	if c.MetricsAddr != "" {
+		host, port, err := net.SplitHostPort(c.MetricsAddr)
+		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 1 || p > 65535 {
+			fail("METRICS_ADDR", "%q is not host:port (like 127.0.0.1:9090 or :9090)", c.MetricsAddr)
+		} else if _, ok := listenHost(host); host != "" && !ok {
+			fail("METRICS_ADDR", "%q: %q is not an IP address or host name", c.MetricsAddr, host)
+		}
 	}
 	switch appEnv := env("APP_ENV", "development"); appEnv {
 	case "development", "dev":
@@ -214,6 +232,24 @@ func checkKeys(c *config, fail func(string, string, ...any)) {
 	if reason := weakSecretReason(s); reason != "" {
 		fail("JWT_SECRET", "%s", reason)
 	}
+}
+
+// listenHost checks a host to listen on: an IP address (IPv6 with or without brackets) or a
+// host name. It returns the form net.JoinHostPort wants.
+func listenHost(h string) (string, bool) {
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); err == nil {
+		return a.String(), true
+	}
+	if len(h) > 253 || strings.Trim(h, "0123456789.") == "" { // 999.1.1.1 is a bad address, not a name
+		return "", false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.Trim(strings.ToLower(label), "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return "", false
+		}
+	}
+	return h, true
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

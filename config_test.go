@@ -124,6 +124,13 @@ func TestConfigRefusals(t *testing.T) {
 		{"PORT negative", map[string]string{"PORT": "-1"}, "PORT"},
 		{"APP_ENV staging", map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
 		{"APP_ENV test", map[string]string{"APP_ENV": "test"}, "APP_ENV"},
+		{"HOST with a port", map[string]string{"HOST": "127.0.0.1:8080"}, "HOST"},
+		{"HOST not a name", map[string]string{"HOST": "not a host!"}, "HOST"},
+		{"HOST a bad address", map[string]string{"HOST": "999.1.1.1"}, "HOST"},
+		{"METRICS_ADDR without a port", map[string]string{"METRICS_ADDR": "127.0.0.1"}, "METRICS_ADDR"},
+		{"METRICS_ADDR a bare port", map[string]string{"METRICS_ADDR": "9090"}, "METRICS_ADDR"},
+		{"METRICS_ADDR port too large", map[string]string{"METRICS_ADDR": "localhost:99999"}, "METRICS_ADDR"},
+		{"METRICS_ADDR bad host", map[string]string{"METRICS_ADDR": "not a host!:9090"}, "METRICS_ADDR"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,6 +156,21 @@ func TestConfigRefusals(t *testing.T) {
 		port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 		err, _ = runRefused(t, map[string]string{"PORT": port})
 		expectConfigExit(t, err, "PORT")
+	})
+
+	t.Run("METRICS_ADDR in use", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		err, _ = runRefused(t, map[string]string{"METRICS_ADDR": ln.Addr().String()})
+		expectConfigExit(t, err, "METRICS_ADDR")
+	})
+
+	t.Run("HOST not of this machine", func(t *testing.T) {
+		err, _ := runRefused(t, map[string]string{"HOST": "192.0.2.1"}) // TEST-NET-1
+		expectConfigExit(t, err, "HOST")
 	})
 
 	t.Run("several bad values still print one line", func(t *testing.T) {
@@ -229,6 +251,12 @@ func TestConfigAccepted(t *testing.T) {
 		{"JWT_ALG RS256", map[string]string{"JWT_ALG": "RS256"}, func(c config) bool { return c.JWTAlg == "RS256" }},
 		{"JWT_SECRET kept as given", map[string]string{"JWT_SECRET": " " + key + " "}, func(c config) bool { return string(c.JWTSecret) == " "+key+" " }},
 		{"issuer follows PORT", map[string]string{"PORT": "9999"}, func(c config) bool { return c.Issuer == "http://localhost:9999" }},
+		{"HOST default: every interface", nil, func(c config) bool { return c.Host == "" && c.MetricsAddr == "" }},
+		{"HOST loopback", map[string]string{"HOST": "127.0.0.1"}, func(c config) bool { return c.Host == "127.0.0.1" }},
+		{"HOST IPv6 in brackets", map[string]string{"HOST": "[::1]"}, func(c config) bool { return c.Host == "::1" }},
+		{"HOST a name", map[string]string{"HOST": "localhost"}, func(c config) bool { return c.Host == "localhost" }},
+		{"METRICS_ADDR every interface", map[string]string{"METRICS_ADDR": ":9090"}, func(c config) bool { return c.MetricsAddr == ":9090" }},
+		{"METRICS_ADDR IPv6", map[string]string{"METRICS_ADDR": "[::1]:9090"}, func(c config) bool { return c.MetricsAddr == "[::1]:9090" }},
 		{"placeholder allowed in development", map[string]string{"JWT_SECRET": fastAPIDocsKey}, func(c config) bool { return !c.Production }},
 		{"production with a random key", map[string]string{"APP_ENV": "production", "JWT_SECRET": key},
 			func(c config) bool { return c.Production && !c.Playground && string(c.JWTSecret) == key }},

@@ -59,7 +59,7 @@ func newHandler(d deps) http.Handler {
 		}
 		writeStatus(w, http.StatusOK, detail)
 	})
-	if d.metrics != nil {
+	if d.metrics != nil && d.cfg.MetricsAddr == "" { // else on a listener of its own (serve)
 		mux.Handle("GET /metrics", d.metrics)
 	}
 

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -63,7 +64,8 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 }
 
 // serve runs the HTTP server until ctx ends, then shuts down gracefully: it stops accepting
-// connections and lets requests in flight finish (up to SHUTDOWN_TIMEOUT).
+// connections and lets requests in flight finish (up to SHUTDOWN_TIMEOUT). With METRICS_ADDR,
+// /metrics has a listener of its own, which stops with the main one.
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	app, err := build(ctx, cfg, log)
 	if err != nil {
@@ -71,37 +73,81 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	defer app.close()
 
-	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
 	if err != nil {
-		return &configError{Var: "PORT", Reason: err.Error()}
+		return listenError(cfg, err)
 	}
-	srv := &http.Server{
-		Handler:           app.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return app.baseCtx },
+	servers := []*http.Server{newHTTPServer(app.handler, app.baseCtx, log)}
+	listeners := []net.Listener{ln}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return &configError{Var: "METRICS_ADDR", Reason: err.Error()}
+		}
+		servers = append(servers, newHTTPServer(metricsOnly(app.metrics), app.baseCtx, log))
+		listeners = append(listeners, mln)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "production", cfg.Production, "database", app.storeName)
+	if len(listeners) > 1 {
+		log.Info("serving /metrics", "addr", listeners[1].Addr().String())
+	}
 
 	select {
-	case err := <-errc:
+	case err := <-errc: // a listener failed: stop the others too
+		for _, srv := range servers {
+			srv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down; letting requests in flight finish")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	var errs []error
+	for _, srv := range servers { // the main server first: metrics stay scrapable while it drains
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	app.stopBackground()
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// listenError names the variable at fault: PORT when the port is taken (or bad), HOST when the
+// host is not an address of this machine.
+func listenError(cfg config, err error) error {
+	if cfg.Host != "" && !errors.Is(err, syscall.EADDRINUSE) {
+		return &configError{Var: "HOST", Reason: err.Error()}
+	}
+	return &configError{Var: "PORT", Reason: err.Error()}
+}
+
+func newHTTPServer(h http.Handler, baseCtx context.Context, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+	}
+}
+
+// metricsOnly serves GET /metrics and nothing else: the metrics listener is not a second way
+// into the API.
+func metricsOnly(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	return mux
 }
