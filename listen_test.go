@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,4 +114,24 @@ func nonLoopbackAddr(t *testing.T) string {
 		}
 	}
 	return ""
+}
+
+// TestDataFilesOwnerOnly: the database the server creates (password hashes inside), its WAL
+// and SHM files are its owner's only, and so is the data folder it creates.
+func TestDataFilesOwnerOnly(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data") // does not exist yet
+	s := startServer(t, map[string]string{"DATA_DIR": dir})
+	s.register(t, "file-modes@example.com")
+	for _, name := range []string{"app.db", "app.db-wal", "app.db-shm", "."} {
+		want := fs.FileMode(0o600)
+		if name == "." {
+			want = 0o700
+		}
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", name, fi.Mode().Perm(), want)
+		}
+	}
 }

@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -51,7 +49,7 @@ type options struct{ log *slog.Logger }
 func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
 
 // Open opens (creating if needed) the database file at path, creating its parent directory,
-// and applies pending migrations.
+// and applies pending migrations. The file is its owner's only (filemode.go).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	o := options{log: slog.Default()}
 	for _, opt := range opts {
@@ -65,10 +63,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlite: open %q: '?' is not allowed in the path", path)
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("sqlite: create directory: %w", err)
-		}
+	if err := prepareFile(path, o.log); err != nil {
+		return nil, err
 	}
 
 	// WAL + synchronous=NORMAL: a commit survives the process being killed (not a power
