@@ -75,12 +75,13 @@ func secretEntropy(s []rune) (float64, string) {
 	for i, r := range s {
 		lower[i] = unicode.ToLower(r)
 	}
+	text := newRuneText(lower)
 	charBits := math.Log2(float64(charClassSize(s)))
 
 	saved := map[string]float64{} // bits a pattern saved over random characters, by pattern
 	var bits float64
 	for i := 0; i < len(lower); {
-		n, cost, kind := cheapestPattern(lower, i, charBits)
+		n, cost, kind := cheapestPattern(text, i, charBits)
 		if n == 0 { // a character of its own
 			bits += charBits
 			i++
@@ -109,7 +110,8 @@ func secretEntropy(s []rune) (float64, string) {
 // cheapestPattern is the pattern at s[i:] that saves the most bits over random characters of
 // charBits each: its length in characters, its cost in bits and its kind; length 0 when none
 // saves anything.
-func cheapestPattern(s []rune, i int, charBits float64) (int, float64, string) {
+func cheapestPattern(text runeText, i int, charBits float64) (int, float64, string) {
+	s := text.runes
 	best, bestCost, bestKind, bestSaving := 0, 0.0, "", 0.0
 	try := func(n int, cost float64, kind string) {
 		if saving := float64(n)*charBits - cost; n > 0 && saving > bestSaving {
@@ -132,13 +134,32 @@ func cheapestPattern(s []rune, i int, charBits float64) (int, float64, string) {
 	}
 	// A common password: its rank in the list.
 	for n := min(len(s)-i, maxCommonPasswordRunes); n >= 4; n-- {
-		if rank, common := auth.CommonPasswordRank(string(s[i : i+n])); common {
+		if rank, common := auth.CommonPasswordRank(text.slice(i, i+n)); common {
 			try(n, math.Log2(float64(rank+2)), "common words")
 			break // the longest; shorter words inside it save less
 		}
 	}
 	return best, bestCost, bestKind
 }
+
+// runeText is a string with the byte offset of each rune, so that a slice of runes is a
+// substring (no copy) for map lookups.
+type runeText struct {
+	runes []rune
+	str   string
+	off   []int // off[i] is where rune i starts; off[len(runes)] = len(str)
+}
+
+func newRuneText(runes []rune) runeText {
+	t := runeText{runes: runes, str: string(runes), off: make([]int, 0, len(runes)+1)}
+	for i := range t.str {
+		t.off = append(t.off, i)
+	}
+	t.off = append(t.off, len(t.str))
+	return t
+}
+
+func (t runeText) slice(i, j int) string { return t.str[t.off[i]:t.off[j]] }
 
 // maxCommonPasswordRunes is the length of the longest common password (auth's list) worth
 // looking up.

@@ -77,6 +77,7 @@ func randomBytes(t testing.TB, n int) []byte {
 // TestWeakSecretReason: the weak keys are refused with a reason that does not echo them; the
 // strong ones are accepted; both through loadConfig in production too.
 func TestWeakSecretReason(t *testing.T) {
+	t.Parallel()
 	for _, tc := range weakSecrets {
 		if len(tc.secret) < 32 {
 			t.Fatalf("%s: %d bytes; the table is about keys long enough", tc.name, len(tc.secret))
@@ -111,6 +112,7 @@ func TestWeakSecretReason(t *testing.T) {
 // base64url, base32 of 16 to 64 random bytes; random letters; passphrases of 8 words drawn
 // from the common-password list itself) and none is refused.
 func TestWeakSecretReasonAcceptsRandomKeys(t *testing.T) {
+	t.Parallel()
 	words := commonWords(t)
 	encodings := []func(b []byte) string{
 		hex.EncodeToString, base64.StdEncoding.EncodeToString, base64.RawURLEncoding.EncodeToString,
