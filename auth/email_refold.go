@@ -21,16 +21,54 @@ type StoredEmail struct {
 	CreatedAt time.Time
 }
 
-// NeedsRefold reports whether a stored email is not in today's normal form; a store passes
-// such accounts to PlanEmailRefold, together with the accounts holding their normal forms
-// (target). An email today's rules refuse needs it too (target is then empty).
-func NeedsRefold(stored string) (target string, needs bool) {
+// needsRefold reports whether a stored email is not in today's normal form, and that form
+// (target); an email today's rules refuse needs it too (target is then empty).
+func needsRefold(stored string) (target string, needs bool) {
 	n, err := NormalizeEmail(stored, "email")
 	if err != nil {
 		return "", true
 	}
 	return n, n != stored
 }
+
+// EmailRefoldScan collects what PlanEmailRefold needs while a store reads every account once,
+// keeping only the few that matter (only non-ASCII emails can change).
+type EmailRefoldScan struct {
+	accounts []StoredEmail
+	targets  map[string]bool
+}
+
+// Add takes one account; it is kept if its email is not in today's normal form.
+func (s *EmailRefoldScan) Add(a StoredEmail) {
+	target, needs := needsRefold(a.Email)
+	if !needs {
+		return
+	}
+	s.accounts = append(s.accounts, a)
+	if target != "" {
+		if s.targets == nil {
+			s.targets = map[string]bool{}
+		}
+		s.targets[target] = true
+	}
+}
+
+// Targets are the addresses the kept accounts now fold to, sorted. The store looks each up by
+// exact email and passes the account holding it, if any, to AddHolder.
+func (s *EmailRefoldScan) Targets() []string {
+	out := make([]string, 0, len(s.targets))
+	for t := range s.targets {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AddHolder takes the account that already stores one of the Targets.
+func (s *EmailRefoldScan) AddHolder(a StoredEmail) { s.accounts = append(s.accounts, a) }
+
+// Plan decides (PlanEmailRefold).
+func (s *EmailRefoldScan) Plan() EmailRefold { return PlanEmailRefold(s.accounts) }
 
 // EmailRefold is what a store does to bring its stored emails to today's normal form.
 type EmailRefold struct {
@@ -58,8 +96,8 @@ type EmailCollision struct {
 }
 
 // PlanEmailRefold decides the stored email of each account in accounts, which must hold every
-// account that NeedsRefold and every account whose stored email is the target of one of those
-// (stores find them by exact match). In a group of accounts that now name one address, the
+// account whose email is not in today's normal form and every account whose stored email is
+// the normal form of one of those (EmailRefoldScan collects them). In a group of accounts that now name one address, the
 // account already storing that address keeps it; if none does, the oldest account (CreatedAt,
 // then ID) gets it. Either way the others keep what they store, so stored emails stay unique
 // and the account that signed in with the address before still does.
@@ -67,7 +105,7 @@ func PlanEmailRefold(accounts []StoredEmail) EmailRefold {
 	var plan EmailRefold
 	groups := map[string][]StoredEmail{}
 	for _, a := range accounts {
-		target, needs := NeedsRefold(a.Email)
+		target, needs := needsRefold(a.Email)
 		if needs && target == "" {
 			plan.Invalid = append(plan.Invalid, a.UserID)
 			continue

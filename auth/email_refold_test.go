@@ -88,9 +88,19 @@ func TestPlanEmailRefoldKeepsEmailsUnique(t *testing.T) {
 			byEmail[email] = id
 			accounts = append(accounts, stored(id, email, rng.IntN(3)))
 		}
-		// The store passes the accounts that need refolding and the holders of their targets;
-		// here that is every account.
-		plan := PlanEmailRefold(accounts)
+		// What a store does: every account through the scan, then the holders of the targets.
+		var scan EmailRefoldScan
+		for _, a := range accounts {
+			scan.Add(a)
+		}
+		for _, target := range scan.Targets() {
+			for _, a := range accounts {
+				if a.Email == target {
+					scan.AddHolder(a)
+				}
+			}
+		}
+		plan := scan.Plan()
 		emailOf := map[string]string{}
 		for _, a := range accounts {
 			emailOf[a.UserID] = a.Email
@@ -104,7 +114,7 @@ func TestPlanEmailRefoldKeepsEmailsUnique(t *testing.T) {
 		}
 		targets := map[string]bool{}
 		for _, a := range accounts {
-			n, _ := NeedsRefold(a.Email)
+			n, _ := needsRefold(a.Email)
 			targets[n] = true
 		}
 		for target := range targets {

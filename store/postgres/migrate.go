@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/migration"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,79 +68,45 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 	)`); err != nil {
 		return fmt.Errorf("postgres: create schema_migrations: %w", err)
 	}
-	all, err := steps(log)
-	if err != nil {
-		return err
-	}
-	for _, st := range all {
+	for _, st := range steps(log) {
 		if err := migrateStep(ctx, conn.Conn(), st); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", st.name, err)
+			return fmt.Errorf("postgres: migration %s: %w", st.Name, err)
 		}
 	}
 	return nil
 }
 
-// step is one migration: an embedded SQL file or a step in Go (goSteps), run in the
-// transaction that records it.
-type step struct {
-	name string
-	run  func(ctx context.Context, tx pgx.Tx) error
-}
-
-// goSteps are the migrations SQL cannot express; they run in name order among the SQL files.
-func goSteps(log *slog.Logger) []step {
-	return []step{{auth.EmailRefoldMigration, func(ctx context.Context, tx pgx.Tx) error { return refoldEmails(ctx, tx, log) }}}
-}
-
-// steps are every migration, in the order they apply: by name.
-func steps(log *slog.Logger) ([]step, error) {
-	names, err := fs.Glob(Migrations(), "*.sql")
-	if err != nil {
-		return nil, err
-	}
-	out := goSteps(log)
-	for _, name := range names {
-		out = append(out, step{name, func(ctx context.Context, tx pgx.Tx) error {
-			body, err := fs.ReadFile(Migrations(), name)
-			if err != nil {
-				return err
-			}
+// steps are every migration in the order they apply; the Go ones are those SQL cannot express.
+func steps(log *slog.Logger) []migration.Step[pgx.Tx] {
+	return migration.Ordered(Migrations(),
+		func(ctx context.Context, tx pgx.Tx, body string) error {
 			// No arguments: pgx uses the simple protocol, which runs a multi-statement file.
-			_, err = tx.Exec(ctx, string(body))
+			_, err := tx.Exec(ctx, body)
 			return err
-		}})
-	}
-	slices.SortFunc(out, func(a, b step) int { return strings.Compare(a.name, b.name) })
-	return out, nil
+		},
+		migration.Step[pgx.Tx]{Name: auth.EmailRefoldMigration, Run: func(ctx context.Context, tx pgx.Tx) error {
+			return refoldEmails(ctx, tx, log)
+		}},
+	)
 }
 
 // MigrationNames are the names of every migration, SQL files and Go steps, in the order they
 // apply. They must equal the SQLite adapter's (a test checks).
-func MigrationNames() []string {
-	all, err := steps(nil)
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
-	names := make([]string, len(all))
-	for i, s := range all {
-		names[i] = s.name
-	}
-	return names
-}
+func MigrationNames() []string { return migration.Names(steps(nil)) }
 
-func migrateStep(ctx context.Context, conn *pgx.Conn, st step) error {
+func migrateStep(ctx context.Context, conn *pgx.Conn, st migration.Step[pgx.Tx]) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		var done bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, st.name).Scan(&done); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, st.Name).Scan(&done); err != nil {
 			return err
 		}
 		if done {
 			return nil
 		}
-		if err := st.run(ctx, tx); err != nil {
+		if err := st.Run(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, st.name)
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, st.Name)
 		return err
 	})
 }

@@ -26,11 +26,11 @@ func refoldEmails(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 	if _, err := tx.Exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return fmt.Errorf("refold emails: %w", err)
 	}
-	accounts, targets, err := emailsToRefold(ctx, tx)
-	if err != nil {
+	var scan auth.EmailRefoldScan
+	if err := scanEmails(ctx, tx, &scan); err != nil {
 		return err
 	}
-	for target := range targets { // the accounts already holding a target take part too
+	for _, target := range scan.Targets() { // the accounts already holding a target take part too
 		var a auth.StoredEmail
 		err := tx.QueryRow(ctx, `SELECT id, email, created_at FROM users WHERE email = $1`, target).Scan(&a.UserID, &a.Email, &a.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -39,9 +39,9 @@ func refoldEmails(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("refold emails: %w", err)
 		}
-		accounts = append(accounts, a)
+		scan.AddHolder(a)
 	}
-	plan := auth.PlanEmailRefold(accounts)
+	plan := scan.Plan()
 	now := time.Now()
 	for _, u := range plan.Updates {
 		if _, err := tx.Exec(ctx, `WITH u AS (UPDATE users SET email = $2, updated_at = $3 WHERE id = $1 RETURNING id)
@@ -54,32 +54,22 @@ func refoldEmails(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 	return nil
 }
 
-// emailsToRefold reads every account and keeps those whose email is not in today's normal form
-// (few: only non-ASCII emails can be), with the set of their targets.
-func emailsToRefold(ctx context.Context, tx pgx.Tx) ([]auth.StoredEmail, map[string]bool, error) {
+// scanEmails passes every account to scan.
+func scanEmails(ctx context.Context, tx pgx.Tx, scan *auth.EmailRefoldScan) error {
 	rows, err := tx.Query(ctx, `SELECT id, email, created_at FROM users`)
 	if err != nil {
-		return nil, nil, fmt.Errorf("refold emails: %w", err)
+		return fmt.Errorf("refold emails: %w", err)
 	}
 	defer rows.Close()
-	var accounts []auth.StoredEmail
-	targets := map[string]bool{}
 	for rows.Next() {
 		var a auth.StoredEmail
 		if err := rows.Scan(&a.UserID, &a.Email, &a.CreatedAt); err != nil {
-			return nil, nil, fmt.Errorf("refold emails: %w", err)
+			return fmt.Errorf("refold emails: %w", err)
 		}
-		target, needs := auth.NeedsRefold(a.Email)
-		if !needs {
-			continue
-		}
-		accounts = append(accounts, a)
-		if target != "" {
-			targets[target] = true
-		}
+		scan.Add(a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("refold emails: %w", err)
+		return fmt.Errorf("refold emails: %w", err)
 	}
-	return accounts, targets, nil
+	return nil
 }

@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/migration"
 )
 
 // A small hand-written migrator instead of golang-migrate: its SQLite driver locks only within
@@ -35,52 +34,22 @@ func Migrations() fs.FS {
 	return sub
 }
 
-// step is one migration: an embedded SQL file or a step in Go (goSteps), run in the
-// transaction that records it.
-type step struct {
-	name string
-	run  func(ctx context.Context, tx *sql.Tx) error
-}
-
-// goSteps are the migrations SQL cannot express; they run in name order among the SQL files.
-func goSteps(log *slog.Logger) []step {
-	return []step{{auth.EmailRefoldMigration, func(ctx context.Context, tx *sql.Tx) error { return refoldEmails(ctx, tx, log) }}}
-}
-
-// steps are every migration, in the order they apply: by name.
-func steps(log *slog.Logger) ([]step, error) {
-	names, err := fs.Glob(Migrations(), "*.sql")
-	if err != nil {
-		return nil, err
-	}
-	out := goSteps(log)
-	for _, name := range names {
-		out = append(out, step{name, func(ctx context.Context, tx *sql.Tx) error {
-			body, err := fs.ReadFile(Migrations(), name)
-			if err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, string(body))
+// steps are every migration in the order they apply; the Go ones are those SQL cannot express.
+func steps(log *slog.Logger) []migration.Step[*sql.Tx] {
+	return migration.Ordered(Migrations(),
+		func(ctx context.Context, tx *sql.Tx, body string) error {
+			_, err := tx.ExecContext(ctx, body)
 			return err
-		}})
-	}
-	slices.SortFunc(out, func(a, b step) int { return strings.Compare(a.name, b.name) })
-	return out, nil
+		},
+		migration.Step[*sql.Tx]{Name: auth.EmailRefoldMigration, Run: func(ctx context.Context, tx *sql.Tx) error {
+			return refoldEmails(ctx, tx, log)
+		}},
+	)
 }
 
 // MigrationNames are the names of every migration, SQL files and Go steps, in the order they
 // apply. The PostgreSQL adapter must have the same (a test checks).
-func MigrationNames() []string {
-	all, err := steps(nil)
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
-	names := make([]string, len(all))
-	for i, s := range all {
-		names[i] = s.name
-	}
-	return names
-}
+func MigrationNames() []string { return migration.Names(steps(nil)) }
 
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -89,19 +58,15 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
 	}
-	all, err := steps(log)
-	if err != nil {
-		return err
-	}
-	for _, st := range all {
+	for _, st := range steps(log) {
 		if err := migrateStep(ctx, db, st); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", st.name, err)
+			return fmt.Errorf("sqlite: migration %s: %w", st.Name, err)
 		}
 	}
 	return nil
 }
 
-func migrateStep(ctx context.Context, db *sql.DB, st step) error {
+func migrateStep(ctx context.Context, db *sql.DB, st migration.Step[*sql.Tx]) error {
 	tx, err := db.BeginTx(ctx, nil) // immediate: holds the write lock from here
 	if err != nil {
 		return err
@@ -109,16 +74,16 @@ func migrateStep(ctx context.Context, db *sql.DB, st step) error {
 	defer tx.Rollback()
 
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, st.name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, st.Name).Scan(&n); err != nil {
 		return err
 	} else if n > 0 {
 		return nil // applied earlier or by another process
 	}
-	if err := st.run(ctx, tx); err != nil {
+	if err := st.Run(ctx, tx); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
-		st.name, time.Now().UnixMicro()); err != nil {
+		st.Name, time.Now().UnixMicro()); err != nil {
 		return err
 	}
 	return tx.Commit()

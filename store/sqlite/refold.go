@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,24 +16,24 @@ import (
 // entry for each account it changes, so running instances drop their cached copies. It runs
 // in the migration's write transaction, so no other writer interleaves.
 func refoldEmails(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
-	accounts, targets, err := emailsToRefold(ctx, tx)
-	if err != nil {
+	var scan auth.EmailRefoldScan
+	if err := scanEmails(ctx, tx, &scan); err != nil {
 		return err
 	}
-	for target := range targets { // the accounts already holding a target take part too
+	for _, target := range scan.Targets() { // the accounts already holding a target take part too
 		var a auth.StoredEmail
 		var created int64
 		err := tx.QueryRowContext(ctx, `SELECT id, email, created_at FROM users WHERE email = ?`, target).Scan(&a.UserID, &a.Email, &created)
-		if err == sql.ErrNoRows {
+		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("refold emails: %w", err)
 		}
 		a.CreatedAt = fromMicros(created)
-		accounts = append(accounts, a)
+		scan.AddHolder(a)
 	}
-	plan := auth.PlanEmailRefold(accounts)
+	plan := scan.Plan()
 	now := micros(time.Now())
 	for _, u := range plan.Updates {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, updated_at = ? WHERE id = ?`, u.Email, now, u.UserID); err != nil {
@@ -47,34 +48,24 @@ func refoldEmails(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
 	return nil
 }
 
-// emailsToRefold reads every account and keeps those whose email is not in today's normal form
-// (few: only non-ASCII emails can be), with the set of their targets.
-func emailsToRefold(ctx context.Context, tx *sql.Tx) ([]auth.StoredEmail, map[string]bool, error) {
+// scanEmails passes every account to scan.
+func scanEmails(ctx context.Context, tx *sql.Tx, scan *auth.EmailRefoldScan) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id, email, created_at FROM users`)
 	if err != nil {
-		return nil, nil, fmt.Errorf("refold emails: %w", err)
+		return fmt.Errorf("refold emails: %w", err)
 	}
 	defer rows.Close()
-	var accounts []auth.StoredEmail
-	targets := map[string]bool{}
 	for rows.Next() {
 		var a auth.StoredEmail
 		var created int64
 		if err := rows.Scan(&a.UserID, &a.Email, &created); err != nil {
-			return nil, nil, fmt.Errorf("refold emails: %w", err)
-		}
-		target, needs := auth.NeedsRefold(a.Email)
-		if !needs {
-			continue
+			return fmt.Errorf("refold emails: %w", err)
 		}
 		a.CreatedAt = fromMicros(created)
-		accounts = append(accounts, a)
-		if target != "" {
-			targets[target] = true
-		}
+		scan.Add(a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("refold emails: %w", err)
+		return fmt.Errorf("refold emails: %w", err)
 	}
-	return accounts, targets, nil
+	return nil
 }
