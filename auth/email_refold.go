@@ -12,7 +12,7 @@ import (
 // emails to NormalizeEmail's current form (full case folding; before, emails were only
 // lower-cased). SQL cannot fold Unicode, so it is a step in Go, run once after the SQL
 // migrations that precede it by name, and recorded like them.
-const EmailRefoldMigration = "0005_fold_emails"
+const EmailRefoldMigration = "0006_fold_emails"
 
 // StoredEmail is an account's email as a store holds it.
 type StoredEmail struct {
