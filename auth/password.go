@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -78,13 +79,26 @@ func (p PasswordPolicy) Check(password, email, field string) error {
 // Hasher hashes and compares passwords with bcrypt, at most `slots` at a time: a flood of logins
 // waits in a queue (up to the context's deadline or queueTimeout) instead of starving every
 // other request of CPU.
+//
+// Every failed comparison costs what one comparison at the current cost costs, so the time of a
+// wrong answer says nothing about the account: an unknown email is compared against a dummy hash
+// of the current cost, and a wrong password for a hash made at a lower cost (BCRYPT_COST was
+// raised since) is followed by dummy comparisons at that lower cost until the total matches.
 type Hasher struct {
 	cost         int
 	slots        chan struct{}
 	queueTimeout time.Duration
-	dummyHash    []byte // compared against for unknown emails, so they cost the same time
+	dummies      [bcrypt.MaxCost + 1]dummyHash // by cost, each made on first use
 	// OnWait, when set, observes how long a caller waited for a slot (metrics).
 	OnWait func(time.Duration)
+}
+
+const dummyPassword = "dummy password for unknown accounts"
+
+type dummyHash struct {
+	once sync.Once
+	hash []byte
+	err  error
 }
 
 // NewHasher makes a Hasher of the given cost allowing `slots` concurrent bcrypt operations.
@@ -92,11 +106,26 @@ func NewHasher(cost, slots int, queueTimeout time.Duration) (*Hasher, error) {
 	if slots < 1 {
 		slots = 1
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("dummy password for unknown accounts"), cost)
-	if err != nil {
+	h := &Hasher{cost: cost, slots: make(chan struct{}, slots), queueTimeout: queueTimeout}
+	if _, _, err := h.dummy(cost); err != nil { // the current cost's is needed at once
 		return nil, err
 	}
-	return &Hasher{cost: cost, slots: make(chan struct{}, slots), queueTimeout: queueTimeout, dummyHash: dummy}, nil
+	return h, nil
+}
+
+// dummy returns the dummy hash of cost, making it on first use (made reports that: making a
+// hash costs what comparing against it does). Each cost is made once, without holding up the
+// others.
+func (h *Hasher) dummy(cost int) (hash []byte, made bool, err error) {
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return nil, false, bcrypt.InvalidCostError(cost)
+	}
+	d := &h.dummies[cost]
+	d.once.Do(func() {
+		d.hash, d.err = bcrypt.GenerateFromPassword([]byte(dummyPassword), cost)
+		made = true
+	})
+	return d.hash, made, d.err
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
@@ -131,17 +160,25 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // Compare reports whether password matches hash. An empty hash (unknown account) is compared
 // against a dummy hash of the current cost so the answer takes the same time; it never matches.
 // needsRehash is true when the stored hash was made at another cost.
+//
+// The caller holds one slot for the whole comparison, padding included: the slots bound the
+// bcrypt work in flight, and padding is bcrypt work.
 func (h *Hasher) Compare(ctx context.Context, hash, password string) (ok, needsRehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
 	defer h.release()
 	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(h.dummyHash, []byte(password))
+		d, _, err := h.dummy(h.cost)
+		if err != nil {
+			return false, false, err
+		}
+		_ = bcrypt.CompareHashAndPassword(d, []byte(password))
 		return false, false, nil
 	}
 	err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		h.padFailure([]byte(hash), password)
 		return false, false, nil
 	}
 	if err != nil {
@@ -149,4 +186,31 @@ func (h *Hasher) Compare(ctx context.Context, hash, password string) (ok, needsR
 	}
 	cost, err := bcrypt.Cost([]byte(hash))
 	return true, err == nil && cost != h.cost, nil
+}
+
+// padFailure follows a failed comparison against a hash of cost c below the current cost C
+// with 2^(C-c) − 1 comparisons against a dummy hash of cost c: bcrypt's work doubles with each
+// cost step, so the total is one comparison at cost C, what an unknown email costs.
+//
+// A hash of a cost above the current one (BCRYPT_COST was lowered) is not padded and cannot be
+// made cheaper: a wrong password for such an account takes longer than an unknown email until
+// the account's next successful login re-hashes it at the new cost. Padding every failure up to
+// the highest cost still stored would take back the CPU the operator lowered the cost to save,
+// and this instance cannot know that cost before it meets such a hash.
+func (h *Hasher) padFailure(hash []byte, password string) {
+	cost, err := bcrypt.Cost(hash)
+	if err != nil || cost >= h.cost {
+		return
+	}
+	d, made, err := h.dummy(cost)
+	if err != nil {
+		return
+	}
+	rounds := 1<<(h.cost-cost) - 1
+	if made {
+		rounds--
+	}
+	for range rounds {
+		_ = bcrypt.CompareHashAndPassword(d, []byte(password))
+	}
 }
