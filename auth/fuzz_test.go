@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -366,6 +367,67 @@ func FuzzNormalizeEmail(f *testing.F) {
 			if up, err := NormalizeEmail(strings.ToUpper(out), "email"); err != nil || up != out {
 				t.Fatalf("%q and its upper case normalise differently: %q, %v", out, up, err)
 			}
+		}
+	})
+}
+
+// FuzzParseDeviceToken: the device token parser never panics, never accepts a value it did not
+// issue (unless the fuzzer's bytes are signed with its key, to reach the field checks), and what
+// it accepts has one spelling, a carriable user id and a future expiry.
+func FuzzParseDeviceToken(f *testing.F) {
+	key, err := NewHMACKey([]byte("fuzz-device-token-secret-0123456789abcdef"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	ks, err := NewKeySet(key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	d := newDeviceTokens(ks, DefaultDeviceTokenTTL, ktNow)
+	// The one valid token, built like issue does but with a fixed nonce and expiry: every fuzz
+	// worker sets up anew and must agree on it.
+	body := []byte{deviceTokenVersion, 0, 0, 0, 0, 0x7f, 0, 0, 0}
+	body = append(body, strings.Repeat("n", deviceNonceBytes)+strings.Repeat("b", deviceBindingBytes)...)
+	body = append(body, 36)
+	body = append(body, "0190a5c2-7d3e-7abc-8def-0123456789ab"...)
+	raw := append(body, d.keys[0].tagOf(body)...)
+	issued := base64.RawURLEncoding.EncodeToString(raw)
+	if _, ok := d.parse(issued); !ok {
+		f.Fatal("the fixed token is refused")
+	}
+	for _, s := range []string{issued, issued[:len(issued)-1], issued + "A", "", "A", "====", strings.Repeat("_", MaxDeviceTokenChars), "eyJhbGciOiJIUzI1NiJ9.e30.x"} {
+		f.Add(s, false)
+	}
+	f.Add(string(raw[:len(raw)-deviceTagBytes]), true)
+	f.Add("\x01\x00\x00\x00\x00\x7f\xff\xff\xff", true)
+	f.Fuzz(func(t *testing.T, in string, sign bool) {
+		tok := in
+		if sign { // in is a body: tag it, so the checks after the tag are explored too
+			b := []byte(in)
+			tok = base64.RawURLEncoding.EncodeToString(append(b, d.keys[0].tagOf(b)...))
+		}
+		dv, ok := d.parse(tok)
+		if !ok {
+			if dv.key != nil || dv.userID != "" {
+				t.Fatalf("refused %q but returned %+v", tok, dv)
+			}
+			return
+		}
+		if !sign && tok != issued {
+			t.Fatalf("accepted %q, which it never issued", tok)
+		}
+		b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+		if err != nil || base64.RawURLEncoding.EncodeToString(b) != tok || len(tok) > MaxDeviceTokenChars {
+			t.Fatalf("accepted a token with a second spelling or too long: %q", tok)
+		}
+		if dv.userID == "" || len(dv.userID) > maxDeviceUserID || dv.key != &d.keys[0] {
+			t.Fatalf("accepted user id %q", dv.userID)
+		}
+		if exp := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0); !ktNow().Before(exp) {
+			t.Fatalf("accepted a token that expired at %v", exp)
+		}
+		if k := dv.limiterKey(); !strings.HasPrefix(k, "login:device:") || len(k) > 64 {
+			t.Fatalf("limiter key %q", k)
 		}
 	})
 }

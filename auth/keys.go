@@ -139,6 +139,23 @@ func appendJSONString(buf []byte, s string) ([]byte, error) {
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
+// material is the key's secret, from which other keys are derived (device tokens): the HMAC
+// secret, the Ed25519 seed, or the private scalar. Each is read the same way whatever file
+// format the key came in, so instances loading the same key derive the same keys.
+func (k SigningKey) material() ([]byte, error) {
+	switch key := k.sign.(type) {
+	case []byte:
+		return key, nil
+	case ed25519.PrivateKey:
+		return key.Seed(), nil
+	case *ecdsa.PrivateKey:
+		return key.Bytes()
+	case *rsa.PrivateKey:
+		return key.D.Bytes(), nil
+	}
+	return nil, fmt.Errorf("no key material in a %T", k.sign)
+}
+
 // KeySet is the current signing key plus previous keys that still verify during a rotation.
 type KeySet struct {
 	current  SigningKey
@@ -158,6 +175,11 @@ func NewKeySet(current SigningKey, previous ...SigningKey) (*KeySet, error) {
 		ks.previous = append(ks.previous, k)
 	}
 	return ks, nil
+}
+
+// all returns the current key, then the previous ones.
+func (ks *KeySet) all() []SigningKey {
+	return append([]SigningKey{ks.current}, ks.previous...)
 }
 
 // Alg is the configured algorithm.
