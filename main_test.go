@@ -199,6 +199,7 @@ type payload struct {
 	RefreshToken string `json:"refreshToken"`
 	TokenType    string `json:"tokenType"`
 	ExpiresIn    int    `json:"expiresIn"`
+	DeviceToken  string `json:"deviceToken"`
 	User         struct {
 		ID       string   `json:"id"`
 		Email    string   `json:"email"`
@@ -207,7 +208,7 @@ type payload struct {
 	} `json:"user"`
 }
 
-const payloadFields = `accessToken refreshToken tokenType expiresIn user { id email roles disabled createdAt }`
+const payloadFields = `accessToken refreshToken tokenType expiresIn deviceToken user { id email roles disabled createdAt }`
 
 const testPassword = "correct horse battery staple"
 

@@ -64,14 +64,15 @@ func newHandler(d deps) http.Handler {
 	}
 
 	clientIP := auth.ClientIP{TrustedProxies: d.cfg.TrustedProxies}
-	cookie := ""
+	var cookies auth.CookieNames
 	if d.cfg.RefreshCookie {
-		cookie = refreshCookieName
+		cookies = auth.CookieNames{Refresh: refreshCookieName, Device: deviceCookieName}
 	}
 	var h http.Handler = mux
 	if d.cfg.RefreshCookie {
 		h = auth.RefreshCookieMiddleware(auth.RefreshCookieConfig{
 			Name: refreshCookieName, Path: "/query", MaxAge: d.cfg.RefreshTTL,
+			DeviceName: deviceCookieName, DeviceMaxAge: d.auth.DeviceTokenTTL(),
 		})(h)
 	}
 	h = cors(d.cfg.CORSOrigins)(h)
@@ -82,12 +83,15 @@ func newHandler(d deps) http.Handler {
 	// is calling) in one layer, so a request's context is built with one r.WithContext.
 	tokens := d.auth.Tokens()
 	h = withRequestContext(func(ctx context.Context, r *http.Request) context.Context {
-		return auth.RequestContext(ctx, r, tokens, clientIP, cookie)
+		return auth.RequestContext(ctx, r, tokens, clientIP, cookies)
 	})(h)
 	return h
 }
 
-const refreshCookieName = "refresh_token"
+const (
+	refreshCookieName = "refresh_token"
+	deviceCookieName  = "device_token"
+)
 
 func oauthMethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Allow", http.MethodPost)

@@ -68,6 +68,9 @@ type Client struct {
 	RefreshCookie string
 	// RefreshCookieIgnored: a refresh cookie came without that header, so it was not read.
 	RefreshCookieIgnored bool
+	// DeviceToken is the device token the request presented (X-Device-Token, or the device
+	// cookie under the refresh cookie's rules), unverified; at most MaxDeviceTokenChars.
+	DeviceToken string
 }
 
 // WithClient returns ctx carrying c.

@@ -18,6 +18,10 @@ import (
 // is only read from a request that carries a header a browser sends cross-site only after a
 // CORS preflight (PreflightHeaders), which only CORS_ALLOWED_ORIGINS pass. POST /query executes
 // only application/json bodies, another preflight trigger.
+//
+// The device cookie (SetDeviceCookie) follows the same rules: set beside the refresh cookie by
+// every sign-in, read only with a preflight-forcing header, and the X-Device-Token header wins
+// over it. A script cannot read it, so a stolen page cannot carry the device's budget away.
 
 // PreflightHeaders are the request headers that make the refresh cookie count: custom headers
 // that a cross-site form or simple request cannot send (Apollo Client's csrfPrevention and
@@ -34,11 +38,15 @@ func Preflighted(r *http.Request) bool {
 	return false
 }
 
-// RefreshCookieConfig describes the refresh cookie.
+// RefreshCookieConfig describes the refresh cookie and the device cookie set beside it (same
+// attributes and path, the device token's lifetime). The device cookie is never cleared by a
+// logout: the device stays known to the account, which is its purpose.
 type RefreshCookieConfig struct {
-	Name   string        // "refresh_token"
-	Path   string        // "/query": sent only to the GraphQL endpoint
-	MaxAge time.Duration // the refresh token's lifetime (REFRESH_TOKEN_TTL)
+	Name         string        // "refresh_token"
+	Path         string        // "/query": sent only to the GraphQL endpoint
+	MaxAge       time.Duration // the refresh token's lifetime (REFRESH_TOKEN_TTL)
+	DeviceName   string        // "device_token"; "" sets no device cookie
+	DeviceMaxAge time.Duration // the device token's lifetime
 }
 
 // RefreshCookies is the per-request holder that sets the refresh cookie on the response.
@@ -65,20 +73,27 @@ func RefreshCookieMiddleware(cfg RefreshCookieConfig) func(http.Handler) http.Ha
 // SetRefreshCookie sets the refresh cookie to token on the response of ctx's request.
 func SetRefreshCookie(ctx context.Context, token string) {
 	if rc, ok := ctx.Value(refreshCookiesKey{}).(*RefreshCookies); ok {
-		rc.set(token, int(rc.cfg.MaxAge/time.Second))
+		rc.set(rc.cfg.Name, token, int(rc.cfg.MaxAge/time.Second))
 	}
 }
 
 // ClearRefreshCookie deletes the refresh cookie in the response of ctx's request.
 func ClearRefreshCookie(ctx context.Context) {
 	if rc, ok := ctx.Value(refreshCookiesKey{}).(*RefreshCookies); ok {
-		rc.set("", -1)
+		rc.set(rc.cfg.Name, "", -1)
 	}
 }
 
-func (rc *RefreshCookies) set(value string, maxAge int) {
+// SetDeviceCookie sets the device cookie to token ("": nothing) on the response of ctx's request.
+func SetDeviceCookie(ctx context.Context, token string) {
+	if rc, ok := ctx.Value(refreshCookiesKey{}).(*RefreshCookies); ok && rc.cfg.DeviceName != "" && token != "" {
+		rc.set(rc.cfg.DeviceName, token, int(rc.cfg.DeviceMaxAge/time.Second))
+	}
+}
+
+func (rc *RefreshCookies) set(name, value string, maxAge int) {
 	c := &http.Cookie{
-		Name: rc.cfg.Name, Value: value, Path: rc.cfg.Path, MaxAge: maxAge,
+		Name: name, Value: value, Path: rc.cfg.Path, MaxAge: maxAge,
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
 	}
 	v := c.String()
@@ -91,7 +106,7 @@ func (rc *RefreshCookies) set(value string, maxAge int) {
 	// earlier one.
 	kept := rc.header.Values("Set-Cookie")[:0:0]
 	for _, old := range rc.header.Values("Set-Cookie") {
-		if name, _, _ := strings.Cut(old, "="); name != rc.cfg.Name {
+		if n, _, _ := strings.Cut(old, "="); n != name {
 			kept = append(kept, old)
 		}
 	}

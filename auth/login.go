@@ -83,7 +83,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (Grant, err
 // it was read for the check (its SecurityStamp says which version of the account was checked).
 // A right password is not a failure against the limits, whatever happens to the sign-in after.
 func (s *Service) checkPassword(ctx context.Context, email, password string) (User, error) {
-	perAccount, err := s.reserve(ctx, s.cfg.LoginPerAccount, "login:account:"+email)
+	rule, key, loaded, err := s.loginBudget(ctx, email)
+	if err != nil {
+		return User{}, fmt.Errorf("load user: %w", err)
+	}
+	perAccount, err := s.reserve(ctx, rule, key)
 	if err != nil {
 		s.publish(ctx, EventRateLimited, "", "", "login")
 		return User{}, err
@@ -97,7 +101,12 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (Us
 	failed := true
 	defer func() { perAccount.Done(failed); perIP.Done(failed) }()
 
-	u, err := s.store.UserByEmail(ctx, email)
+	var u User
+	if loaded != nil {
+		u = *loaded
+	} else {
+		u, err = s.store.UserByEmail(ctx, email)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		u = User{} // compared against the dummy hash below
@@ -126,6 +135,30 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (Us
 		s.upgradeHash(ctx, u, password)
 	}
 	return u, nil
+}
+
+// loginBudget picks what a password attempt for email counts against: the device's own budget
+// when the request presents a device token issued to that account (at its current security
+// stamp), otherwise the account's. Only a token whose signature verified makes the account be read
+// before the limit is checked (to compare the binding); that read is returned for reuse (a
+// zero User when there is no such account), nil when nothing was read.
+func (s *Service) loginBudget(ctx context.Context, email string) (rule Limit, key string, loaded *User, err error) {
+	rule, key = s.cfg.LoginPerAccount, "login:account:"+email
+	dv, ok := s.devices.parse(ClientFrom(ctx).DeviceToken)
+	if !ok {
+		return rule, key, nil, nil
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return rule, key, &User{}, nil
+	case err != nil:
+		return rule, key, nil, err
+	}
+	if dv.boundTo(u) {
+		rule, key = s.cfg.LoginPerDevice, dv.limiterKey()
+	}
+	return rule, key, &u, nil
 }
 
 // upgradeHash re-hashes a password stored at another cost. It applies only to the account as it
@@ -187,6 +220,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, erro
 	if err != nil {
 		return Grant{}, err
 	}
+	// A refresh is no sign-in: it issues no device token (a stolen refresh token must not
+	// mint guessing budgets), but hands back a valid one the client presented.
+	g.DeviceToken = s.presentedDevice(ctx, u)
 	s.grace.put(oldHash, g)
 	s.publish(ctx, EventRefreshed, u.ID, sess.ID, "")
 	return g, nil

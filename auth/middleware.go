@@ -10,22 +10,32 @@ import (
 // verified claims or the reason they failed in the request context, together with the client's
 // address and user agent. Access decisions belong to Service.Authorize (called by the GraphQL
 // directive), so `login` still works with a stale Authorization header.
-func Middleware(tokens *Tokens, clientIP ClientIP, refreshCookie string) func(http.Handler) http.Handler {
+func Middleware(tokens *Tokens, clientIP ClientIP, cookies CookieNames) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(RequestContext(r.Context(), r, tokens, clientIP, refreshCookie)))
+			next.ServeHTTP(w, r.WithContext(RequestContext(r.Context(), r, tokens, clientIP, cookies)))
 		})
 	}
 }
 
+// CookieNames are the cookies requests are read for; "" when that cookie is off.
+type CookieNames struct {
+	Refresh string // the refresh cookie (REFRESH_COOKIE=true)
+	Device  string // the device cookie, set beside it
+}
+
+// DeviceTokenHeader is the request header that presents a device token on a login or /token
+// password attempt (see device.go).
+const DeviceTokenHeader = "X-Device-Token"
+
 // RequestContext is what Middleware adds to a request's context, for callers that build the
 // request's context in one place (one r.WithContext per request instead of one per layer):
 // ctx carrying the identity (IdentityFrom) and the client (ClientFrom) of r.
-func RequestContext(ctx context.Context, r *http.Request, tokens *Tokens, clientIP ClientIP, refreshCookie string) context.Context {
+func RequestContext(ctx context.Context, r *http.Request, tokens *Tokens, clientIP ClientIP, cookies CookieNames) context.Context {
 	rc := &requestContext{Context: ctx, id: IdentifyRequest(tokens, r.Header.Values("Authorization"))}
-	rc.client = Client{IP: clientIP.Of(r), UserAgent: r.UserAgent()}
-	if refreshCookie != "" {
-		if c, err := r.Cookie(refreshCookie); err == nil {
+	rc.client = Client{IP: clientIP.Of(r), UserAgent: r.UserAgent(), DeviceToken: deviceTokenOf(r, cookies.Device)}
+	if cookies.Refresh != "" {
+		if c, err := r.Cookie(cookies.Refresh); err == nil {
 			if Preflighted(r) { // CSRF: see cookie.go
 				rc.client.RefreshCookie = c.Value
 			} else {
@@ -34,6 +44,34 @@ func RequestContext(ctx context.Context, r *http.Request, tokens *Tokens, client
 		}
 	}
 	return rc
+}
+
+// deviceTokenOf returns the device token r presents, unverified: the X-Device-Token header, or
+// else the device cookie, read under the refresh cookie's CSRF rule (only with a header that
+// forces a CORS preflight). More than one header, or a value longer than any device token, is
+// no token: the attempt then counts against the account, as without one.
+func deviceTokenOf(r *http.Request, cookie string) string {
+	bounded := func(v string) string {
+		if len(v) > MaxDeviceTokenChars {
+			return ""
+		}
+		return v
+	}
+	switch h := r.Header.Values(DeviceTokenHeader); len(h) {
+	case 0:
+	case 1:
+		if v := strings.TrimSpace(h[0]); v != "" {
+			return bounded(v)
+		}
+	default:
+		return ""
+	}
+	if cookie != "" && Preflighted(r) {
+		if c, err := r.Cookie(cookie); err == nil {
+			return bounded(c.Value)
+		}
+	}
+	return ""
 }
 
 // IdentifyRequest verifies the Authorization header values of one request (also used for the

@@ -33,6 +33,11 @@ type Config struct {
 	LoginPerIP      Limit // failed logins per client IP; 300 per 15 min
 	RegisterPerIP   Limit // registrations per client IP; 100 per 10 min
 	RefreshPerIP    Limit // refreshes per client IP; 1200 per minute
+	// LoginPerDevice replaces LoginPerAccount for an attempt presenting a device token of the
+	// account (see device.go); 10 per 15 min. The per-IP rule applies as ever.
+	LoginPerDevice Limit
+	// DeviceTokenTTL is how long a device token is accepted; a year.
+	DeviceTokenTTL time.Duration
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -74,6 +79,7 @@ func (c *Config) setDefaults() {
 		c.PurgeBatch = 500
 	}
 	def(&c.StoreTimeout, 5*time.Second)
+	def(&c.DeviceTokenTTL, DefaultDeviceTokenTTL)
 	if c.BcryptCost == 0 {
 		c.BcryptCost = 12
 	}
@@ -86,6 +92,7 @@ func (c *Config) setDefaults() {
 		}
 	}
 	defLimit(&c.LoginPerAccount, 10, 15*time.Minute)
+	defLimit(&c.LoginPerDevice, 10, 15*time.Minute)
 	defLimit(&c.LoginPerIP, 300, 15*time.Minute)
 	defLimit(&c.RegisterPerIP, 100, 10*time.Minute)
 	defLimit(&c.RefreshPerIP, 1200, time.Minute)
@@ -100,14 +107,15 @@ func (c *Config) setDefaults() {
 // Service is the authentication domain: accounts, sessions, tokens and access decisions. It
 // knows nothing of GraphQL, HTTP routing or SQL; adapters call it.
 type Service struct {
-	cfg    Config
-	store  Store
-	tokens *Tokens
-	hasher *Hasher
-	view   *view
-	grace  *graceCache
-	audit  *auditWriter
-	locker HousekeepingLocker // nil: every instance purges (deletes are idempotent)
+	cfg     Config
+	store   Store
+	tokens  *Tokens
+	devices *deviceTokens // nil without tokens: none issued, none accepted
+	hasher  *Hasher
+	view    *view
+	grace   *graceCache
+	audit   *auditWriter
+	locker  HousekeepingLocker // nil: every instance purges (deletes are idempotent)
 }
 
 // New builds the service (tokens may be nil for tools that issue none) and loads its in-memory view from the store's change log.
@@ -129,6 +137,9 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		view:   newView(store, window, cfg.Now, cfg.Logger),
 		grace:  newGraceCache(cfg.ReuseGrace, cfg.Now),
 		locker: locker,
+	}
+	if tokens != nil {
+		s.devices = newDeviceTokens(tokens.keys, cfg.DeviceTokenTTL, cfg.Now)
 	}
 	s.view.onChange = cfg.OnChange
 	if err := s.view.sync(ctx); err != nil {
@@ -163,6 +174,9 @@ func (s *Service) Wake() { s.view.Wake() }
 // Tokens returns the access token issuer/verifier.
 func (s *Service) Tokens() *Tokens { return s.tokens }
 
+// DeviceTokenTTL is how long a device token is accepted (the device cookie's lifetime).
+func (s *Service) DeviceTokenTTL() time.Duration { return s.cfg.DeviceTokenTTL }
+
 // Hasher returns the password hasher (metrics hook its wait time).
 func (s *Service) Hasher() *Hasher { return s.hasher }
 
@@ -176,6 +190,9 @@ type Grant struct {
 	ExpiresIn    time.Duration
 	User         User
 	SessionID    string
+	// DeviceToken is the device token of a sign-in (see device.go); for a refresh, the one the
+	// request presented when it is still valid for the account; "" otherwise.
+	DeviceToken string
 }
 
 // Principal is the caller of an authorised operation.
@@ -240,7 +257,21 @@ func (s *Service) newSession(ctx context.Context, u User) (Grant, error) {
 	if err != nil {
 		return Grant{}, fmt.Errorf("create session: %w", err)
 	}
-	return s.grant(u, sess, refresh)
+	g, err := s.grant(u, sess, refresh)
+	if err != nil {
+		return Grant{}, err
+	}
+	g.DeviceToken = s.devices.issue(u) // a sign-in: this device is now known to the account
+	return g, nil
+}
+
+// presentedDevice returns the request's device token when it is valid for u, else "".
+func (s *Service) presentedDevice(ctx context.Context, u User) string {
+	raw := ClientFrom(ctx).DeviceToken
+	if dv, ok := s.devices.parse(raw); ok && dv.boundTo(u) {
+		return raw
+	}
+	return ""
 }
 
 // voidedSignIn is the answer to a sign-in whose account changed while it was in flight.

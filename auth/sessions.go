@@ -159,7 +159,14 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return Grant{}, fmt.Errorf("load session: %w", err)
 	}
 	s.publish(ctx, EventPasswordChanged, u.ID, p.SessionID, "")
-	return s.grant(u, sess, refresh)
+	g, err := s.grant(u, sess, refresh)
+	if err != nil {
+		return Grant{}, err
+	}
+	// The new password bumped the stamp, which retired every device token issued before; this
+	// device gets one for the account as it now is.
+	g.DeviceToken = s.devices.issue(u)
+	return g, nil
 }
 
 // changeSecurity applies c to a user in one store transaction (stamp bumped, sessions ended),

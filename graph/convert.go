@@ -22,6 +22,7 @@ func toPayload(g auth.Grant) *model.AuthPayload {
 		TokenType:    "Bearer",
 		ExpiresIn:    int(g.ExpiresIn / time.Second),
 		User:         toUser(g.User),
+		DeviceToken:  g.DeviceToken,
 	}
 }
 

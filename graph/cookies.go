@@ -9,7 +9,9 @@ import (
 // The resolvers that issue a refresh token (register, login, refresh, changePassword) also set
 // it as the refresh cookie, and logout and logoutAll delete it, through auth.SetRefreshCookie
 // and auth.ClearRefreshCookie: no-ops unless REFRESH_COOKIE=true put the holder in the request
-// context (see auth/cookie.go for the attributes and the CSRF rules).
+// context (see auth/cookie.go for the attributes and the CSRF rules). The sign-ins (register,
+// login, changePassword) also set the device cookie through auth.SetDeviceCookie; no logout
+// clears it.
 
 // errRefreshCookieWithoutPreflight answers refresh(refreshToken: null) when the request has a
 // refresh cookie but none of the headers that prove a CORS preflight (CSRF protection).

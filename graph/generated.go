@@ -62,6 +62,7 @@ type ComplexityRoot struct {
 
 	AuthPayload struct {
 		AccessToken  func(childComplexity int) int
+		DeviceToken  func(childComplexity int) int
 		ExpiresIn    func(childComplexity int) int
 		RefreshToken func(childComplexity int) int
 		TokenType    func(childComplexity int) int
@@ -259,6 +260,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.AccessToken(childComplexity), true
+	case "AuthPayload.deviceToken":
+		if e.ComplexityRoot.AuthPayload.DeviceToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthPayload.DeviceToken(childComplexity), true
 	case "AuthPayload.expiresIn":
 		if e.ComplexityRoot.AuthPayload.ExpiresIn == nil {
 			break
@@ -718,6 +725,14 @@ type AuthPayload {
   "Access token lifetime, seconds."
   expiresIn: Int!
   user: User!
+  """
+  Proves later that this device signed in to this account: send it in the X-Device-Token header
+  of login (and /token password) attempts, and their failures count against this device's own
+  budget instead of the account's, so someone else's wrong guesses cannot lock this device out.
+  Valid for a year, until the password changes. login, register and changePassword return a new
+  one; refresh returns the one the request presented when still valid, otherwise "".
+  """
+  deviceToken: String!
 }
 
 "A login session: one refresh-token family and the access tokens minted from it."
@@ -919,6 +934,8 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_expiresIn(ctx, field)
 	case "user":
 		return ec.fieldContext_AuthPayload_user(ctx, field)
+	case "deviceToken":
+		return ec.fieldContext_AuthPayload_deviceToken(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
 }
@@ -1832,6 +1849,29 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AuthPayload_deviceToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthPayload_deviceToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeviceToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthPayload_deviceToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_register(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -4656,6 +4696,11 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 			}
 		case "user":
 			out.Values[i] = ec._AuthPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deviceToken":
+			out.Values[i] = ec._AuthPayload_deviceToken(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

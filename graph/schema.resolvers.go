@@ -19,6 +19,7 @@ func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInp
 		return nil, err
 	}
 	auth.SetRefreshCookie(ctx, g.RefreshToken)
+	auth.SetDeviceCookie(ctx, g.DeviceToken)
 	return toPayload(g), nil
 }
 
@@ -29,6 +30,7 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 		return nil, err
 	}
 	auth.SetRefreshCookie(ctx, g.RefreshToken)
+	auth.SetDeviceCookie(ctx, g.DeviceToken)
 	return toPayload(g), nil
 }
 
@@ -87,6 +89,7 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input model.Chang
 		return nil, err
 	}
 	auth.SetRefreshCookie(ctx, g.RefreshToken)
+	auth.SetDeviceCookie(ctx, g.DeviceToken)
 	return toPayload(g), nil
 }
 

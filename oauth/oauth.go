@@ -31,6 +31,10 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// DeviceToken is AuthPayload.deviceToken (an extension member, RFC 6749 §5.1 allows them):
+	// sent back in X-Device-Token, it gives this client's password attempts a budget of their
+	// own. A password grant carries a new one; a refresh grant the one it presented, if valid.
+	DeviceToken string `json:"device_token,omitempty"`
 }
 
 // errorResponse is RFC 6749 §5.2.
@@ -94,7 +98,7 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken: g.AccessToken, TokenType: "Bearer",
-		ExpiresIn: int(g.ExpiresIn / time.Second), RefreshToken: g.RefreshToken,
+		ExpiresIn: int(g.ExpiresIn / time.Second), RefreshToken: g.RefreshToken, DeviceToken: g.DeviceToken,
 	})
 }
 

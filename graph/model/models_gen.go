@@ -45,6 +45,12 @@ type AuthPayload struct {
 	// Access token lifetime, seconds.
 	ExpiresIn int   `json:"expiresIn"`
 	User      *User `json:"user"`
+	// Proves later that this device signed in to this account: send it in the X-Device-Token header
+	// of login (and /token password) attempts, and their failures count against this device's own
+	// budget instead of the account's, so someone else's wrong guesses cannot lock this device out.
+	// Valid for a year, until the password changes. login, register and changePassword return a new
+	// one; refresh returns the one the request presented when still valid, otherwise "".
+	DeviceToken string `json:"deviceToken"`
 }
 
 type ChangePasswordInput struct {
