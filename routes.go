@@ -63,7 +63,7 @@ func newHandler(d deps) http.Handler {
 		mux.Handle("GET /metrics", d.metrics)
 	}
 
-	clientIP := auth.ClientIP{TrustedProxies: d.cfg.TrustedProxies}
+	clientIP := auth.NewClientIP(d.cfg.TrustedProxies, d.log)
 	var cookies auth.CookieNames
 	if d.cfg.RefreshCookie {
 		cookies = auth.CookieNames{Refresh: refreshCookieName, Device: deviceCookieName}

@@ -2,10 +2,6 @@ package auth
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/netip"
-	"strings"
 )
 
 type contextKey int
@@ -87,43 +83,4 @@ func ClientFrom(ctx context.Context) Client {
 		return *c
 	}
 	return Client{}
-}
-
-// ClientIP resolves the client address: the connection's peer, or, when that peer is a trusted
-// proxy, the right-most X-Forwarded-For entry that is not itself a trusted proxy.
-type ClientIP struct {
-	TrustedProxies []netip.Prefix
-}
-
-// Of returns the client IP of r.
-func (c ClientIP) Of(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !c.trusted(peer) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !c.trusted(a) {
-			return a.Unmap().String()
-		}
-	}
-	return host
-}
-
-func (c ClientIP) trusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range c.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

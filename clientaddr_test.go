@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Client addresses behind a proxy: X-Forwarded-For read defensively.
+
+// loginVia logs in through the proxy (the test client is 127.0.0.1, trusted) on behalf of the
+// client named by xff ("" sends no header: the proxy itself).
+func (s *testServer) loginVia(t testing.TB, xff, email, password string) gqlResponse {
+	t.Helper()
+	h := http.Header{}
+	if xff != "" {
+		h.Set("X-Forwarded-For", xff)
+	}
+	return s.gqlWithHeader(t, h, loginMutation, map[string]any{"e": email, "p": password})
+}
+
+// sessionAddresses is the ipAddress of each of the bearer's sessions.
+func (s *testServer) sessionAddresses(t testing.TB, token string) []string {
+	t.Helper()
+	r := s.gql(t, token, `{ sessions { ipAddress } }`, nil)
+	var sessions []struct{ IPAddress string }
+	r.decode(t, "sessions", &sessions)
+	var out []string
+	for _, x := range sessions {
+		out = append(out, x.IPAddress)
+	}
+	return out
+}
+
+// X-Forwarded-For entries with ports are those addresses: two attackers behind the proxy get
+// a budget each, and neither touches the proxy's own (before, their entries were unreadable,
+// so everyone behind the proxy shared its bucket and one attacker locked all of them out).
+func TestForwardedForWithPorts(t *testing.T) {
+	s := startServer(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32", "LOGIN_FAILURES_PER_IP": "3"})
+	s.register(t, "user@example.com")
+
+	for _, attacker := range [][]string{
+		{"198.51.100.7:51234", "198.51.100.7:51235", " 198.51.100.7:1 ", "203.0.113.250, 198.51.100.7:2"},
+		{"[2001:db8::1]:443", "[2001:db8::1]:8443", "[2001:db8::1]", "10.0.0.66, [2001:db8::1]:1"},
+	} {
+		for i, xff := range attacker {
+			want := "UNAUTHENTICATED"
+			if i == 3 {
+				want = "RATE_LIMITED"
+			}
+			if r := s.loginVia(t, xff, fmt.Sprintf("victim%d@example.com", i), "wrong password 1"); r.code() != want {
+				t.Fatalf("attempt %d as %q: want %s, got %+v", i+1, xff, want, r.Errors)
+			}
+		}
+	}
+	for i := range 3 { // the proxy's own address has its whole budget
+		if r := s.loginVia(t, "", fmt.Sprintf("proxy%d@example.com", i), "wrong password 1"); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("the proxy's attempt %d: %+v", i+1, r.Errors)
+		}
+	}
+
+	r := s.loginVia(t, "203.0.113.50:40000", "user@example.com", testPassword)
+	var p payload
+	r.decode(t, "login", &p)
+	if addrs := s.sessionAddresses(t, p.AccessToken); !strings.Contains(strings.Join(addrs, " "), "203.0.113.50") {
+		t.Fatalf("session addresses %v: want 203.0.113.50", addrs)
+	}
+	if strings.Contains(s.stderr.String(), "TRUSTED_PROXIES is empty") {
+		t.Errorf("warned about an untrusted proxy with TRUSTED_PROXIES set:\n%s", s.stderr.String())
+	}
+}
+
+// Behind a proxy that is not trusted, every client shares the proxy's address: the log says so,
+// once, when a request from a proxy-like address carries X-Forwarded-For. Requests without it
+// (a direct client, most tests) never trigger it.
+func TestUntrustedProxyWarning(t *testing.T) {
+	s := startServer(t, nil)
+	for range 3 {
+		s.loginVia(t, "", "someone@example.com", "wrong password 1")
+	}
+	if strings.Contains(s.stderr.String(), "X-Forwarded-For") {
+		t.Fatalf("warned without an X-Forwarded-For header:\n%s", s.stderr.String())
+	}
+	for i := range 5 {
+		s.loginVia(t, fmt.Sprintf("198.51.100.%d", i), "someone@example.com", "wrong password 1")
+	}
+	var warnings []string
+	for _, line := range strings.Split(s.stderr.String(), "\n") {
+		if strings.Contains(line, "X-Forwarded-For") {
+			warnings = append(warnings, line)
+		}
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "WARN") || !strings.Contains(warnings[0], "TRUSTED_PROXIES") ||
+		!strings.Contains(warnings[0], "127.0.0.1") {
+		t.Fatalf("want one WARN line naming TRUSTED_PROXIES and the peer, got %d:\n%s", len(warnings), strings.Join(warnings, "\n"))
+	}
+}
