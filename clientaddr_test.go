@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/example/gqlauth/internal/itest"
 )
 
-// Client addresses behind a proxy: X-Forwarded-For read defensively.
+// Client addresses behind a proxy: X-Forwarded-For read defensively, IPv6 grouped by /64.
 
 // loginVia logs in through the proxy (the test client is 127.0.0.1, trusted) on behalf of the
 // client named by xff ("" sends no header: the proxy itself).
@@ -31,6 +33,42 @@ func (s *testServer) sessionAddresses(t testing.TB, token string) []string {
 		out = append(out, x.IPAddress)
 	}
 	return out
+}
+
+// 400 failed logins from 400 addresses of one IPv6 /64 count as one client's: the per-address
+// limit stops them (rotating through a /64 buys no budget); another /64 keeps its own, an
+// IPv4-mapped address is its IPv4 address, and the session records the full address.
+func TestLoginLimitGroupsIPv6By64(t *testing.T) {
+	s := startServer(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32", "LOGIN_FAILURES_PER_IP": "5"})
+	s.register(t, "owner@example.com")
+
+	got := map[string]int{}
+	for i := range 400 {
+		xff := fmt.Sprintf("2001:db8:1:2:%x:%x:%x:%x", i, i*7, i*13, i*31+1)
+		got[s.loginVia(t, xff, fmt.Sprintf("target%d@example.com", i%40), "Summer2026!x").code()]++
+	}
+	if got["UNAUTHENTICATED"] != 5 || got["RATE_LIMITED"] != 395 {
+		t.Fatalf("400 failures from one /64: %v; want 5 checked, 395 RATE_LIMITED", got)
+	}
+
+	if r := s.loginVia(t, "2001:db8:1:3::1", "target0@example.com", "Summer2026!x"); r.code() != "UNAUTHENTICATED" {
+		t.Fatalf("the next /64 is limited too: %+v", r.Errors)
+	}
+	for i, xff := range []string{"198.51.100.9", "[::ffff:198.51.100.9]:4000", "::ffff:198.51.100.9", "198.51.100.9:1", "[::ffff:c633:6409]"} {
+		if r := s.loginVia(t, xff, "target1@example.com", "Summer2026!x"); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("failure %d of 198.51.100.9 (as %s): %+v", i+1, xff, r.Errors)
+		}
+	}
+	if r := s.loginVia(t, "::ffff:198.51.100.9", "target1@example.com", "Summer2026!x"); r.code() != "RATE_LIMITED" {
+		t.Fatalf("IPv4-mapped 198.51.100.9 has a budget of its own: %+v", r.Errors)
+	}
+
+	r := s.loginVia(t, "[2001:db8:1:3:aaaa:bbbb:cccc:dddd]:443", "owner@example.com", testPassword)
+	var p payload
+	r.decode(t, "login", &p)
+	if addrs := s.sessionAddresses(t, p.AccessToken); !strings.Contains(strings.Join(addrs, " "), "2001:db8:1:3:aaaa:bbbb:cccc:dddd") {
+		t.Fatalf("session addresses %v: want the full address, not its /64", addrs)
+	}
 }
 
 // X-Forwarded-For entries with ports are those addresses: two attackers behind the proxy get
@@ -94,5 +132,28 @@ func TestUntrustedProxyWarning(t *testing.T) {
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "WARN") || !strings.Contains(warnings[0], "TRUSTED_PROXIES") ||
 		!strings.Contains(warnings[0], "127.0.0.1") {
 		t.Fatalf("want one WARN line naming TRUSTED_PROXIES and the peer, got %d:\n%s", len(warnings), strings.Join(warnings, "\n"))
+	}
+}
+
+// With Redis, the instances share per-address budgets under the same /64 key: failures from
+// one /64 through either instance count together.
+func TestPerNetworkLimitSharedThroughRedis(t *testing.T) {
+	t.Parallel()
+	shared := soShared(t, itest.RedisURL(t))
+	shared["TRUSTED_PROXIES"], shared["LOGIN_FAILURES_PER_IP"] = "127.0.0.1/32", "4"
+	a, b := soPair(t, shared)
+	for i := range 6 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		want := "UNAUTHENTICATED"
+		if i >= 4 {
+			want = "RATE_LIMITED"
+		}
+		xff := fmt.Sprintf("2001:db8:77:1::%x", i+1)
+		if r := s.loginVia(t, xff, fmt.Sprintf("shared%d@example.com", i), "wrong password 1"); r.code() != want {
+			t.Fatalf("attempt %d from %s: want %s, got %+v", i+1, xff, want, r.Errors)
+		}
 	}
 }

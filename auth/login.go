@@ -247,12 +247,3 @@ func (s *Service) rotatedAgain(ctx context.Context, oldHash []byte, r *AlreadyRo
 	}
 	return Grant{}, ErrRefreshTokenReused
 }
-
-// ipKey is the limiter key of the client's IP for an action ("" when the IP is unknown).
-func ipKey(action string, ctx context.Context) string {
-	ip := ClientFrom(ctx).IP
-	if ip == "" {
-		return ""
-	}
-	return action + ":ip:" + ip
-}
