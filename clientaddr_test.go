@@ -135,6 +135,29 @@ func TestUntrustedProxyWarning(t *testing.T) {
 	}
 }
 
+// A malformed refresh token is refused before the per-address refresh limit is consulted: it
+// costs nothing to check, and reserving a slot for it let rotating addresses fill the limiter.
+// 1,300 of them (over the limit of 1,200 a minute) leave the address's budget whole.
+func TestGarbageRefreshTokensSpendNoBudget(t *testing.T) {
+	s := startServer(t, nil)
+	reg := s.register(t, "refresher@example.com")
+	var doc strings.Builder
+	doc.WriteString("mutation {")
+	for i := range 100 {
+		fmt.Fprintf(&doc, ` a%d: refresh(refreshToken: "rt_garbage%d") { accessToken }`, i, i)
+	}
+	doc.WriteString(" }")
+	for range 13 {
+		r := s.gql(t, "", doc.String(), nil)
+		if got := codes(r); got["UNAUTHENTICATED/REFRESH_TOKEN_INVALID"] != 100 {
+			t.Fatalf("100 garbage refreshes: %v", got)
+		}
+	}
+	if _, r := s.refresh(t, reg.RefreshToken); len(r.Errors) > 0 {
+		t.Fatalf("a real refresh after garbage ones: %+v", r.Errors)
+	}
+}
+
 // With Redis, the instances share per-address budgets under the same /64 key: failures from
 // one /64 through either instance count together.
 func TestPerNetworkLimitSharedThroughRedis(t *testing.T) {

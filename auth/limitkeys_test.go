@@ -14,6 +14,29 @@ func fromAddr(ip string) context.Context {
 	return auth.WithClient(context.Background(), auth.Client{IP: ip, UserAgent: "limit-test"})
 }
 
+// A malformed refresh token is refused before any limiter slot is taken: garbage from
+// rotating addresses leaves no bucket behind. A well-formed one takes its address's slot.
+func TestGarbageRefreshTokensTakeNoSlot(t *testing.T) {
+	l := auth.NewMemoryLimiter(nil)
+	f := newSvc(t, "", nil, nil, func(c *auth.Config) { c.Limiter = l })
+	for i := range 2000 {
+		ctx := fromAddr(fmt.Sprintf("2001:db8:%x:%x::1", i/256, i%256)) // 2,000 networks
+		if _, err := f.svc.Refresh(ctx, fmt.Sprintf("rt_garbage-%d", i)); !errors.Is(err, auth.ErrRefreshTokenInvalid) {
+			t.Fatalf("garbage refresh: %v", err)
+		}
+	}
+	if n := l.Len(); n != 0 {
+		t.Fatalf("%d limiter buckets after garbage refresh tokens, want 0", n)
+	}
+	_, err := f.svc.Refresh(fromAddr("198.51.100.7"), "rt_"+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	if !errors.Is(err, auth.ErrRefreshTokenInvalid) {
+		t.Fatalf("unknown well-formed refresh token: %v", err)
+	}
+	if n := l.Len(); n != 1 {
+		t.Fatalf("%d buckets after one well-formed token, want its address's", n)
+	}
+}
+
 // Every per-address rule groups IPv6 by /64 and IPv4-mapped addresses with IPv4, through the
 // one key function: two addresses of a /64 share the login, registration and refresh budgets.
 func TestPerAddressRulesGroupIPv6By64(t *testing.T) {

@@ -83,18 +83,22 @@ func (s *Service) Login(ctx context.Context, email, password string) (Grant, err
 // it was read for the check (its SecurityStamp says which version of the account was checked).
 // A right password is not a failure against the limits, whatever happens to the sign-in after.
 func (s *Service) checkPassword(ctx context.Context, email, password string) (User, error) {
-	rule, key, loaded, err := s.loginBudget(ctx, email)
-	if err != nil {
-		return User{}, fmt.Errorf("load user: %w", err)
-	}
-	perAccount, err := s.reserve(ctx, rule, key)
+	// The address first: once it is limited, its attempts read nothing and create no bucket
+	// for the emails (or devices) they name, so one address cannot fill the limiter with
+	// accounts (see DefaultLimiterBytes).
+	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey("login", ctx))
 	if err != nil {
 		s.publish(ctx, EventRateLimited, "", "", "login")
 		return User{}, err
 	}
-	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey("login", ctx))
+	rule, key, loaded, err := s.loginBudget(ctx, email)
 	if err != nil {
-		perAccount.Done(false)
+		perIP.Done(false)
+		return User{}, fmt.Errorf("load user: %w", err)
+	}
+	perAccount, err := s.reserve(ctx, rule, key)
+	if err != nil {
+		perIP.Done(false)
 		s.publish(ctx, EventRateLimited, "", "", "login")
 		return User{}, err
 	}
@@ -187,15 +191,17 @@ func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
 // retried request, answered with the same grant when this instance still has it, or with a
 // clear error; never with a second live token.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
+	// Parsed first: a malformed token costs no store call, so it needs no slot, and reserving
+	// one would let garbage from rotating addresses fill the limiter with buckets.
+	oldHash, ok := parseRefreshToken(strings.TrimSpace(refreshToken))
+	if !ok {
+		return Grant{}, ErrRefreshTokenInvalid
+	}
 	res, err := s.reserve(ctx, s.cfg.RefreshPerIP, ipKey("refresh", ctx))
 	if err != nil {
 		return Grant{}, err
 	}
 	res.Done(true)
-	oldHash, ok := parseRefreshToken(strings.TrimSpace(refreshToken))
-	if !ok {
-		return Grant{}, ErrRefreshTokenInvalid
-	}
 	now := s.cfg.Now().UTC()
 	newToken, newHash := newRefreshToken()
 	sess, err := s.store.RotateRefreshToken(ctx, oldHash, newHash, now)
