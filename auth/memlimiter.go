@@ -40,6 +40,7 @@ const (
 	slabPageShift = 10
 	slabPage      = 1 << slabPageShift
 	bucketSize    = int64(unsafe.Sizeof(bucket{}))
+	minHitsBytes  = 16 // the smallest attempt slice a bucket is given
 )
 
 // MemoryLimiter is a Limiter for a single instance, bounded in memory and in the work of any
@@ -125,7 +126,7 @@ func NewMemoryLimiterSize(now func() time.Time, maxBytes int64) *MemoryLimiter {
 		now = time.Now
 	}
 	l := &MemoryLimiter{now: now, epoch: now(), seed: maphash.MakeSeed()}
-	per := max(maxBytes/limiterShards, 4*64+4*bucketSize) // a first index and a few buckets
+	per := max(maxBytes/limiterShards, 4*64+4*(bucketSize+minHitsBytes)) // a first index, a few buckets
 	for i := range l.shards {
 		l.shards[i] = limiterShard{free: -1, budget: per}
 	}
@@ -223,7 +224,7 @@ func (r *memoryReservation) Done(counted bool) {
 		if c == 0 {
 			// Room for two: 16 bytes, which the allocator gives the slice alone (a smaller
 			// one could share a block with garbage and keep it alive, costing more than 8).
-			b.hits = make([]int64, 0, 2)
+			b.hits = make([]int64, 0, minHitsBytes/8)
 		}
 		b.hits = append(b.hits, now)
 		s.bytes += 8 * int64(cap(b.hits)-c)
@@ -271,7 +272,9 @@ func (s *limiterShard) insert(h uint64, li uint8, now int64) (int32, bool) {
 }
 
 // grow adds free slab entries, and index slots for them, as far as the budget allows: a page,
-// or what is left of the budget. Nothing is copied but a last, partial page.
+// or what is left of the budget. Nothing is copied but a last, partial page. It leaves room for
+// each entry's first attempts: were the slab and index to take the whole budget, every counted
+// attempt would evict every other bucket.
 func (s *limiterShard) grow() bool {
 	n, last := s.slab.len(), -1
 	add := slabPage
@@ -285,7 +288,7 @@ func (s *limiterShard) grow() bool {
 	for ; add > 0; add /= 2 {
 		slots = max(indexSlots(n+add), len(s.index.slots))
 		extra = int64(add)*bucketSize + 4*int64(slots-len(s.index.slots))
-		if s.bytes+extra <= s.budget {
+		if s.bytes+extra+int64(add)*minHitsBytes <= s.budget { // room left for their attempts
 			break
 		}
 	}
