@@ -11,20 +11,21 @@ import (
 func TestImportDirection(t *testing.T) {
 	const module = "github.com/example/gqlauth"
 	allowed := map[string][]string{ // package → the project packages it may import
-		"auth":             {},
-		"graph":            {"auth", "graph/model", "internal/bytelru"},
-		"graph/model":      {},
-		"oauth":            {"auth"},
-		"metrics":          {"auth"},
-		"web":              {},
-		"store/sqlite":     {"auth"},
-		"store/postgres":   {"auth"},
-		"store/redis":      {"auth"},
-		"store/storetest":  {"auth"},
-		"internal/itest":   {}, // test helpers: drivers only
-		"internal/bytelru": {}, // a byte-bounded cache: stdlib only
-		"docs":             {}, // documentation checks (tests only)
-		"scripts/load":     {}, // the load driver: a client of the HTTP API, stdlib only
+		"auth":               {},
+		"graph":              {"auth", "graph/model", "internal/bytelru"},
+		"graph/model":        {},
+		"oauth":              {"auth"},
+		"metrics":            {"auth"},
+		"web":                {},
+		"store/sqlite":       {"auth", "internal/migration"},
+		"store/postgres":     {"auth", "internal/migration"},
+		"store/redis":        {"auth"},
+		"store/storetest":    {"auth"},
+		"internal/itest":     {}, // test helpers: drivers only
+		"internal/bytelru":   {}, // a byte-bounded cache: stdlib only
+		"internal/migration": {}, // the one ordering of SQL files and Go steps: stdlib only
+		"docs":               {}, // documentation checks (tests only)
+		"scripts/load":       {}, // the load driver: a client of the HTTP API, stdlib only
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").Output()
 	if err != nil {

@@ -82,7 +82,7 @@ func newServer(o Options) (*handler.Server, graphql.Transport) {
 	def(&o.SocketsPerUser, 20)
 
 	present := errorPresenter(o.Logger, o.RequestID, o.Production)
-	cfg := Config{Resolvers: &Resolver{Auth: o.Auth, Events: o.Events, Logger: o.Logger, present: present}}
+	cfg := Config{Resolvers: &Resolver{Auth: o.Auth, Events: o.Events, Logger: o.Logger}}
 	cfg.Directives.Auth = authDirective(o.Auth)
 	srv := handler.New(NewExecutableSchema(cfg))
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
 )
@@ -62,12 +60,13 @@ func (r *Resolver) securityEvents(ctx context.Context, p auth.Principal) <-chan 
 	return out
 }
 
-// endSubscription makes gqlgen's WebSocket transport answer the subscription with err as an
-// error message once its channel closes. Only that transport provides the place for it (over
-// HTTP, AddSubscriptionError would dereference nil), so elsewhere the stream just ends.
+// endSubscription ends a subscription whose authorisation failed. On a WebSocket the socket is
+// closed at once with the code the watcher would use (4401/4403) instead of waiting for its next
+// tick. (gqlgen's AddSubscriptionError is not used: the transport reads it without
+// synchronisation when the socket's context ends, which races with a write from here.)
 func (r *Resolver) endSubscription(ctx context.Context, err error) {
-	if socketOf(ctx) != nil {
-		transport.AddSubscriptionError(ctx, r.present(ctx, err))
+	if h := socketOf(ctx); h != nil {
+		h.closeWith(closeCodeFor(err), "session ended")
 	}
 }
 

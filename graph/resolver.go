@@ -3,8 +3,6 @@ package graph
 import (
 	"log/slog"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/example/gqlauth/auth"
 )
 
@@ -14,7 +12,4 @@ type Resolver struct {
 	Auth   *auth.Service
 	Events *auth.EventBus // security events for the subscription; may be nil
 	Logger *slog.Logger
-	// present turns an error into the GraphQL error clients see, where gqlgen does not do it
-	// itself (an error ending a subscription).
-	present graphql.ErrorPresenterFunc
 }
