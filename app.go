@@ -57,6 +57,10 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	mk, err := mfaKeys(cfg)
+	if err != nil {
+		return nil, &configError{Var: "MFA_ENCRYPTION_KEY", Reason: err.Error()}
+	}
 	store, storeName, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -93,7 +97,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		LoginPerIP:    auth.Limit{N: cfg.LoginFailuresPerIP, Window: 15 * time.Minute},
 		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},
 		Limiter:       limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
-		OnChange: onChange, AdminMFA: cfg.AdminMFA,
+		OnChange: onChange, AdminMFA: cfg.AdminMFA, MFAKeys: mk, TOTPIssuer: totpIssuer(cfg),
 		// Subscribers are fed from the audit trail, which holds every instance's events.
 		Deliver: bus.Deliver, AuditRetention: cfg.AuditRetention, OnPurged: m.ObservePurged,
 	})

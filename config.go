@@ -48,6 +48,11 @@ type config struct {
 	OAuthPasswordGrant bool
 	ShutdownTimeout    time.Duration
 	AuditRetention     time.Duration // how long audit events are kept
+
+	// MFA_ENCRYPTION_KEY (nil: derived from the signing key) and the previous keys that only
+	// open (mfaconfig.go).
+	MFAKey          []byte
+	MFAPreviousKeys [][]byte
 }
 
 // configError names the variable at fault; it makes the process exit with code 2.
@@ -143,6 +148,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	checkKeys(&c, fail)
+	checkMFAKeys(&c, getenv, fail)
 
 	c.Issuer = env("JWT_ISSUER", "http://localhost:"+c.Port)
 	c.Audience = env("JWT_AUDIENCE", "graphql-api")

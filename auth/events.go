@@ -21,6 +21,11 @@ const (
 	EventUserRegistered  EventType = "REGISTERED"
 	EventRefreshed       EventType = "REFRESHED"
 	EventRateLimited     EventType = "RATE_LIMITED"
+	// Second factors (mfa.go, mfalogin.go).
+	EventMFAEnabled       EventType = "MFA_ENABLED"
+	EventMFADisabled      EventType = "MFA_DISABLED"
+	EventMFAFailed        EventType = "MFA_FAILED"
+	EventRecoveryCodeUsed EventType = "RECOVERY_CODE_USED"
 )
 
 // Event is one security event of a user.

@@ -40,6 +40,8 @@ type PurgeReport struct {
 	Sessions int64
 	Changes  int64
 	Audit    int64
+	// MFAChallenges: expired two-step sign-ins (mfaTokens).
+	MFAChallenges int64
 }
 
 // RunHousekeeping purges old rows every Config.HousekeepingEvery (jittered, so instances
@@ -59,8 +61,8 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.cfg.Logger.Warn("housekeeping failed; will retry", "err", err)
-		case r.Sessions+r.Changes+r.Audit > 0:
-			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit)
+		case r.Sessions+r.Changes+r.Audit+r.MFAChallenges > 0:
+			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit, "mfa_challenges", r.MFAChallenges)
 		}
 	}
 }
@@ -101,8 +103,14 @@ func (s *Service) Housekeep(ctx context.Context) (PurgeReport, error) {
 	}); err != nil {
 		return r, err
 	}
-	r.Audit, err = s.purge(ctx, "audit", func(ctx context.Context, n int) (int64, error) {
+	if r.Audit, err = s.purge(ctx, "audit", func(ctx context.Context, n int) (int64, error) {
 		return s.store.PurgeAudit(ctx, now.Add(-s.cfg.AuditRetention), n)
+	}); err != nil {
+		return r, err
+	}
+	// A two-step sign-in's challenge is worthless once expired (5 minutes).
+	r.MFAChallenges, err = s.purge(ctx, "mfa_challenges", func(ctx context.Context, n int) (int64, error) {
+		return s.store.PurgeMFAChallenges(ctx, now, n)
 	})
 	return r, err
 }

@@ -20,6 +20,7 @@ type Store interface {
 	SessionStore
 	ChangeLog
 	AuditLog // audit.go
+	MFAStore // mfastore.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
@@ -69,6 +70,9 @@ type SecurityChange struct {
 	// before the change is worth nothing after it.
 	Keep        string
 	KeepRefresh []byte
+	// RemoveMFA removes the user's second factors (TOTP, recovery codes) and pending two-step
+	// sign-ins, as DisableTOTP does, in the same transaction (an administrator's reset).
+	RemoveMFA bool
 }
 
 // SessionStore keeps login sessions and their refresh tokens. A refresh token is stored only as

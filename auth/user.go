@@ -30,6 +30,8 @@ type User struct {
 	// void a sign-in in flight (password, status). A session is only started for the stamp
 	// the password was checked against, so a sign-in that raced such a change fails.
 	SecurityStamp int64
+	// MFAEnabled: the account has TOTP on, so a password sign-in needs a second step.
+	MFAEnabled bool
 }
 
 // HasRole reports whether the user holds r (an ADMIN holds USER too).
@@ -71,4 +73,5 @@ const (
 	EndUserDisabled   = "user_disabled"
 	EndTokenReuse     = "refresh_token_reuse"
 	EndAdminRevoked   = "admin_revoked" // RevokeUserSessions (sessions revoke --user)
+	EndMFAReset       = "mfa_reset"     // ResetMFA (user reset-mfa)
 )

@@ -17,6 +17,7 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeRateLimited     = "RATE_LIMITED"
+	CodeMFARequired     = "MFA_REQUIRED"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
@@ -33,6 +34,8 @@ var unauthenticatedReasons = []struct {
 	{auth.ErrRefreshTokenReused, "REFRESH_TOKEN_REUSED"},
 	{auth.ErrRefreshTokenInvalid, "REFRESH_TOKEN_INVALID"},
 	{auth.ErrAccountDisabled, "ACCOUNT_DISABLED"},
+	{auth.ErrMFACodeInvalid, "MFA_CODE_INVALID"},
+	{auth.ErrMFATokenInvalid, "MFA_TOKEN_INVALID"},
 }
 
 // RequestIDFunc returns the request id of ctx (set by the HTTP layer), for masked errors.
@@ -60,6 +63,7 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 			forbidden *auth.ForbiddenError
 			input     *auth.InputError
 			limited   *auth.RateLimitedError
+			mfa       *auth.MFARequiredError
 		)
 		switch {
 		case errors.As(cause, &forbidden):
@@ -71,7 +75,13 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 			}
 		case errors.As(cause, &input):
 			gerr.Message = input.Message
-			ext["code"], ext["field"] = CodeBadUserInput, input.Field
+			ext["code"] = CodeBadUserInput
+			if input.Field != "" {
+				ext["field"] = input.Field
+			}
+		case errors.As(cause, &mfa):
+			gerr.Message = mfa.Error()
+			ext["code"], ext["mfaToken"], ext["methods"] = CodeMFARequired, mfa.Token, mfa.Methods
 		case errors.As(cause, &limited):
 			gerr.Message = limited.Error()
 			ext["code"], ext["retryAfter"] = CodeRateLimited, limited.RetryAfterSeconds()

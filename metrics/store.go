@@ -16,6 +16,9 @@ var storeMethods = []string{
 	"UpgradePasswordHash", "CreateSession", "RotateRefreshToken", "SessionByRefreshHash", "SessionByID", "ListLiveSessions", "EndSession", "EndUserSessions",
 	"CountLiveSessions", "PurgeSessions", "ChangesAfter", "PurgeChanges", "AppendAudit", "ListAudit",
 	"AuditAfter", "PurgeAudit",
+	// mfastore.go
+	"TOTPOf", "BeginTOTP", "EnableTOTP", "UseTOTPStep", "DisableTOTP", "UseRecoveryCode", "ReplaceRecoveryCodes",
+	"UnusedRecoveryCodes", "CreateMFAChallenge", "TakeMFAAttempt", "ConsumeMFAChallenge", "PurgeMFAChallenges",
 }
 
 // timedStore is an auth.Store that observes the duration of every call of the store it wraps.

@@ -106,12 +106,22 @@ type Session struct {
 type Subscription struct {
 }
 
+// What an authenticator app needs to enrol. Nothing is on until confirmTotpSetup.
+type TotpSetup struct {
+	// The shared secret, base32 without padding (for typing it in).
+	Secret string `json:"secret"`
+	// The same as an otpauth://totp/… URI (SHA-1, 6 digits, 30 s): the QR code's content.
+	OtpauthURI string `json:"otpauthUri"`
+}
+
 type User struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
 	Roles     []Role    `json:"roles"`
 	CreatedAt time.Time `json:"createdAt"`
 	Disabled  bool      `json:"disabled"`
+	// The account has TOTP on: a password sign-in answers MFA_REQUIRED and needs verifyMfa.
+	MfaEnabled bool `json:"mfaEnabled"`
 }
 
 type UserConnection struct {
@@ -137,6 +147,10 @@ const (
 	AuditEventTypeRolesChanged      AuditEventType = "ROLES_CHANGED"
 	AuditEventTypeUserDisabled      AuditEventType = "USER_DISABLED"
 	AuditEventTypeUserEnabled       AuditEventType = "USER_ENABLED"
+	AuditEventTypeMfaEnabled        AuditEventType = "MFA_ENABLED"
+	AuditEventTypeMfaDisabled       AuditEventType = "MFA_DISABLED"
+	AuditEventTypeMfaFailed         AuditEventType = "MFA_FAILED"
+	AuditEventTypeRecoveryCodeUsed  AuditEventType = "RECOVERY_CODE_USED"
 )
 
 var AllAuditEventType = []AuditEventType{
@@ -150,11 +164,15 @@ var AllAuditEventType = []AuditEventType{
 	AuditEventTypeRolesChanged,
 	AuditEventTypeUserDisabled,
 	AuditEventTypeUserEnabled,
+	AuditEventTypeMfaEnabled,
+	AuditEventTypeMfaDisabled,
+	AuditEventTypeMfaFailed,
+	AuditEventTypeRecoveryCodeUsed,
 }
 
 func (e AuditEventType) IsValid() bool {
 	switch e {
-	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled:
+	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeMfaEnabled, AuditEventTypeMfaDisabled, AuditEventTypeMfaFailed, AuditEventTypeRecoveryCodeUsed:
 		return true
 	}
 	return false
@@ -259,6 +277,10 @@ const (
 	SecurityEventTypeRefreshTokenReuse SecurityEventType = "REFRESH_TOKEN_REUSE"
 	SecurityEventTypePasswordChanged   SecurityEventType = "PASSWORD_CHANGED"
 	SecurityEventTypeRolesChanged      SecurityEventType = "ROLES_CHANGED"
+	SecurityEventTypeMfaEnabled        SecurityEventType = "MFA_ENABLED"
+	SecurityEventTypeMfaDisabled       SecurityEventType = "MFA_DISABLED"
+	SecurityEventTypeMfaFailed         SecurityEventType = "MFA_FAILED"
+	SecurityEventTypeRecoveryCodeUsed  SecurityEventType = "RECOVERY_CODE_USED"
 )
 
 var AllSecurityEventType = []SecurityEventType{
@@ -268,11 +290,15 @@ var AllSecurityEventType = []SecurityEventType{
 	SecurityEventTypeRefreshTokenReuse,
 	SecurityEventTypePasswordChanged,
 	SecurityEventTypeRolesChanged,
+	SecurityEventTypeMfaEnabled,
+	SecurityEventTypeMfaDisabled,
+	SecurityEventTypeMfaFailed,
+	SecurityEventTypeRecoveryCodeUsed,
 }
 
 func (e SecurityEventType) IsValid() bool {
 	switch e {
-	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged:
+	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeMfaEnabled, SecurityEventTypeMfaDisabled, SecurityEventTypeMfaFailed, SecurityEventTypeRecoveryCodeUsed:
 		return true
 	}
 	return false
