@@ -25,12 +25,12 @@ var (
 	ErrBusy = errors.New("server busy, try again")
 )
 
-// ForbiddenError: the caller is signed in but lacks a role.
+// ForbiddenError is a refusal of a caller who is signed in but lacks a role.
 type ForbiddenError struct{ Requires Role }
 
 func (e *ForbiddenError) Error() string { return fmt.Sprintf("requires role %s", e.Requires) }
 
-// InputError: a user-supplied field is invalid. Field is the input field's name as the client
+// InputError says a user-supplied field is invalid. Field is the input field's name as the client
 // sent it (email, password, newPassword, ...).
 type InputError struct {
 	Field   string
@@ -39,7 +39,7 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
-// RateLimitedError: too many attempts; the client may try again after RetryAfter.
+// RateLimitedError means too many attempts; the client may try again after RetryAfter.
 type RateLimitedError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitedError) Error() string { return "too many attempts, try again later" }
