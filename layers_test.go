@@ -7,24 +7,28 @@ import (
 )
 
 // TestImportDirection keeps the house's shape (docs/design.md): imports point one way,
-// main → adapters → auth, and auth imports nothing of ours (no GraphQL, no SQL drivers, no Redis).
+// main → adapters → auth, and auth imports nothing of ours but the token rules it shares with
+// package verify (no GraphQL, no SQL drivers, no Redis).
 func TestImportDirection(t *testing.T) {
 	const module = "github.com/example/gqlauth"
 	allowed := map[string][]string{ // package → the project packages it may import
-		"auth":               {},
-		"graph":              {"auth", "graph/model", "internal/bytelru"},
-		"graph/model":        {},
-		"oauth":              {"auth"},
-		"metrics":            {"auth"},
-		"web":                {},
-		"store/sqlite":       {"auth", "internal/migration"},
-		"store/postgres":     {"auth", "internal/migration"},
-		"store/redis":        {"auth"},
-		"store/storetest":    {"auth"},
-		"internal/itest":     {}, // test helpers: drivers only
-		"internal/bytelru":   {}, // a byte-bounded cache: stdlib only
-		"internal/migration": {}, // the one ordering of SQL files and Go steps: stdlib only
-		"docs":               {}, // documentation checks (tests only)
+		"auth":                {"internal/tokenrules"},
+		"graph":               {"auth", "graph/model", "internal/bytelru"},
+		"graph/model":         {},
+		"oauth":               {"auth"},
+		"metrics":             {"auth"},
+		"web":                 {},
+		"store/sqlite":        {"auth", "internal/migration"},
+		"store/postgres":      {"auth", "internal/migration"},
+		"store/redis":         {"auth"},
+		"store/storetest":     {"auth"},
+		"internal/itest":      {},                      // test helpers: drivers only
+		"internal/bytelru":    {},                      // a byte-bounded cache: stdlib only
+		"internal/migration":  {},                      // the one ordering of SQL files and Go steps: stdlib only
+		"internal/tokenrules": {},                      // the access-token rules, shared by auth and verify: jwt only
+		"verify":              {"internal/tokenrules"}, // for other services: never gqlgen, never a store
+		"verify/verifytest":   {"internal/tokenrules"},
+		"docs":                {}, // documentation checks (tests only)
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
 		"":                {"internal/app"},
@@ -53,9 +57,9 @@ func TestImportDirection(t *testing.T) {
 		}
 		for _, imp := range strings.Fields(imports) {
 			if !strings.HasPrefix(imp, module+"/") {
-				if rel == "auth" && (strings.Contains(imp, "gqlgen") || strings.Contains(imp, "gqlparser") ||
+				if (rel == "auth" || rel == "verify" || rel == "internal/tokenrules") && (strings.Contains(imp, "gqlgen") || strings.Contains(imp, "gqlparser") ||
 					strings.Contains(imp, "sql") || strings.Contains(imp, "redis") || strings.Contains(imp, "pgx")) {
-					t.Errorf("auth imports %s: the domain must know nothing of GraphQL or storage drivers", imp)
+					t.Errorf("%s imports %s: it must know nothing of GraphQL or storage drivers", rel, imp)
 				}
 				continue
 			}

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/example/gqlauth/internal/tokenrules"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -115,26 +115,9 @@ func finish(alg string, m jwt.SigningMethod, priv crypto.Signer, pub any, jwk ma
 	return SigningKey{Alg: alg, KID: thumbprint(jwk, members...), method: m, sign: priv, verify: pub, jwk: jwk}
 }
 
-// thumbprint is the RFC 7638 JWK thumbprint: SHA-256 over the required members in
-// lexicographic order, serialised without whitespace.
+// thumbprint is the RFC 7638 JWK thumbprint (the kid), as a verifier computes it too.
 func thumbprint(jwk map[string]string, members ...string) string {
-	buf := []byte{'{'}
-	for i, m := range members {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf, _ = appendJSONString(buf, m)
-		buf = append(buf, ':')
-		buf, _ = appendJSONString(buf, jwk[m])
-	}
-	buf = append(buf, '}')
-	sum := sha256.Sum256(buf)
-	return b64(sum[:])
-}
-
-func appendJSONString(buf []byte, s string) ([]byte, error) {
-	b, err := json.Marshal(s)
-	return append(buf, b...), err
+	return tokenrules.Thumbprint(jwk, members...)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
@@ -180,6 +163,12 @@ func NewKeySet(current SigningKey, previous ...SigningKey) (*KeySet, error) {
 // all returns the current key, then the previous ones.
 func (ks *KeySet) all() []SigningKey {
 	return append([]SigningKey{ks.current}, ks.previous...)
+}
+
+// lookup is the key set as the token rules see it: the verification key a kid names.
+func (ks *KeySet) lookup(kid string) (tokenrules.Key, bool) {
+	k, ok := ks.byKID[kid]
+	return tokenrules.Key{Alg: k.Alg, Verify: k.verify}, ok
 }
 
 // Alg is the configured algorithm.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+
+	"github.com/example/gqlauth/internal/tokenrules"
 )
 
 // Middleware identifies; it never refuses. It verifies the bearer token, if any, and stores the
@@ -78,20 +80,11 @@ func deviceTokenOf(r *http.Request, cookie string) string {
 // WebSocket connection_init payload). More than one header is refused outright: proxies and
 // frameworks disagree about which one counts.
 func IdentifyRequest(tokens *Tokens, headers []string) Identity {
-	switch len(headers) {
-	case 0:
+	raw, missing, err := tokenrules.Bearer(headers)
+	switch {
+	case missing:
 		return Identity{Err: ErrTokenMissing}
-	case 1:
-		// An empty header is no token: Apollo Client's documented auth link sends
-		// `authorization: ""` when signed out.
-		if strings.TrimSpace(headers[0]) == "" {
-			return Identity{Err: ErrTokenMissing}
-		}
-	default:
-		return Identity{Err: ErrTokenInvalid}
-	}
-	raw, ok := ParseBearer(headers[0])
-	if !ok {
+	case err != nil:
 		return Identity{Err: ErrTokenInvalid}
 	}
 	claims, err := tokens.Verify(raw)
@@ -104,23 +97,4 @@ func IdentifyRequest(tokens *Tokens, headers []string) Identity {
 // ParseBearer extracts the token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1;
 // the scheme name is case-insensitive). It refuses other schemes, a missing token, and anything
 // but the token68 characters, so a header cannot smuggle spaces or commas into the verifier.
-func ParseBearer(h string) (string, bool) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimLeft(token, " ")
-	if token == "" || len(token) > maxTokenBytes {
-		return "", false
-	}
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=':
-		default:
-			return "", false
-		}
-	}
-	return token, true
-}
+func ParseBearer(h string) (string, bool) { return tokenrules.ParseBearer(h) }

@@ -9,23 +9,37 @@ import (
 	"sync"
 	"time"
 
+	"github.com/example/gqlauth/internal/tokenrules"
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Access tokens carry this media type in `typ` (RFC 9068).
-const accessTokenType = "at+jwt"
-
-// maxTokenBytes bounds what the verifier will even look at.
-const maxTokenBytes = 8 << 10
-
-// MaxLeeway is the largest clock-skew allowance on exp, nbf and iat (docs/tokens.md: at most 5 s).
-const MaxLeeway = 5 * time.Second
+// The token rules themselves (typ, alg, kid, crit, embedded keys, iss, aud, times) live in
+// internal/tokenrules, which the verifier other services import (package verify) uses too.
+const (
+	accessTokenType = tokenrules.AccessTokenType
+	maxTokenBytes   = tokenrules.MaxTokenBytes
+	// MaxLeeway is the largest clock-skew allowance on exp, nbf and iat (docs/tokens.md: at most 5 s).
+	MaxLeeway = tokenrules.MaxLeeway
+)
 
 // Claims are an access token's claims.
 type Claims struct {
 	jwt.RegisteredClaims
 	SessionID string `json:"sid"`
 	Roles     []Role `json:"roles"`
+	// AMR are the RFC 8176 methods of the session's sign-in ("pwd"; "pwd otp mfa"; "hwk user
+	// mfa"), AuthTime when it was made (OpenID Connect's auth_time). A refresh keeps both.
+	AMR      []string         `json:"amr,omitempty"`
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+}
+
+// Validate requires what the registered claims do not: a session and a token id. The parser
+// calls it (golang-jwt's ClaimsValidator) after the rules' own checks.
+func (c *Claims) Validate() error {
+	if c.SessionID == "" || c.ID == "" {
+		return tokenrules.ErrClaims
+	}
+	return nil
 }
 
 // TokenConfig configures access tokens.
@@ -41,7 +55,7 @@ type TokenConfig struct {
 type Tokens struct {
 	keys     *KeySet
 	cfg      TokenConfig
-	parser   *jwt.Parser
+	rules    *tokenrules.Rules
 	verified verifiedCache
 }
 
@@ -95,26 +109,11 @@ func (c *verifiedCache) drop(raw string) {
 	c.mu.Unlock()
 }
 
-// timesValid repeats the parser's time checks (golang-jwt's Validator, same leeway) at now.
-func (t *Tokens) timesValid(c *Claims, now time.Time) bool {
-	l := t.cfg.Leeway
-	if c.ExpiresAt == nil || !now.Before(c.ExpiresAt.Time.Add(l)) {
-		return false
-	}
-	if c.NotBefore != nil && now.Before(c.NotBefore.Time.Add(-l)) {
-		return false
-	}
-	if c.IssuedAt != nil && now.Before(c.IssuedAt.Time.Add(-l)) {
-		return false
-	}
-	return true
-}
-
 // expired reports whether claims verified earlier have since passed their exp, allowing the
 // same leeway as Verify: a WebSocket's claims are verified once, at connection_init, and its
 // operations must still be refused once a request with that token would be.
 func (t *Tokens) expired(c *Claims) bool {
-	return c.ExpiresAt == nil || !t.cfg.Now().Before(c.ExpiresAt.Time.Add(t.cfg.Leeway))
+	return errors.Is(t.rules.Current(c), tokenrules.ErrExpired)
 }
 
 // NewTokens builds the issuer/verifier for keys.
@@ -123,32 +122,23 @@ func NewTokens(keys *KeySet, cfg TokenConfig) *Tokens {
 		cfg.Now = time.Now
 	}
 	cfg.Leeway = min(cfg.Leeway, MaxLeeway)
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{keys.Alg()}),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithAudience(cfg.Audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(cfg.Now),
-		jwt.WithJSONNumber(),
-		// Canonical base64url only: otherwise a signature's unused trailing bits can be changed
-		// and the altered token still verifies (a second spelling of the same token).
-		jwt.WithStrictDecoding(),
-	)
-	return &Tokens{keys: keys, cfg: cfg, parser: parser}
+	rules := tokenrules.New(tokenrules.Config{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, Alg: keys.Alg(), Leeway: cfg.Leeway, Now: cfg.Now,
+	})
+	return &Tokens{keys: keys, cfg: cfg, rules: rules}
 }
 
 // TTL is the access token lifetime.
 func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
 
 // Issue mints an access token for the user's session. Its expiry never passes the session's
-// absolute expiry. It returns the token and its lifetime.
-func (t *Tokens) Issue(u User, sessionID string, sessionExpires time.Time) (string, time.Duration, error) {
+// absolute expiry (a zero ExpiresAt sets no bound), and it says how the session's sign-in was
+// made (amr, auth_time). It returns the token and its lifetime.
+func (t *Tokens) Issue(u User, sess Session) (string, time.Duration, error) {
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
-	if !sessionExpires.IsZero() && sessionExpires.Before(exp) {
-		exp = sessionExpires
+	if !sess.ExpiresAt.IsZero() && sess.ExpiresAt.Before(exp) {
+		exp = sess.ExpiresAt
 	}
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -160,8 +150,12 @@ func (t *Tokens) Issue(u User, sessionID string, sessionExpires time.Time) (stri
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        randomID(16),
 		},
-		SessionID: sessionID,
+		SessionID: sess.ID,
 		Roles:     u.Roles,
+		AMR:       sess.AMR,
+	}
+	if !sess.AuthTime.IsZero() {
+		claims.AuthTime = jwt.NewNumericDate(sess.AuthTime)
 	}
 	key := t.keys.current
 	tok := jwt.NewWithClaims(key.method, claims)
@@ -174,74 +168,25 @@ func (t *Tokens) Issue(u User, sessionID string, sessionExpires time.Time) (stri
 // Verify checks an access token and returns its claims, or ErrTokenExpired (a correctly signed
 // token whose only fault is its expiry) or ErrTokenInvalid (anything else).
 func (t *Tokens) Verify(raw string) (*Claims, error) {
-	if raw == "" || len(raw) > maxTokenBytes || strings.Count(raw, ".") != 2 {
+	if tokenrules.Shape(raw) != nil {
 		return nil, ErrTokenInvalid
 	}
-	// Only base64url and the dots: Go's base64 decoders skip CR and LF, so a line break inside
-	// the signature would otherwise give a second spelling of a valid token.
-	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, ErrTokenInvalid
-		}
-	}
 	if claims := t.verified.get(raw); claims != nil {
-		if t.timesValid(claims, t.cfg.Now()) {
+		if t.rules.Current(claims) == nil {
 			return claims, nil
 		}
 		t.verified.drop(raw) // expired (or a clock moved back): the full check gives the error
 	}
 	claims := &Claims{}
-	_, err := t.parser.ParseWithClaims(raw, claims, t.keyFor)
-	switch {
+	switch err := t.rules.Parse(raw, claims, t.keys.lookup); {
 	case err == nil:
-	case isOnlyExpired(err):
+	case err == tokenrules.ErrExpired:
 		return nil, ErrTokenExpired
 	default:
 		return nil, ErrTokenInvalid
 	}
-	if claims.Subject == "" || claims.SessionID == "" || claims.ID == "" {
-		return nil, ErrTokenInvalid
-	}
 	t.verified.put(raw, claims, t.cfg.Now())
 	return claims, nil
-}
-
-// keyFor checks the header before any key is used: the type, a known kid, no critical
-// extensions (we understand none, RFC 7515 §4.1.11), and no keys offered by the token itself
-// (jwk, jku, x5u, x5c are never fetched or trusted).
-func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
-	h := tok.Header
-	typ, _ := h["typ"].(string)
-	if !strings.EqualFold(typ, accessTokenType) && !strings.EqualFold(typ, "application/"+accessTokenType) {
-		return nil, errors.New("typ is not at+jwt")
-	}
-	for _, forbidden := range [...]string{"crit", "jwk", "jku", "x5u", "x5c"} {
-		if _, present := h[forbidden]; present {
-			return nil, errors.New("header " + forbidden + " is not accepted")
-		}
-	}
-	kid, _ := h["kid"].(string)
-	key, ok := t.keys.byKID[kid]
-	if !ok || key.method.Alg() != tok.Method.Alg() {
-		return nil, errors.New("unknown kid")
-	}
-	return key.verify, nil
-}
-
-// isOnlyExpired reports whether the expiry is the token's only fault; a token that is also for
-// another audience, say, is invalid rather than expired.
-func isOnlyExpired(err error) bool {
-	if !errors.Is(err, jwt.ErrTokenExpired) {
-		return false
-	}
-	for _, other := range []error{jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer,
-		jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued, jwt.ErrTokenRequiredClaimMissing,
-		jwt.ErrTokenMalformed, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenUnverifiable} {
-		if errors.Is(err, other) {
-			return false
-		}
-	}
-	return true
 }
 
 // randomID returns n random bytes, base64url-encoded.

@@ -68,7 +68,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		LoginPerIP:    auth.Limit{N: cfg.LoginFailuresPerIP, Window: 15 * time.Minute},
 		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},
 		Limiter:       limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
-		OnChange: onChange,
+		OnChange: onChange, AdminMFA: cfg.AdminMFA,
 		// Subscribers are fed from the audit trail, which holds every instance's events.
 		Deliver: bus.Deliver, AuditRetention: cfg.AuditRetention, OnPurged: m.ObservePurged,
 	})

@@ -39,8 +39,9 @@ type Config struct {
 	MinPasswordLength int
 
 	RateLimits         bool
-	LoginFailuresPerIP int // per 15 minutes
-	RegistrationsPerIP int // per 10 minutes
+	AdminMFA           bool // ADMIN_MFA=required: ADMIN fields need a second factor
+	LoginFailuresPerIP int  // per 15 minutes
+	RegistrationsPerIP int  // per 10 minutes
 	TrustedProxies     []netip.Prefix
 	CORSOrigins        []string
 	RefreshCookie      bool
@@ -174,6 +175,13 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MinPasswordLength = minLen
 
 	c.RateLimits = boolean("RATE_LIMITS", true)
+	switch v := env("ADMIN_MFA", "optional"); v {
+	case "optional":
+	case "required":
+		c.AdminMFA = true
+	default:
+		fail("ADMIN_MFA", "%q is neither optional nor required", v)
+	}
 	count := func(name string, def int) int {
 		raw := env(name, strconv.Itoa(def))
 		n, err := strconv.Atoi(raw)
