@@ -94,7 +94,7 @@ func clientCtx() context.Context { return auth.WithClient(context.Background(), 
 func (f *svcFixture) principal(t *testing.T, g auth.Grant) auth.Principal {
 	t.Helper()
 	ctx := auth.WithIdentity(clientCtx(), auth.IdentifyRequest(f.tokens, []string{"Bearer " + g.AccessToken}))
-	p, err := f.svc.Authorize(ctx, auth.RoleUser)
+	p, err := f.svc.Authorize(ctx, auth.Requirement{})
 	if err != nil {
 		t.Fatal(err)
 	}

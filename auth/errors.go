@@ -25,10 +25,39 @@ var (
 	ErrBusy = errors.New("server busy, try again")
 )
 
-// ForbiddenError: the caller is signed in but lacks a role.
-type ForbiddenError struct{ Requires Role }
+// ForbiddenError: the caller is signed in but lacks a role (Requires), or its session or
+// credential lacks what the operation needs (Reason, one of the Reason constants).
+type ForbiddenError struct {
+	Requires Role
+	Reason   string
+}
 
-func (e *ForbiddenError) Error() string { return fmt.Sprintf("requires role %s", e.Requires) }
+// Reasons of a ForbiddenError that are not about roles.
+const (
+	ReasonMFARequired              = "MFA_REQUIRED"              // the session's sign-in had one factor
+	ReasonReauthenticationRequired = "REAUTHENTICATION_REQUIRED" // the sign-in is older than RecentSignIn
+	ReasonSessionRequired          = "SESSION_REQUIRED"          // an API key on a credential-managing field
+	ReasonUserRequired             = "USER_REQUIRED"             // a client's token on a user's field
+	ReasonEmailNotVerified         = "EMAIL_NOT_VERIFIED"        // EMAIL_VERIFICATION=required
+)
+
+func (e *ForbiddenError) Error() string {
+	switch e.Reason {
+	case "":
+		return fmt.Sprintf("requires role %s", e.Requires)
+	case ReasonMFARequired:
+		return "this operation needs a sign-in with a second factor"
+	case ReasonReauthenticationRequired:
+		return "this operation needs a recent sign-in; sign in again"
+	case ReasonSessionRequired:
+		return "this operation needs a signed-in session, not an API key"
+	case ReasonUserRequired:
+		return "this operation needs a user, not a client"
+	case ReasonEmailNotVerified:
+		return "verify your email address first"
+	}
+	return "forbidden: " + e.Reason
+}
 
 // InputError: a user-supplied field is invalid. Field is the input field's name as the client
 // sent it (email, password, newPassword, ...).

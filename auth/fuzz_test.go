@@ -186,7 +186,7 @@ func fzCheckExpired(t *testing.T, raw string) {
 
 func FuzzVerify(f *testing.F) {
 	tokens, key := ktHMACTokens(f, nil)
-	valid, _, err := tokens.Issue(ktUser, "sess-1", time.Time{})
+	valid, _, err := tokens.Issue(ktUser, Session{ID: "sess-1"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -191,7 +190,7 @@ func TestKeysSignVerifyAndKID(t *testing.T) {
 				t.Fatalf("KeySet.Alg = %s", ks.Alg())
 			}
 			tokens := NewTokens(ks, ktTokenConfig(nil))
-			raw1, _, err := tokens.Issue(ktUser, "sess-1", time.Time{})
+			raw1, _, err := tokens.Issue(ktUser, Session{ID: "sess-1"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -303,7 +302,7 @@ func TestHMACKeyLength(t *testing.T) {
 	}
 	// The key is the secret's bytes as given: another service holding JWT_SECRET verifies.
 	ks, _ := NewKeySet(k)
-	tok, _, err := NewTokens(ks, ktTokenConfig(nil)).Issue(ktUser, "s", time.Time{})
+	tok, _, err := NewTokens(ks, ktTokenConfig(nil)).Issue(ktUser, Session{ID: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +365,7 @@ func TestJWKS(t *testing.T) {
 				}
 			}
 			// A verifier that knows only the JWKS checks our tokens.
-			tok, _, err := NewTokens(ks, ktTokenConfig(nil)).Issue(ktUser, "s", time.Time{})
+			tok, _, err := NewTokens(ks, ktTokenConfig(nil)).Issue(ktUser, Session{ID: "s"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -408,7 +407,7 @@ func TestKeyRotation(t *testing.T) {
 			old, _ := ktSigningKey(t, alg, 0)
 			cur, _ := ktSigningKey(t, alg, 1)
 			oldSet, _ := NewKeySet(old)
-			oldTok, _, err := NewTokens(oldSet, ktTokenConfig(nil)).Issue(ktUser, "s", time.Time{})
+			oldTok, _, err := NewTokens(oldSet, ktTokenConfig(nil)).Issue(ktUser, Session{ID: "s"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -421,7 +420,7 @@ func TestKeyRotation(t *testing.T) {
 			if _, err := tokens.Verify(oldTok); err != nil {
 				t.Fatalf("previous key no longer verifies: %v", err)
 			}
-			newTok, _, _ := tokens.Issue(ktUser, "s", time.Time{})
+			newTok, _, _ := tokens.Issue(ktUser, Session{ID: "s"})
 			if ktHeader(t, newTok)["kid"] != cur.KID {
 				t.Fatal("the current key does not sign")
 			}

@@ -13,7 +13,7 @@ func (s *Service) Register(ctx context.Context, email, password string) (Grant, 
 	if err != nil {
 		return Grant{}, err
 	}
-	g, err := s.newSession(ctx, u)
+	g, err := s.newSession(ctx, u, PasswordSignIn())
 	if err == nil {
 		s.publish(ctx, EventUserRegistered, u.ID, g.SessionID, "")
 	}
@@ -67,7 +67,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (Grant, err
 	if err != nil {
 		return Grant{}, err
 	}
-	g, err := s.newSession(ctx, u)
+	g, err := s.newSession(ctx, u, PasswordSignIn())
 	switch {
 	case err == nil:
 		s.publish(ctx, EventLogin, u.ID, g.SessionID, "")

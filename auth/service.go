@@ -38,6 +38,9 @@ type Config struct {
 	LoginPerDevice Limit
 	// DeviceTokenTTL is how long a device token is accepted; a year.
 	DeviceTokenTTL time.Duration
+	// AdminMFA (ADMIN_MFA=required): every ADMIN requirement also needs a session that
+	// passed a second factor.
+	AdminMFA bool
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -195,59 +198,19 @@ type Grant struct {
 	DeviceToken string
 }
 
-// Principal is the caller of an authorised operation.
-type Principal struct {
-	User      User
-	SessionID string
-	Claims    *Claims
-}
-
-// Authorize decides whether the request's identity may use something that requires role. It
-// checks, in memory: a verified token that has not expired yet, a live session, an enabled account and the user's current
-// roles (not only the token's claim, so changes apply at once).
-func (s *Service) Authorize(ctx context.Context, requires Role) (Principal, error) {
-	id := IdentityFrom(ctx)
-	if id.Claims == nil {
-		return Principal{}, id.Err
-	}
-	// The claims may have been verified long ago (a WebSocket's, at connection_init); an HTTP
-	// request's were verified moments ago, so for it this repeats Verify's answer.
-	if s.tokens != nil && s.tokens.expired(id.Claims) {
-		return Principal{}, ErrTokenExpired
-	}
-	u, err := s.view.user(ctx, id.Claims.Subject)
-	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrTokenInvalid
-	}
-	if err != nil {
-		return Principal{}, err
-	}
-	// A disabled account is reported before its ended sessions: disabling ends every session,
-	// so checking the session first would make ACCOUNT_DISABLED unreachable.
-	if u.Disabled {
-		return Principal{}, ErrAccountDisabled
-	}
-	if s.view.sessionEnded(id.Claims.SessionID) {
-		return Principal{}, ErrTokenRevoked
-	}
-	if !u.HasRole(requires) {
-		return Principal{}, &ForbiddenError{Requires: requires}
-	}
-	return Principal{User: u, SessionID: id.Claims.SessionID, Claims: id.Claims}, nil
-}
-
-// newSession starts a session for u, as read when its password was checked, and returns its
-// grant. The store starts it only if u's security stamp is unchanged and u is enabled: a
+// newSession starts a session for u, as read when its password was checked, signed in by the
+// methods amr, and returns its grant. The store starts it only if u's security stamp is unchanged and u is enabled: a
 // password change, a disable or a re-enable since the read voids the sign-in, which then
 // fails as a sign-in of the account as it is now would (ErrInvalidCredentials or
 // ErrAccountDisabled). A sign-in that takes bcrypt time can therefore never end with a session
 // that a change made meanwhile should have ended.
-func (s *Service) newSession(ctx context.Context, u User) (Grant, error) {
+func (s *Service) newSession(ctx context.Context, u User, amr []string) (Grant, error) {
 	now := s.cfg.Now().UTC()
 	client := ClientFrom(ctx)
 	sess := Session{
 		ID: newID(now), UserID: u.ID, CreatedAt: now, LastUsedAt: now,
 		ExpiresAt: now.Add(s.cfg.RefreshTTL), UserAgent: truncate(client.UserAgent, 512), IPAddress: client.IP,
+		AMR: amr, AuthTime: now,
 	}
 	refresh, hash := newRefreshToken()
 	err := s.store.CreateSession(ctx, sess, hash, u.SecurityStamp)
@@ -288,7 +251,7 @@ func (s *Service) voidedSignIn(ctx context.Context, userID string) error {
 }
 
 func (s *Service) grant(u User, sess Session, refresh string) (Grant, error) {
-	access, ttl, err := s.tokens.Issue(u, sess.ID, sess.ExpiresAt)
+	access, ttl, err := s.tokens.Issue(u, sess)
 	if err != nil {
 		return Grant{}, fmt.Errorf("sign access token: %w", err)
 	}

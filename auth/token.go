@@ -27,6 +27,10 @@ type Claims struct {
 	jwt.RegisteredClaims
 	SessionID string `json:"sid"`
 	Roles     []Role `json:"roles"`
+	// AMR are the RFC 8176 methods of the session's sign-in ("pwd"; "pwd otp mfa"; "hwk user
+	// mfa"), AuthTime when it was made (OpenID Connect's auth_time). A refresh keeps both.
+	AMR      []string         `json:"amr,omitempty"`
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
 }
 
 // Validate requires what the registered claims do not: a session and a token id. The parser
@@ -128,12 +132,13 @@ func NewTokens(keys *KeySet, cfg TokenConfig) *Tokens {
 func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
 
 // Issue mints an access token for the user's session. Its expiry never passes the session's
-// absolute expiry. It returns the token and its lifetime.
-func (t *Tokens) Issue(u User, sessionID string, sessionExpires time.Time) (string, time.Duration, error) {
+// absolute expiry (a zero ExpiresAt sets no bound), and it says how the session's sign-in was
+// made (amr, auth_time). It returns the token and its lifetime.
+func (t *Tokens) Issue(u User, sess Session) (string, time.Duration, error) {
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
-	if !sessionExpires.IsZero() && sessionExpires.Before(exp) {
-		exp = sessionExpires
+	if !sess.ExpiresAt.IsZero() && sess.ExpiresAt.Before(exp) {
+		exp = sess.ExpiresAt
 	}
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -145,8 +150,12 @@ func (t *Tokens) Issue(u User, sessionID string, sessionExpires time.Time) (stri
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        randomID(16),
 		},
-		SessionID: sessionID,
+		SessionID: sess.ID,
 		Roles:     u.Roles,
+		AMR:       sess.AMR,
+	}
+	if !sess.AuthTime.IsZero() {
+		claims.AuthTime = jwt.NewNumericDate(sess.AuthTime)
 	}
 	key := t.keys.current
 	tok := jwt.NewWithClaims(key.method, claims)

@@ -133,7 +133,7 @@ func ktWith(m map[string]any, kv ...any) map[string]any {
 func TestIssueClaims(t *testing.T) {
 	tokens, key := ktHMACTokens(t, func() time.Time { return ktStart.Add(700 * time.Millisecond) })
 	u := User{ID: "user-42", Roles: []Role{RoleUser, RoleAdmin}}
-	raw, ttl, err := tokens.Issue(u, "sess-9", time.Time{})
+	raw, ttl, err := tokens.Issue(u, Session{ID: "sess-9"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,14 +160,14 @@ func TestIssueClaims(t *testing.T) {
 	if b, err := base64.RawURLEncoding.DecodeString(jti); err != nil || len(b) < 16 {
 		t.Fatalf("jti %q is not 128 random bits", jti)
 	}
-	other, _, _ := tokens.Issue(u, "sess-9", time.Time{})
+	other, _, _ := tokens.Issue(u, Session{ID: "sess-9"})
 	if ktClaims(t, other)["jti"] == jti {
 		t.Fatal("two tokens share a jti")
 	}
 
 	// The token never outlives its session.
 	sessionEnd := ktStart.Add(5 * time.Minute)
-	raw, ttl, err = tokens.Issue(u, "sess-9", sessionEnd)
+	raw, ttl, err = tokens.Issue(u, Session{ID: "sess-9", ExpiresAt: sessionEnd})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestIssueClaims(t *testing.T) {
 func TestVerifyTimeWindows(t *testing.T) {
 	clock := &ktClock{t: ktStart}
 	tokens, _ := ktHMACTokens(t, clock.Now)
-	raw, _, err := tokens.Issue(ktUser, "sess-1", time.Time{})
+	raw, _, err := tokens.Issue(ktUser, Session{ID: "sess-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestLeewayIsCapped(t *testing.T) {
 	k, _ := NewHMACKey([]byte("fuzz-and-unit-test-secret-0123456789abcdef"))
 	ks, _ := NewKeySet(k)
 	tokens := NewTokens(ks, cfg)
-	raw, _, _ := tokens.Issue(ktUser, "s", time.Time{})
+	raw, _, _ := tokens.Issue(ktUser, Session{ID: "s"})
 	clock.Set(ktStart.Add(ktTTL + 10*time.Second))
 	if _, err := tokens.Verify(raw); err != ErrTokenExpired {
 		t.Fatalf("a leeway of an hour was not capped at %v: %v", MaxLeeway, err)
@@ -320,7 +320,7 @@ func TestVerifyRefusesAnyAlteredToken(t *testing.T) {
 			key, _ := ktSigningKey(t, alg, 0)
 			ks, _ := NewKeySet(key)
 			tokens := NewTokens(ks, ktTokenConfig(nil))
-			raw, _, err := tokens.Issue(ktUser, "sess-1", time.Time{})
+			raw, _, err := tokens.Issue(ktUser, Session{ID: "sess-1"})
 			if err != nil {
 				t.Fatal(err)
 			}

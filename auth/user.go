@@ -51,6 +51,10 @@ type Session struct {
 	IPAddress  string
 	EndedAt    time.Time // zero while live
 	EndReason  string
+	// AMR and AuthTime say how and when the sign-in that started the session was made (see
+	// amr.go); every access token of the session carries them.
+	AMR      []string
+	AuthTime time.Time
 }
 
 // Live reports whether the session can still be used at now.

@@ -63,8 +63,12 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 		)
 		switch {
 		case errors.As(cause, &forbidden):
-			gerr.Message = "you are not allowed to do this"
-			ext["code"], ext["requires"] = CodeForbidden, string(forbidden.Requires)
+			ext["code"] = CodeForbidden
+			if forbidden.Reason != "" {
+				gerr.Message, ext["reason"] = forbidden.Error(), forbidden.Reason
+			} else {
+				gerr.Message, ext["requires"] = "you are not allowed to do this", string(forbidden.Requires)
+			}
 		case errors.As(cause, &input):
 			gerr.Message = input.Message
 			ext["code"], ext["field"] = CodeBadUserInput, input.Field

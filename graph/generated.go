@@ -35,7 +35,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
-	Auth func(ctx context.Context, obj any, next graphql.Resolver, requires *model.Role) (res any, err error)
+	Auth func(ctx context.Context, obj any, next graphql.Resolver, requires *model.Role, mfa *bool) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -692,14 +692,30 @@ func newExecutionContext(
 var sources = []*ast.Source{
 	{Name: "../schema.graphqls", Input: `# The service's GraphQL schema. The names and types of its operations are a promise to clients
 # (docs/api.md): they do not change; fields may be added. gqlgen generates graph/generated.go
-# and graph/model from this file (` + "`" + `go generate ./...` + "`" + `).
+# and graph/model from this file and from each feature's file in graph/schema/
+# (` + "`" + `go generate ./...` + "`" + `); a feature's resolvers are in graph/<feature>.resolvers.go.
 
 """
 Guards a field (or every field of a type): the caller needs a valid access token of a live
 session, an enabled account, and at least the given role. Roles are read from the user's
-current record, not only from the token, so changes apply at once.
+current record, not only from the token, so changes apply at once. mfa: the session's sign-in
+used a second factor (FORBIDDEN, reason MFA_REQUIRED otherwise).
 """
-directive @auth(requires: Role = USER) on OBJECT | FIELD_DEFINITION
+directive @auth(requires: Role = USER, mfa: Boolean = false) on OBJECT | FIELD_DEFINITION
+
+"""
+Marks an @auth field that manages the account's credentials: it needs a user's own session (an
+API key is refused: FORBIDDEN, SESSION_REQUIRED), and with recent: true a sign-in within the
+last ten minutes (REAUTHENTICATION_REQUIRED), so a stolen access token cannot add the thief's
+factor. Read by @auth; it does nothing alone.
+"""
+directive @credential(recent: Boolean = false) on FIELD_DEFINITION
+
+"""
+Marks an @auth field that an account whose email is not verified may use, when verification is
+required (EMAIL_VERIFICATION=required). Read by @auth; it does nothing alone.
+"""
+directive @allowUnverified on FIELD_DEFINITION
 
 "RFC 3339 date-time, always UTC."
 scalar Time
@@ -840,7 +856,7 @@ type AuditEventEdge {
 
 type Query {
   "The signed-in user."
-  me: User! @auth
+  me: User! @auth @allowUnverified
   "The caller's live sessions."
   sessions: [Session!]! @auth
   "Every user, oldest first (Relay-style cursor pagination)."
@@ -857,11 +873,11 @@ type Mutation {
   "Ends the session of the refresh token or, without one, of the bearer token."
   logout(refreshToken: String): Boolean!
   "Ends every session of the caller, this one included."
-  logoutAll: Boolean! @auth
+  logoutAll: Boolean! @auth @credential
   "Ends one of the caller's sessions."
   revokeSession(id: ID!): Boolean! @auth
   "Changes the password and ends every other session."
-  changePassword(input: ChangePasswordInput!): AuthPayload! @auth
+  changePassword(input: ChangePasswordInput!): AuthPayload! @auth @credential
   "Replaces a user's roles; applies at once, ends no session."
   setUserRoles(userId: ID!, roles: [Role!]!): User! @auth(requires: ADMIN)
   "Disables (ending every session) or re-enables a user."
@@ -1153,6 +1169,14 @@ func (ec *executionContext) dir_auth_args(ctx context.Context, rawArgs map[strin
 		return nil, err
 	}
 	args["requires"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "mfa",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mfa"] = arg1
 	return args, nil
 }
 
@@ -2070,11 +2094,16 @@ func (ec *executionContext) _Mutation_logoutAll(ctx context.Context, field graph
 					var zeroVal bool
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal bool
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -2112,11 +2141,16 @@ func (ec *executionContext) _Mutation_revokeSession(ctx context.Context, field g
 					var zeroVal bool
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal bool
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -2174,11 +2208,16 @@ func (ec *executionContext) _Mutation_changePassword(ctx context.Context, field 
 					var zeroVal *model.AuthPayload
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *model.AuthPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal *model.AuthPayload
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -2236,11 +2275,16 @@ func (ec *executionContext) _Mutation_setUserRoles(ctx context.Context, field gr
 					var zeroVal *model.User
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *model.User
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal *model.User
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -2298,11 +2342,16 @@ func (ec *executionContext) _Mutation_setUserDisabled(ctx context.Context, field
 					var zeroVal *model.User
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *model.User
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal *model.User
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -2451,11 +2500,16 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 					var zeroVal *model.User
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *model.User
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal *model.User
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -2501,11 +2555,16 @@ func (ec *executionContext) _Query_sessions(ctx context.Context, field graphql.C
 					var zeroVal []*model.Session
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal []*model.Session
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal []*model.Session
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -2552,11 +2611,16 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 					var zeroVal *model.UserConnection
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *model.UserConnection
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal *model.UserConnection
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -2614,11 +2678,16 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 					var zeroVal *model.AuditEventConnection
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *model.AuditEventConnection
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal *model.AuditEventConnection
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1
@@ -3027,11 +3096,16 @@ func (ec *executionContext) _Subscription_securityEvents(ctx context.Context, fi
 					var zeroVal *model.SecurityEvent
 					return zeroVal, err
 				}
+				mfa, err := ec.unmarshalOBoolean2ᚖbool(ctx, false)
+				if err != nil {
+					var zeroVal *model.SecurityEvent
+					return zeroVal, err
+				}
 				if ec.Directives.Auth == nil {
 					var zeroVal *model.SecurityEvent
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				return ec.Directives.Auth(ctx, nil, directive0, requires)
+				return ec.Directives.Auth(ctx, nil, directive0, requires, mfa)
 			}
 
 			next = directive1

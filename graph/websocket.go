@@ -171,7 +171,7 @@ func websocketInit(svc *auth.Service, sockets *userSockets) transport.WebsocketI
 		if id.Claims == nil {
 			return refuseInit(ctx, closeForbidden, "unauthorized: "+id.Err.Error())
 		}
-		p, err := svc.Authorize(ctx, auth.RoleUser)
+		p, err := svc.Authorize(ctx, auth.Requirement{AllowUnverified: true}) // the connection; each operation is authorised for its field
 		if err != nil {
 			return refuseInit(ctx, closeForbidden, "unauthorized: "+err.Error())
 		}
@@ -204,7 +204,7 @@ func watchConnection(ctx context.Context, holder *connHolder, svc *auth.Service,
 				holder.closeWith(closeUnauthorized, "access token expired")
 				return
 			}
-			if _, err := svc.Authorize(ctx, auth.RoleUser); err != nil {
+			if _, err := svc.Authorize(ctx, auth.Requirement{AllowUnverified: true}); err != nil {
 				holder.closeWith(closeCodeFor(err), "session ended")
 				return
 			}

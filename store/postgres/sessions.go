@@ -10,17 +10,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const sessionCols = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip_address, ended_at, end_reason`
+const sessionCols = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip_address, ended_at, end_reason, amr, auth_time`
 
 func scanSession(row pgx.Row) (auth.Session, error) {
 	var (
 		s     auth.Session
 		ended *time.Time
+		amr   string
 	)
-	if err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.UserAgent, &s.IPAddress, &ended, &s.EndReason); err != nil {
+	if err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &s.UserAgent, &s.IPAddress, &ended, &s.EndReason, &amr, &s.AuthTime); err != nil {
 		return auth.Session{}, err
 	}
-	s.CreatedAt, s.LastUsedAt, s.ExpiresAt = utc(s.CreatedAt), utc(s.LastUsedAt), utc(s.ExpiresAt)
+	s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.AuthTime = utc(s.CreatedAt), utc(s.LastUsedAt), utc(s.ExpiresAt), utc(s.AuthTime)
+	s.AMR = auth.DecodeAMR(amr)
 	s.EndedAt = fromNullTime(ended)
 	return s, nil
 }
@@ -35,11 +37,11 @@ func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHas
 	tag, err := s.pool.Exec(ctx, `WITH u AS (
 			SELECT id FROM users WHERE id = $2 AND security_stamp = $11 AND NOT disabled FOR SHARE
 		), s AS (
-			INSERT INTO sessions (`+sessionCols+`) SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM u RETURNING id
+			INSERT INTO sessions (`+sessionCols+`) SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $12, $13 FROM u RETURNING id
 		)
 		INSERT INTO refresh_tokens (hash, session_id, created_at) SELECT $10, id, $3 FROM s`,
 		sess.ID, sess.UserID, sess.CreatedAt, sess.LastUsedAt, sess.ExpiresAt, sess.UserAgent, sess.IPAddress,
-		nullTime(sess.EndedAt), sess.EndReason, refreshHash, stamp)
+		nullTime(sess.EndedAt), sess.EndReason, refreshHash, stamp, auth.EncodeAMR(sess.AMR), sess.AuthTime)
 	if err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}

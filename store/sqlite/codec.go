@@ -70,18 +70,21 @@ func scanUser(sc scanner) (auth.User, error) {
 	return u, nil
 }
 
-const sessionCols = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip_address, ended_at, end_reason`
+const sessionCols = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip_address, ended_at, end_reason, amr, auth_time`
 
 func scanSession(sc scanner) (auth.Session, error) {
 	var (
 		s                      auth.Session
 		created, used, expires int64
 		ended                  sql.NullInt64
+		amr                    string
+		authTime               int64
 	)
-	if err := sc.Scan(&s.ID, &s.UserID, &created, &used, &expires, &s.UserAgent, &s.IPAddress, &ended, &s.EndReason); err != nil {
+	if err := sc.Scan(&s.ID, &s.UserID, &created, &used, &expires, &s.UserAgent, &s.IPAddress, &ended, &s.EndReason, &amr, &authTime); err != nil {
 		return auth.Session{}, err
 	}
 	s.CreatedAt, s.LastUsedAt, s.ExpiresAt = fromMicros(created), fromMicros(used), fromMicros(expires)
+	s.AMR, s.AuthTime = auth.DecodeAMR(amr), fromMicros(authTime)
 	s.EndedAt = fromNullMicros(ended)
 	return s, nil
 }

@@ -19,10 +19,11 @@ import (
 func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte, stamp int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM users
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12 FROM users
 			WHERE id = ?2 AND security_stamp = ?10 AND disabled = 0`,
 			sess.ID, sess.UserID, micros(sess.CreatedAt), micros(sess.LastUsedAt), micros(sess.ExpiresAt),
-			sess.UserAgent, sess.IPAddress, nullMicros(sess.EndedAt), sess.EndReason, stamp)
+			sess.UserAgent, sess.IPAddress, nullMicros(sess.EndedAt), sess.EndReason, stamp,
+			auth.EncodeAMR(sess.AMR), micros(sess.AuthTime))
 		if err != nil {
 			return fmt.Errorf("sqlite: create session: %w", err)
 		}

@@ -10,6 +10,7 @@ package storetest
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,6 +77,8 @@ func newSession(id, userID string) auth.Session {
 		ExpiresAt:  t0.Add(ttl),
 		UserAgent:  "Mozilla/5.0 (storetest)",
 		IPAddress:  "203.0.113.7",
+		AMR:        []string{auth.AMRPassword, auth.AMROTP, auth.AMRMFA},
+		AuthTime:   t0.Add(-time.Second),
 	}
 }
 
@@ -155,9 +158,10 @@ func equalRoles(a, b []auth.Role) bool {
 func checkSession(t *testing.T, got, want auth.Session) {
 	t.Helper()
 	if got.ID != want.ID || got.UserID != want.UserID || got.UserAgent != want.UserAgent ||
-		got.IPAddress != want.IPAddress || got.EndReason != want.EndReason {
+		got.IPAddress != want.IPAddress || got.EndReason != want.EndReason || !slices.Equal(got.AMR, want.AMR) {
 		t.Errorf("session = %+v, want %+v", got, want)
 	}
+	checkTime(t, "AuthTime", got.AuthTime, want.AuthTime)
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, "LastUsedAt", got.LastUsedAt, want.LastUsedAt)
 	checkTime(t, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
