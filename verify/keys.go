@@ -47,9 +47,9 @@ func newSecretKeys(secret []byte) *secretKeys {
 }
 
 func (s *secretKeys) lookup(kid string) (tokenrules.Key, bool) { return s.key, kid == s.kid }
-func (s *secretKeys) refresh(context.Context, string) bool    { return false }
-func (s *secretKeys) loaded() bool                            { return true }
-func (s *secretKeys) count() int                              { return 1 }
+func (s *secretKeys) refresh(context.Context, string) bool     { return false }
+func (s *secretKeys) loaded() bool                             { return true }
+func (s *secretKeys) count() int                               { return 1 }
 
 // Limits of the key set's loading.
 const (

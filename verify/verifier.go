@@ -59,9 +59,9 @@ type Options struct {
 
 // Hooks observe the Verifier (metrics); each may be nil and must not block.
 type Hooks struct {
-	JWKSFetched func(err error)             // after each JWKS (or metadata) request
+	JWKSFetched func(err error)              // after each JWKS (or metadata) request
 	FeedPolled  func(entries int, err error) // after each answer (or failure) of the feed
-	Refused     func(err error)             // after each refused Verify
+	Refused     func(err error)              // after each refused Verify
 }
 
 // Claims are a verified access token's claims. A user's token has SessionID and Roles; a
