@@ -13,9 +13,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/example/gqlauth/auth"
 )
 
 func main() {
@@ -53,7 +56,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
+	reserveHashingProcs(getenv, cfg.BcryptConcurrency)
 	return serve(ctx, cfg, newLogger(cfg, stderr))
+}
+
+// baseProcs is GOMAXPROCS as the runtime chose it (CPUs, or the container's quota).
+var baseProcs = runtime.GOMAXPROCS(0)
+
+// reserveHashingProcs gives the server one P more per bcrypt slot (0: one per CPU, as the
+// service defaults): bcrypt runs on low-priority threads that each hold a P while hashing
+// (auth.ExtraProcs), so without spare Ps a login flood would take the processors that cheap
+// requests need. An explicit GOMAXPROCS wins. Idempotent: tests run many servers in one process.
+func reserveHashingProcs(getenv func(string) string, slots int) {
+	if getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if slots <= 0 {
+		slots = runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(baseProcs + auth.ExtraProcs(slots))
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
