@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -78,8 +79,17 @@ func parseCursor(s string) (int64, error) {
 }
 
 // feedState remembers the highest Seq known to be committed, so that checking a cursor costs
-// a database query only when it is newer than anything this instance has seen.
-type feedState struct{ known atomic.Int64 }
+// a database query only when it is newer than anything this instance has seen; and ends the
+// waits when the server shuts down.
+type feedState struct {
+	known    atomic.Int64
+	stopOnce sync.Once
+	stopping chan struct{}
+}
+
+// EndFeedWaits makes every waiting and later feed request answer at once (with what it has):
+// a shutdown should not wait for long polls.
+func (s *Service) EndFeedWaits() { s.feed.stopOnce.Do(func() { close(s.feed.stopping) }) }
 
 func (f *feedState) learn(seq int64) {
 	for {
@@ -123,6 +133,8 @@ func (s *Service) Revocations(ctx context.Context, cursor string, wait time.Dura
 		case <-timeout:
 			return page, nil
 		case <-ctx.Done():
+			return page, nil
+		case <-s.feed.stopping:
 			return page, nil
 		}
 	}

@@ -141,6 +141,7 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		view:   newView(store, window, cfg.Now, cfg.Logger),
 		grace:  newGraceCache(cfg.ReuseGrace, cfg.Now),
 		locker: locker,
+		feed:   feedState{stopping: make(chan struct{})},
 	}
 	if tokens != nil {
 		s.devices = newDeviceTokens(tokens.keys, cfg.DeviceTokenTTL, cfg.Now)
