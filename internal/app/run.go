@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
 
+	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/internal/cli"
 	"github.com/example/gqlauth/internal/config"
 )
@@ -60,7 +62,25 @@ func Exec(ctx context.Context, args []string, getenv func(string) string, stdin 
 	if err != nil {
 		return err
 	}
+	reserveHashingProcs(getenv, cfg.BcryptConcurrency)
 	return serve(ctx, cfg, newLogger(cfg, stderr))
+}
+
+// baseProcs is GOMAXPROCS as the runtime chose it (CPUs, or the container's quota).
+var baseProcs = runtime.GOMAXPROCS(0)
+
+// reserveHashingProcs gives the server one P more per bcrypt slot (0: one per CPU, as the
+// service defaults): bcrypt runs on low-priority threads that each hold a P while hashing
+// (auth.ExtraProcs), so without spare Ps a login flood would take the processors that cheap
+// requests need. An explicit GOMAXPROCS wins. Idempotent: tests run many servers in one process.
+func reserveHashingProcs(getenv func(string) string, slots int) {
+	if getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if slots <= 0 {
+		slots = runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(baseProcs + auth.ExtraProcs(slots))
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
