@@ -135,9 +135,9 @@ type ChangeLog interface {
 type ChangeKind string
 
 const (
-	// ChangeSessionEnded: SessionID (of UserID) was ended; its access tokens must be refused.
+	// ChangeSessionEnded means SessionID (of UserID) was ended; its access tokens must be refused.
 	ChangeSessionEnded ChangeKind = "session_ended"
-	// ChangeUser: UserID's roles, status or password changed; cached copies are stale.
+	// ChangeUser means UserID's roles, status or password changed; cached copies are stale.
 	ChangeUser ChangeKind = "user_changed"
 	// ChangeClientRevoked: the OAuth client UserID was revoked (UserID holds the client id,
 	// which is its tokens' sub); its access tokens must be refused.
