@@ -116,7 +116,7 @@ func (s *Service) RevokeClient(ctx context.Context, id string) (bool, error) {
 // count, a limited attempt is refused before the secret is looked at): ErrInvalidClient, or a
 // *RateLimitedError.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (OAuthClient, error) {
-	perIP, err := s.reserve(ctx, s.cfg.ClientAuthPerIP, ipKey("client", ctx))
+	perIP, err := s.reserve(ctx, s.cfg.ClientAuthPerIP, ipKey(ctx, "client"))
 	if err != nil {
 		s.publish(ctx, EventRateLimited, "", "", "client")
 		return OAuthClient{}, err
