@@ -52,6 +52,7 @@ func newHandler(d deps) http.Handler {
 	mux.HandleFunc("POST /revoke", d.oauth.Revoke)
 	mux.HandleFunc("/token", oauthMethodNotAllowed) // other methods: an RFC 6749 error body, not text
 	mux.HandleFunc("/revoke", oauthMethodNotAllowed)
+	mux.HandleFunc("GET /revocations", d.oauth.Revocations)
 	mux.HandleFunc("GET /.well-known/jwks.json", d.oauth.JWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", d.oauth.Metadata)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -105,6 +105,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return listenError(cfg, err)
 	}
 	servers := []*http.Server{newHTTPServer(app.handler, app.baseCtx, log)}
+	servers[0].RegisterOnShutdown(app.auth.EndFeedWaits) // long polls of /revocations answer now
 	listeners := []net.Listener{ln}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
