@@ -237,7 +237,7 @@ func (s *Service) checkSecondFactor(ctx context.Context, u User, code string) (r
 // account's (the same keys as password attempts, so codes and passwords share one limit). The
 // returned func ends both reservations: true counts a failure.
 func (s *Service) reserveCode(ctx context.Context, u User) (func(failed bool), error) {
-	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey("login", ctx))
+	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"))
 	if err != nil {
 		s.publish(ctx, EventRateLimited, u.ID, "", "mfa")
 		return nil, err
