@@ -143,6 +143,27 @@ func (s *Server) CreateUser(email, password string, admin bool) string {
 	return strings.TrimSpace(out)
 }
 
+// CreateClient registers an OAuth client with `clients create` and returns its id and secret.
+func (s *Server) CreateClient(name string) (id, secret string) {
+	s.t.Helper()
+	out, err := s.Command("", "clients", "create", "--name", name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id: "); ok {
+			id = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if id == "" || secret == "" {
+		s.t.Fatalf("clients create printed %q", out)
+	}
+	return id, secret
+}
+
 // Grant is a /token answer.
 type Grant struct {
 	AccessToken  string `json:"access_token"`
