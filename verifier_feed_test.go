@@ -224,6 +224,14 @@ func TestVerifierFeedSurvivesPostgresRestart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	back := time.Now()
+	for v.Stats().LastContact.Before(back) { // the follower's backoff (at most 2 s) ends
+		if time.Since(back) > 5*time.Second {
+			t.Fatal("the follower did not reach the feed again within 5 s of the database's return")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("the follower answered again %v after the database came back", time.Since(back))
 	sent := time.Now()
 	s.Logout(live.RefreshToken)
 	if d := vfRefusedWithin(t, v, live.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second); d > time.Second {

@@ -96,7 +96,10 @@ func (f *follower) check(c *Claims) error {
 		return ErrFeedUnavailable
 	}
 	if u, ok := f.users[c.Subject]; ok && now.Before(u.until) {
-		if u.disabled {
+		switch {
+		case u.disabled && c.IsClient():
+			return ErrClientRevoked
+		case u.disabled:
 			return ErrUserDisabled
 		}
 		if c.SessionID != "" { // the roles now, not when the token was issued
@@ -138,7 +141,9 @@ var errBadCursor = errors.New("revocation feed: cursor refused")
 
 // run polls until ctx ends, backing off (with jitter) while the service is unreachable.
 func (f *follower) run(ctx context.Context) {
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
+	// Short: a retry is one cheap request, and the first one after an outage brings the
+	// follower up to date.
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 2 * time.Second
 	backoff := minBackoff
 	failing := false
 	for ctx.Err() == nil {
