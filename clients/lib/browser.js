@@ -13,8 +13,14 @@ const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 /** launch starts Chromium for test t and returns its persistent context. */
 export async function launch(t) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'gqlauth-chromium-'));
-  t.after(() => rmSync(userDataDir, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(userDataDir, {
+  let context;
+  // One hook, in this order: node:test runs after-hooks first-in first-out, and the profile
+  // can only go once Chromium stopped writing to it.
+  t.after(async () => {
+    await context?.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  });
+  context = await chromium.launchPersistentContext(userDataDir, {
     executablePath,
     headless: true,
     args: [
@@ -28,7 +34,6 @@ export async function launch(t) {
     ],
     viewport: { width: 1280, height: 800 },
   });
-  t.after(() => context.close());
   return context;
 }
 
