@@ -139,6 +139,9 @@ func (f *follower) stats(s *Stats) {
 // log purged); start over with everything that still matters.
 var errBadCursor = errors.New("revocation feed: cursor refused")
 
+// errServerUnavailable: the service answered 503 (its database is away).
+var errServerUnavailable = errors.New("revocation feed: service temporarily unavailable")
+
 // run polls until ctx ends, backing off (with jitter) while the service is unreachable.
 func (f *follower) run(ctx context.Context) {
 	// Short: a retry is one cheap request, and the first one after an outage brings the
@@ -180,11 +183,17 @@ func (f *follower) run(ctx context.Context) {
 			f.failingSince = f.now()
 		}
 		f.mu.Unlock()
+		pause := backoff
+		if errors.Is(err, errServerUnavailable) {
+			// The service answers but cannot read its database: ask again soon, so that the
+			// follower is back within half a second of it.
+			pause = min(backoff, 500*time.Millisecond)
+		}
 		if !failing {
 			f.log.Warn("revocation feed unreachable; keeping the revocations known", "url", f.url, "err", err)
 			failing = true
 		}
-		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -229,6 +238,9 @@ func (f *follower) poll(ctx context.Context, cursor string, wait time.Duration) 
 		_ = json.Unmarshal(body, &e)
 		if resp.StatusCode == http.StatusBadRequest && e.Error == "invalid_cursor" {
 			return feedPage{}, errBadCursor
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return feedPage{}, fmt.Errorf("%w: %s", errServerUnavailable, e.Description)
 		}
 		return feedPage{}, fmt.Errorf("revocation feed: %s %s %s", resp.Status, e.Error, e.Description)
 	}
