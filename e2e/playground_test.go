@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestPlayground: GraphiQL is served from the binary at / in development, with its assets
+// under /assets/ and a strict CSP; production turns it off unless PLAYGROUND=true.
+func TestPlayground(t *testing.T) {
+	fetch := func(t *testing.T, url string) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	assetRef := regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`)
+
+	t.Run("development", func(t *testing.T) {
+		s := startServer(t, nil)
+		resp, page := fetch(t, s.URL+"/")
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("GET / = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("CSP %q", csp)
+		}
+		if strings.Contains(page, "cdn.") || strings.Contains(page, "https://") {
+			t.Errorf("the page loads something from elsewhere")
+		}
+		refs := assetRef.FindAllStringSubmatch(page, -1)
+		if len(refs) < 6 {
+			t.Fatalf("page refers to %d assets", len(refs))
+		}
+		for _, m := range refs {
+			resp, body := fetch(t, s.URL+m[1])
+			if resp.StatusCode != http.StatusOK || len(body) == 0 {
+				t.Errorf("GET %s = %d", m[1], resp.StatusCode)
+			}
+			if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+				t.Errorf("GET %s Cache-Control %q", m[1], cc)
+			}
+		}
+		if resp, _ := fetch(t, s.URL+"/assets/nope.js"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown asset: %d", resp.StatusCode)
+		}
+		if resp, _ := fetch(t, s.URL+"/nope"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /nope = %d", resp.StatusCode)
+		}
+	})
+
+	prod := map[string]string{"APP_ENV": "production", "JWT_SECRET": "Kq8vJ2mZ4rT7wX1yB5nC9dF3gH6jL0pS"}
+	t.Run("production", func(t *testing.T) {
+		s := startServer(t, prod)
+		for _, path := range []string{"/", "/assets/"} {
+			if resp, _ := fetch(t, s.URL+path); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s = %d, want 404 in production", path, resp.StatusCode)
+			}
+		}
+	})
+
+	t.Run("production with PLAYGROUND=true", func(t *testing.T) {
+		env := map[string]string{"PLAYGROUND": "true"}
+		for k, v := range prod {
+			env[k] = v
+		}
+		s := startServer(t, env)
+		if resp, _ := fetch(t, s.URL+"/"); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET / = %d, want 200", resp.StatusCode)
+		}
+	})
+}
