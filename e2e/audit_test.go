@@ -204,8 +204,7 @@ func TestSubscriptionAcrossInstances(t *testing.T) {
 			if typ, _ := nextSecurityEvent(t, c, 5*time.Second); typ != "LOGIN" {
 				t.Fatalf("event from the other instance: %s, want LOGIN", typ)
 			}
-			res := runCLI(t, a.env, "user", "set-role", "--email", "roaming@example.com", "--role", "USER")
-			code, out, errOut := res.code, res.stdout, res.stderr
+			code, out, errOut := runCLI(t, a.env, "user", "set-role", "--email", "roaming@example.com", "--role", "USER")
 			if code != 0 {
 				t.Fatalf("set-role: exit %d\n%s%s", code, out, errOut)
 			}

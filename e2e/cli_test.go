@@ -35,8 +35,7 @@ func TestAdminCLIUsage(t *testing.T) {
 		{"unknown subcommand", []string{"sessions", "list"}, 2, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := runCLI(t, env, tc.args...)
-			code, out, errOut := res.code, res.stdout, res.stderr
+			code, out, errOut := runCLI(t, env, tc.args...)
 			where := errOut
 			if tc.code == 0 {
 				where = out
@@ -67,8 +66,7 @@ func TestAdminCLI(t *testing.T) {
 			s := startServer(t, overrides)
 			cli := func(wantCode int, args ...string) string {
 				t.Helper()
-				res := runCLI(t, s.env, args...)
-				code, out, errOut := res.code, res.stdout, res.stderr
+				code, out, errOut := runCLI(t, s.env, args...)
 				if code != wantCode {
 					t.Fatalf("gqlauth %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, out, errOut)
 				}
@@ -175,8 +173,8 @@ func TestAdminCLIWithoutServer(t *testing.T) {
 		{"user", "enable", "--email", "x@example.com"},
 		{"sessions", "revoke", "--user", "x@example.com"},
 	} {
-		if res := runCLI(t, env, args...); res.code != 0 || !strings.Contains(res.stdout, "x@example.com") {
-			t.Errorf("%v: exit %d\n%s%s", args, res.code, res.stdout, res.stderr)
+		if code, stdout, stderr := runCLI(t, env, args...); code != 0 || !strings.Contains(stdout, "x@example.com") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, stdout, stderr)
 		}
 	}
 }

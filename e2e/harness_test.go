@@ -64,7 +64,9 @@ func (s *syncBuffer) String() string {
 // start (METRICS_ADDR, a port in use); servers themselves listen on :0.
 func freePort(t testing.TB) string { return itest.FreePort(t) }
 
-// testIssuer is the issuer every test server signs with: tokens name it, not the port.
+// testIssuer is the issuer every test server signs with: tokens name it, not the port. It is
+// not an address: a test that follows the metadata's URLs (derived from the issuer) or compares
+// them with the server's starts with reachableIssuer.
 const testIssuer = "http://gqlauth.test"
 
 // testEnv is the environment every test server starts from; overrides win (an empty value
@@ -252,10 +254,12 @@ func runProgram(t testing.TB, env map[string]string, stdin string, args ...strin
 	return cmdResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
 
-// runCLI runs a command of the program against env's database (stdin empty).
-func runCLI(t testing.TB, env map[string]string, args ...string) cmdResult {
+// runCLI runs a command of the program against env's database (stdin empty) and returns its
+// exit code, stdout and stderr.
+func runCLI(t testing.TB, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return runProgram(t, env, "", args...)
+	res := runProgram(t, env, "", args...)
+	return res.code, res.stdout, res.stderr
 }
 
 // createUser runs `user create` against the server's database and returns the new id.

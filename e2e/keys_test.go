@@ -20,8 +20,8 @@ import (
 func generateKeyFile(t *testing.T, alg string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), strings.ToLower(alg)+".pem")
-	if res := runCLI(t, nil, "keys", "generate", "--alg", alg, "--out", path); res.code != 0 {
-		t.Fatalf("keys generate: exit %d %s", res.code, res.stderr)
+	if code, _, stderr := runCLI(t, nil, "keys", "generate", "--alg", alg, "--out", path); code != 0 {
+		t.Fatalf("keys generate: exit %d %s", code, stderr)
 	}
 	return path
 }

@@ -32,15 +32,27 @@ func newHandler(d deps) http.Handler {
 	mux.Handle("GET /query", d.graphql)
 	mux.Handle("POST /query", httpx.JSONOnlyPost(d.graphql))
 	mux.Handle("OPTIONS /query", d.graphql)
-	if d.cfg.Playground {
-		pg := web.Handler("/query") // GraphiQL and its assets, embedded; no CDN
-		mux.Handle("GET /{$}", pg)
-		mux.Handle("GET /assets/", pg)
+	// The pages behind the links in mails are the product's, served in production too.
+	pages := web.MailPages("/query")
+	for _, p := range web.MailPagePaths {
+		mux.Handle("GET "+p, pages)
 	}
+	assets := pages // without the playground, /assets/ holds the pages' files only
+	if d.cfg.Playground {
+		var opts []web.Option
+		if !d.cfg.Production { // the development mailbox exists in development only
+			opts = append(opts, web.WithMailbox("/dev/mailbox"))
+		}
+		pg := web.Handler("/query", opts...) // GraphiQL and its assets, embedded; no CDN
+		mux.Handle("GET /{$}", pg)
+		assets = pg
+	}
+	mux.Handle("GET /assets/", assets)
 	mux.HandleFunc("POST /token", d.oauth.Token)
 	mux.HandleFunc("POST /revoke", d.oauth.Revoke)
 	mux.HandleFunc("/token", oauthMethodNotAllowed) // other methods: an RFC 6749 error body, not text
 	mux.HandleFunc("/revoke", oauthMethodNotAllowed)
+	mux.HandleFunc("GET /revocations", d.oauth.Revocations)
 	mux.HandleFunc("GET /.well-known/jwks.json", d.oauth.JWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", d.oauth.Metadata)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
 
+	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/internal/cli"
 	"github.com/example/gqlauth/internal/config"
 )
@@ -60,7 +62,25 @@ func Exec(ctx context.Context, args []string, getenv func(string) string, stdin 
 	if err != nil {
 		return err
 	}
+	reserveHashingProcs(getenv, cfg.BcryptConcurrency)
 	return serve(ctx, cfg, newLogger(cfg, stderr))
+}
+
+// baseProcs is GOMAXPROCS as the runtime chose it (CPUs, or the container's quota).
+var baseProcs = runtime.GOMAXPROCS(0)
+
+// reserveHashingProcs gives the server one P more per bcrypt slot (0: one per CPU, as the
+// service defaults): bcrypt runs on low-priority threads that each hold a P while hashing
+// (auth.ExtraProcs), so without spare Ps a login flood would take the processors that cheap
+// requests need. An explicit GOMAXPROCS wins. Idempotent: tests run many servers in one process.
+func reserveHashingProcs(getenv func(string) string, slots int) {
+	if getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if slots <= 0 {
+		slots = runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(baseProcs + auth.ExtraProcs(slots))
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -84,7 +104,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return listenError(cfg, err)
 	}
-	servers := []*http.Server{newHTTPServer(app.handler, app.baseCtx, log)}
+	servers := []*http.Server{newHTTPServer(app.baseCtx, app.handler, log)}
+	servers[0].RegisterOnShutdown(app.auth.EndFeedWaits) // long polls of /revocations answer now
 	listeners := []net.Listener{ln}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
@@ -92,7 +113,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			ln.Close()
 			return &config.Error{Var: "METRICS_ADDR", Reason: err.Error()}
 		}
-		servers = append(servers, newHTTPServer(metricsOnly(app.metrics), app.baseCtx, log))
+		servers = append(servers, newHTTPServer(app.baseCtx, metricsOnly(app.metrics), log))
 		listeners = append(listeners, mln)
 	}
 	errc := make(chan error, len(servers))
@@ -138,7 +159,7 @@ func listenError(cfg config.Config, err error) error {
 	return &config.Error{Var: "PORT", Reason: err.Error()}
 }
 
-func newHTTPServer(h http.Handler, baseCtx context.Context, log *slog.Logger) *http.Server {
+func newHTTPServer(baseCtx context.Context, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
