@@ -19,7 +19,8 @@ type Store interface {
 	UserStore
 	SessionStore
 	ChangeLog
-	AuditLog // audit.go
+	AuditLog     // audit.go
+	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
