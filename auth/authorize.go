@@ -9,12 +9,12 @@ import (
 type PrincipalKind int
 
 const (
-	// PrincipalSession: an access token of a user's login session.
+	// PrincipalSession is an access token of a user's login session.
 	PrincipalSession PrincipalKind = iota
-	// PrincipalAPIKey: a user's personal API key; acts as the user, except on fields that
+	// PrincipalAPIKey is a user's personal API key; acts as the user, except on fields that
 	// manage credentials.
 	PrincipalAPIKey
-	// PrincipalClient: an OAuth client's own token (client_credentials); no user.
+	// PrincipalClient is an OAuth client's own token (client_credentials); no user.
 	PrincipalClient
 )
 

@@ -67,7 +67,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, id string, response []
 	if s.cfg.Passkeys == nil {
 		return Grant{}, errNoPasskeys
 	}
-	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey("login", ctx))
+	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"))
 	if err != nil {
 		s.publish(ctx, EventRateLimited, "", "", "login")
 		return Grant{}, err

@@ -176,7 +176,7 @@ func (s *Service) takeChallenge(ctx context.Context, id, purpose, userID string)
 // limitPasskeyStart counts a started ceremony against the client address: each one stores a
 // row until it expires, so the rule bounds what one address can make the database hold.
 func (s *Service) limitPasskeyStart(ctx context.Context) error {
-	res, err := s.reserve(ctx, s.cfg.PasskeyStartPerIP, ipKey("passkey", ctx))
+	res, err := s.reserve(ctx, s.cfg.PasskeyStartPerIP, ipKey(ctx, "passkey"))
 	if err != nil {
 		s.publish(ctx, EventRateLimited, "", "", "passkey")
 		return err

@@ -126,6 +126,7 @@ type Service struct {
 	grace   *graceCache
 	audit   *auditWriter
 	locker  HousekeepingLocker // nil: every instance purges (deletes are idempotent)
+	feed    feedState          // the revocation feed's knowledge of the change log (revocations.go)
 	decoys  *passkeyDecoys
 }
 
@@ -148,6 +149,7 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		view:   newView(store, window, cfg.Now, cfg.Logger),
 		grace:  newGraceCache(cfg.ReuseGrace, cfg.Now),
 		locker: locker,
+		feed:   feedState{stopping: make(chan struct{})},
 	}
 	if tokens != nil {
 		s.devices = newDeviceTokens(tokens.keys, cfg.DeviceTokenTTL, cfg.Now)

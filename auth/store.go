@@ -126,6 +126,11 @@ type ChangeLog interface {
 	// ChangesAfter returns entries with Seq > afterSeq and At >= notBefore, in Seq order, at
 	// most limit of them.
 	ChangesAfter(ctx context.Context, afterSeq int64, notBefore time.Time, limit int) ([]Change, error)
+	// LatestChangeSeq returns the highest Seq of a committed entry (0 for an empty log; after
+	// PurgeChanges emptied it, 0 or the last Seq handed out). It never names an entry a
+	// concurrent ChangesAfter could still miss. The revocation feed's cursors are checked
+	// against it.
+	LatestChangeSeq(ctx context.Context) (int64, error)
 	// PurgeChanges deletes at most batch entries older than before (housekeeping), oldest
 	// first, and reports how many; the caller repeats until it returns less than batch.
 	PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error)
@@ -135,9 +140,9 @@ type ChangeLog interface {
 type ChangeKind string
 
 const (
-	// ChangeSessionEnded: SessionID (of UserID) was ended; its access tokens must be refused.
+	// ChangeSessionEnded means SessionID (of UserID) was ended; its access tokens must be refused.
 	ChangeSessionEnded ChangeKind = "session_ended"
-	// ChangeUser: UserID's roles, status or password changed; cached copies are stale.
+	// ChangeUser means UserID's roles, status or password changed; cached copies are stale.
 	ChangeUser ChangeKind = "user_changed"
 )
 

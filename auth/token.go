@@ -180,7 +180,7 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 	claims := &Claims{}
 	switch err := t.rules.Parse(raw, claims, t.keys.lookup); {
 	case err == nil:
-	case err == tokenrules.ErrExpired:
+	case errors.Is(err, tokenrules.ErrExpired):
 		return nil, ErrTokenExpired
 	default:
 		return nil, ErrTokenInvalid

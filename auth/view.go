@@ -30,6 +30,10 @@ type view struct {
 
 	wake     chan struct{}
 	onChange func() // told of every local change (Config.OnChange); may be nil
+	// applied is closed, and replaced, each time a poll applied entries: the one wake-up every
+	// waiting request of the revocation feed shares (see revocations.go).
+	appliedMu sync.Mutex
+	applied   chan struct{}
 	// afterSync, when set, runs after each poll of the change log, on the same wake: the audit
 	// trail's delivery to subscribers (audit.go).
 	afterSync func(ctx context.Context) error
@@ -41,7 +45,7 @@ func newView(store Store, window time.Duration, now func() time.Time, log *slog.
 	return &view{
 		store: store, window: window, now: now, log: log,
 		ended: map[string]time.Time{}, users: map[string]User{},
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), applied: make(chan struct{}),
 	}
 }
 
@@ -65,11 +69,35 @@ func (v *view) markEnded(sids ...string) {
 	}
 }
 
-// changed tells the OnChange hook that this instance appended to the change log.
+// changed tells the OnChange hook that this instance appended to the change log, and polls it
+// at once, so that this instance's feed waiters hear of the change without waiting for a tick.
 func (v *view) changed() {
 	if v.onChange != nil {
 		v.onChange()
 	}
+	v.Wake()
+}
+
+// appliedChan returns the channel closed by the next poll that applies entries; take it before
+// reading the change log, so that no entry can slip between the read and the wait.
+func (v *view) appliedChan() <-chan struct{} {
+	v.appliedMu.Lock()
+	defer v.appliedMu.Unlock()
+	return v.applied
+}
+
+func (v *view) announceApplied() {
+	v.appliedMu.Lock()
+	close(v.applied)
+	v.applied = make(chan struct{})
+	v.appliedMu.Unlock()
+}
+
+// seq is the highest change log entry applied.
+func (v *view) seq() int64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.lastSeq
 }
 
 func (v *view) invalidateUser(id string) {
@@ -152,6 +180,7 @@ func (v *view) sync(ctx context.Context) error {
 			v.lastSeq = max(v.lastSeq, c.Seq)
 		}
 		v.mu.Unlock()
+		v.announceApplied()
 		if len(changes) < 1000 {
 			return nil
 		}

@@ -98,9 +98,9 @@ func newUser(u auth.PasskeyUser) (*user, error) {
 	return out, nil
 }
 
-func (u *user) WebAuthnID() []byte                      { return u.Handle }
-func (u *user) WebAuthnName() string                    { return u.Name }
-func (u *user) WebAuthnDisplayName() string             { return u.Name }
+func (u *user) WebAuthnID() []byte                         { return u.Handle }
+func (u *user) WebAuthnName() string                       { return u.Name }
+func (u *user) WebAuthnDisplayName() string                { return u.Name }
 func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 // BeginRegistration returns PublicKeyCredentialCreationOptions excluding u's passkeys.

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bufio"
@@ -6,11 +6,15 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"os"
 	"strings"
 	"testing"
 )
+
+// fastAPIDocsKey is the example key of FastAPI's documentation, copied into many services.
+const fastAPIDocsKey = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"
 
 // weakSecrets are JWT_SECRET values of at least 32 bytes that production refuses: each is
 // guessable far below minSecretBits.
@@ -75,7 +79,7 @@ func randomBytes(t testing.TB, n int) []byte {
 }
 
 // TestWeakSecretReason: the weak keys are refused with a reason that does not echo them; the
-// strong ones are accepted; both through loadConfig in production too.
+// strong ones are accepted; both through Load in production too.
 func TestWeakSecretReason(t *testing.T) {
 	t.Parallel()
 	for _, tc := range weakSecrets {
@@ -91,19 +95,19 @@ func TestWeakSecretReason(t *testing.T) {
 		if strings.Contains(reason, tc.secret) || strings.Contains(reason, "\n") {
 			t.Errorf("%s: reason %q echoes the key or is not one line", tc.name, reason)
 		}
-		_, err := loadConfig(func(k string) string {
+		_, err := Load(func(k string) string {
 			return map[string]string{"APP_ENV": "production", "JWT_SECRET": tc.secret}[k]
 		})
-		expectConfigExit(t, err, "JWT_SECRET")
+		expectVarError(t, err, "JWT_SECRET")
 	}
 	for _, tc := range strongSecrets(t) {
 		if reason := weakSecretReason(tc.secret); reason != "" {
 			t.Errorf("%s: %q refused: %s", tc.name, tc.secret, reason)
 		}
-		if _, err := loadConfig(func(k string) string {
+		if _, err := Load(func(k string) string {
 			return map[string]string{"APP_ENV": "production", "JWT_SECRET": tc.secret}[k]
 		}); err != nil {
-			t.Errorf("%s: loadConfig refused %q: %v", tc.name, tc.secret, err)
+			t.Errorf("%s: Load refused %q: %v", tc.name, tc.secret, err)
 		}
 	}
 }
@@ -166,7 +170,7 @@ func TestWeakSecretReasonAcceptsRandomKeys(t *testing.T) {
 
 // commonWords are the letters-only entries of auth's common-password list.
 func commonWords(t *testing.T) []string {
-	f, err := os.Open("auth/common-passwords.txt")
+	f, err := os.Open("../../auth/common-passwords.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,4 +186,17 @@ func commonWords(t *testing.T) []string {
 		t.Fatalf("only %d words", len(words))
 	}
 	return words
+}
+
+// expectVarError checks that err names variable with a one-line *Error (the program prints it
+// as its one line and exits 2).
+func expectVarError(t testing.TB, err error, variable string) {
+	t.Helper()
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != variable {
+		t.Fatalf("want an *Error naming %s, got %v", variable, err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("not one line: %q", err.Error())
+	}
 }

@@ -1,19 +1,18 @@
-package main
+package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph"
+	"github.com/example/gqlauth/internal/config"
+	"github.com/example/gqlauth/internal/httpx"
+	"github.com/example/gqlauth/internal/stores"
 	"github.com/example/gqlauth/metrics"
 	"github.com/example/gqlauth/oauth"
-	"github.com/example/gqlauth/store/sqlite"
 )
 
 // app is the wired service.
@@ -27,37 +26,13 @@ type app struct {
 	close          func()
 }
 
-// openStore opens the database DATABASE_URL names: SQLite in DATA_DIR by default. Migrations
-// log to log what an administrator must resolve.
-func openStore(ctx context.Context, cfg config, log *slog.Logger) (auth.Store, string, error) {
-	url := cfg.DatabaseURL
-	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		s, err := openPostgres(ctx, url, log)
-		if err != nil {
-			return nil, "", &configError{Var: "DATABASE_URL", Reason: "PostgreSQL: " + err.Error()}
-		}
-		return s, "postgres", nil
-	default:
-		path := filepath.Join(cfg.DataDir, "app.db")
-		if p, ok := strings.CutPrefix(url, "sqlite://"); ok {
-			path = p
-		}
-		s, err := sqlite.Open(ctx, path, sqlite.WithLogger(log))
-		if err != nil {
-			return nil, "", &configError{Var: "DATABASE_URL", Reason: fmt.Sprintf("SQLite %s: %v", path, err)}
-		}
-		return s, "sqlite", nil
-	}
-}
-
 // build wires storage, keys, the auth service and the HTTP surface.
-func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	keys, err := loadKeys(cfg, log)
+func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	keys, err := config.LoadKeys(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	store, storeName, err := openStore(ctx, cfg, log)
+	store, storeName, err := stores.Open(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +40,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if cfg.Production && !cfg.RateLimits {
 		log.Warn("RATE_LIMITS=off in production: logins are not limited")
 	}
-	rc, err := openRedis(ctx, cfg, log) // nil without REDIS_URL
+	rc, err := stores.OpenRedis(ctx, cfg, log) // nil without REDIS_URL
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -112,18 +87,18 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if rc != nil {
 		rc.Start(bg, svc.Wake) // Redis pub/sub wakes every instance's view
 	} else {
-		listenPostgres(bg, store, svc.Wake) // LISTEN/NOTIFY does, on PostgreSQL
+		stores.ListenPostgres(bg, store, svc.Wake) // LISTEN/NOTIFY does, on PostgreSQL
 	}
 
 	gql := graph.NewHandler(graph.Options{
-		Auth: svc, Events: bus, Logger: log, RequestID: requestIDFrom, Production: cfg.Production,
-		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation, AnnotateOperation: noteOperation,
+		Auth: svc, Events: bus, Logger: log, RequestID: httpx.RequestID, Production: cfg.Production,
+		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation, AnnotateOperation: httpx.NoteOperation,
 	})
 	metricsHandler := m.Handler()
 	handler := newHandler(deps{
 		cfg: cfg, log: log, auth: svc, graphql: gql,
 		oauth: &oauth.Handler{Auth: svc, Keys: keys, Issuer: cfg.Issuer, PasswordGrant: cfg.OAuthPasswordGrant, Logger: log},
-		ready: svc.Ready, metrics: metricsHandler, redis: redisStatus(rc),
+		ready: svc.Ready, metrics: metricsHandler, redis: stores.RedisStatus(rc),
 	})
 	return &app{
 		handler: handler, metrics: metricsHandler, auth: svc, storeName: storeName,
@@ -138,3 +113,17 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		},
 	}, nil
 }
+
+// App is the wired service without a listener, for benchmarks that drive it in process.
+type App = app
+
+// New wires the service cfg describes, as serve does, without listening.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	return build(ctx, cfg, log)
+}
+
+// Handler is the whole HTTP surface.
+func (a *app) Handler() http.Handler { return a.handler }
+
+// Close stops the background work and closes the stores.
+func (a *app) Close() { a.close() }

@@ -1,4 +1,4 @@
-package main
+package stores
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/example/gqlauth/internal/config"
 	redisstore "github.com/example/gqlauth/store/redis"
 )
 
@@ -14,9 +15,9 @@ import (
 // not stop the start: the service runs with per-instance limits until it answers.
 const redisConnectTimeout = 2 * time.Second
 
-// openRedis connects to REDIS_URL when it is set (nil otherwise). Only a malformed URL is an
+// OpenRedis connects to REDIS_URL when it is set (nil otherwise). Only a malformed URL is an
 // error (exit code 2 naming REDIS_URL).
-func openRedis(ctx context.Context, cfg config, log *slog.Logger) (*redisstore.Client, error) {
+func OpenRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*redisstore.Client, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil
 	}
@@ -29,13 +30,13 @@ func openRedis(ctx context.Context, cfg config, log *slog.Logger) (*redisstore.C
 		if errors.As(err, &ue) { // its text would repeat the URL, password included
 			reason = "is not a valid URL: " + ue.Err.Error()
 		}
-		return nil, &configError{Var: "REDIS_URL", Reason: reason}
+		return nil, &config.Error{Var: "REDIS_URL", Reason: reason}
 	}
 	return c, nil
 }
 
-// redisStatus is the /readyz detail of Redis (nil without Redis).
-func redisStatus(c *redisstore.Client) func() string {
+// RedisStatus is the /readyz detail of Redis (nil without Redis).
+func RedisStatus(c *redisstore.Client) func() string {
 	if c == nil {
 		return nil
 	}

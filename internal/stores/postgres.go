@@ -1,4 +1,4 @@
-package main
+package stores
 
 import (
 	"context"
@@ -29,10 +29,10 @@ func openPostgres(ctx context.Context, url string, log *slog.Logger) (auth.Store
 	return s, nil
 }
 
-// listenPostgres starts LISTEN/NOTIFY when store is PostgreSQL: every change-log append on any
+// ListenPostgres starts LISTEN/NOTIFY when store is PostgreSQL: every change-log append on any
 // instance then wakes this instance's view at once (and after each reconnect, to catch up). It
 // reports whether it started. Without it, the change-log poll alone bounds staleness.
-func listenPostgres(ctx context.Context, store auth.Store, wake func()) bool {
+func ListenPostgres(ctx context.Context, store auth.Store, wake func()) bool {
 	pg, ok := store.(*postgres.Store)
 	if !ok {
 		return false

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -12,8 +12,8 @@ import (
 	"github.com/example/gqlauth/auth"
 )
 
-// config is the service's configuration, read from the environment (docs/configuration.md).
-type config struct {
+// Config is the service's configuration, read from the environment (docs/configuration.md).
+type Config struct {
 	Host        string // listen address; empty = every interface
 	Port        string
 	MetricsAddr string // host:port of a listener of its own for /metrics; empty = the main port
@@ -50,15 +50,16 @@ type config struct {
 	AuditRetention     time.Duration // how long audit events are kept
 }
 
-// configError names the variable at fault; it makes the process exit with code 2.
-type configError struct {
+// Error names the variable at fault; it makes the process exit with code 2.
+type Error struct {
 	Var    string
 	Reason string
 }
 
-func (e *configError) Error() string { return e.Var + ": " + e.Reason }
+func (e *Error) Error() string { return e.Var + ": " + e.Reason }
 
-func loadConfig(getenv func(string) string) (config, error) {
+// Load reads the configuration from getenv; the error joins one *Error per variable at fault.
+func Load(getenv func(string) string) (Config, error) {
 	env := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
@@ -67,7 +68,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	var errs []error
 	fail := func(name, format string, args ...any) {
-		errs = append(errs, &configError{Var: name, Reason: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{Var: name, Reason: fmt.Sprintf(format, args...)})
 	}
 	duration := func(name, def string) time.Duration {
 		d, err := time.ParseDuration(env(name, def))
@@ -88,7 +89,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 
-	c := config{Port: env("PORT", "8080"), Host: env("HOST", ""), MetricsAddr: env("METRICS_ADDR", "")}
+	c := Config{Port: env("PORT", "8080"), Host: env("HOST", ""), MetricsAddr: env("METRICS_ADDR", "")}
 	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
 		fail("PORT", "%q is not a port number", c.Port)
 	}
@@ -216,7 +217,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 // checkKeys validates the signing key settings. A short HS256 key is refused everywhere; in
 // production a key must be configured and must not be trivially guessable.
-func checkKeys(c *config, fail func(string, string, ...any)) {
+func checkKeys(c *Config, fail func(string, string, ...any)) {
 	if c.JWTAlg != auth.AlgHS256 {
 		if c.JWTPrivateKeyFile == "" && c.Production {
 			fail("JWT_PRIVATE_KEY_FILE", "is required in production with JWT_ALG=%s", c.JWTAlg)
@@ -269,15 +270,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-// firstLine makes sure an error prints as one line.
-func firstLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // parseRetention reads a positive Go duration or a whole number of days ("90d").

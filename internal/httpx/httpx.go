@@ -1,4 +1,6 @@
-package main
+// Package httpx holds the HTTP middleware every request goes through: request ids and the
+// request's context, body limits, panic recovery, the access log, CORS.
+package httpx
 
 import (
 	"bytes"
@@ -22,16 +24,16 @@ const maxBodyBytes = 1 << 20
 
 type requestIDKey struct{}
 
-// requestIDFrom returns the request id that withRequestContext stored.
-func requestIDFrom(ctx context.Context) string {
+// RequestID returns the request id that WithRequestContext stored.
+func RequestID(ctx context.Context) string {
 	if m := requestMetaFrom(ctx); m != nil {
 		return m.id
 	}
 	return ""
 }
 
-// requestMeta is what withRequestContext puts in a request's context: its id, and where the GraphQL
-// handler notes the operation for the access log line (noteOperation). One value, one
+// requestMeta is what WithRequestContext puts in a request's context: its id, and where the GraphQL
+// handler notes the operation for the access log line (NoteOperation). One value, one
 // allocation per request.
 type requestMeta struct {
 	id string
@@ -51,9 +53,9 @@ func (m *requestMeta) operation() (string, string) {
 	return m.opType, m.field
 }
 
-// noteOperation records the operation type and root field of the request ctx belongs to
+// NoteOperation records the operation type and root field of the request ctx belongs to
 // (graph.Options.AnnotateOperation).
-func noteOperation(ctx context.Context, opType, field string) {
+func NoteOperation(ctx context.Context, opType, field string) {
 	if m := requestMetaFrom(ctx); m != nil {
 		m.mu.Lock()
 		if m.field == "" {
@@ -83,11 +85,11 @@ func newRequestID() string {
 	return string(out[:])
 }
 
-// withRequestContext gives every request an id (echoed as X-Request-Id) for logs and masked
+// WithRequestContext gives every request an id (echoed as X-Request-Id) for logs and masked
 // errors, and builds the request's whole context in one place, with one r.WithContext: the
 // request id and meta, and then, when identify is set, what auth.Middleware
 // would add (identity and client, auth.RequestContext).
-func withRequestContext(identify func(ctx context.Context, r *http.Request) context.Context) func(http.Handler) http.Handler {
+func WithRequestContext(identify func(ctx context.Context, r *http.Request) context.Context) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id := newRequestID()
@@ -101,9 +103,9 @@ func withRequestContext(identify func(ctx context.Context, r *http.Request) cont
 	}
 }
 
-// limitBody answers 413 to a body over maxBodyBytes without parsing it. A declared length is
+// LimitBody answers 413 to a body over maxBodyBytes without parsing it. A declared length is
 // checked at once; a chunked body is read up to the limit first.
-func limitBody(next http.Handler) http.Handler {
+func LimitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBodyBytes {
 			tooLarge(w, r)
@@ -139,8 +141,8 @@ func tooLarge(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"errors":[{"message":"request body is larger than 1 MiB","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}`)
 }
 
-// recoverPanics turns a handler panic into a bare 500 with nothing of the panic in the body.
-func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
+// RecoverPanics turns a handler panic into a bare 500 with nothing of the panic in the body.
+func RecoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -148,7 +150,7 @@ func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
 					if p == http.ErrAbortHandler {
 						panic(p)
 					}
-					log.ErrorContext(r.Context(), "panic in handler", "panic", p, "request_id", requestIDFrom(r.Context()))
+					log.ErrorContext(r.Context(), "panic in handler", "panic", p, "request_id", RequestID(r.Context()))
 					w.Header().Set("Content-Type", "application/json")
 					w.WriteHeader(http.StatusInternalServerError)
 					_, _ = io.WriteString(w, `{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
@@ -182,10 +184,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog writes one line per request: id, method, path, status, duration, and for GraphQL
+// AccessLog writes one line per request: id, method, path, status, duration, and for GraphQL
 // the operation's type and root field (names from the schema, never client-chosen). Never the
 // query string, headers or bodies, which carry passwords and tokens.
-func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
+func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -195,7 +197,7 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				return
 			}
 			attrs := [7]slog.Attr{
-				slog.String("request_id", requestIDFrom(r.Context())),
+				slog.String("request_id", RequestID(r.Context())),
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
 			}
@@ -210,9 +212,9 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// cors answers only the listed origins, never a wildcard, and never another origin with
+// CORS answers only the listed origins, never a wildcard, and never another origin with
 // credentials.
-func cors(allowed []string) func(http.Handler) http.Handler {
+func CORS(allowed []string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if len(allowed) == 0 {
 			return next
@@ -237,9 +239,9 @@ func cors(allowed []string) func(http.Handler) http.Handler {
 	}
 }
 
-// jsonOnlyPost refuses POSTs to the GraphQL endpoint whose content type a browser form could
+// JSONOnlyPost refuses POSTs to the GraphQL endpoint whose content type a browser form could
 // send (CSRF): only application/json executes; anything else gets 415 before parsing.
-func jsonOnlyPost(next http.Handler) http.Handler {
+func JSONOnlyPost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/config"
+	"github.com/example/gqlauth/internal/stores"
 )
 
 // An administrator's commands. They go through the auth service like the API does, so they
@@ -19,7 +21,7 @@ import (
 
 type command func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 
-// adminCommands are dispatched by runCommand under "user …" and "sessions …".
+// adminCommands are dispatched by Run under "user …" and "sessions …".
 var adminCommands = map[string]command{
 	"user set-role": userSetRole,
 	"user disable": func(ctx context.Context, a []string, g func(string) string, o, e io.Writer) error {
@@ -33,11 +35,11 @@ var adminCommands = map[string]command{
 
 // usageError is a mistake in the command line (exit code 2).
 func usageError(format string, args ...any) error {
-	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+	return &ExitError{Code: 2, Err: fmt.Errorf(format, args...)}
 }
 
 // failure is an operational error (exit code 1): an unknown user, a database error.
-func failure(err error) error { return &exitError{code: 1, err: err} }
+func failure(err error) error { return &ExitError{Code: 1, Err: err} }
 
 // parseFlags parses a subcommand's flags. --help (or -h) prints the usage on stdout, and help
 // is true: the command then does nothing and exits 0. A bad flag or a stray argument prints the
@@ -60,7 +62,7 @@ func parseFlags(fs *flag.FlagSet, synopsis, summary string, args []string, stdou
 	if err != nil {
 		fs.SetOutput(stderr)
 		fs.Usage()
-		return false, &exitError{code: 2, err: err}
+		return false, &ExitError{Code: 2, Err: err}
 	}
 	return false, nil
 }
@@ -69,12 +71,12 @@ func parseFlags(fs *flag.FlagSet, synopsis, summary string, args []string, stdou
 // both (storing the audit events fn caused). hashes says whether fn hashes passwords: only then
 // does the service need the configured bcrypt cost and password policy.
 func withService(ctx context.Context, getenv func(string) string, stderr io.Writer, hashes bool, fn func(ctx context.Context, svc *auth.Service) error) error {
-	cfg, err := loadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, _, err := openStore(ctx, cfg, log)
+	store, _, err := stores.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -100,8 +102,8 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 // wakeServers tells servers sharing Redis to read the change log now rather than at their next
 // poll (PostgreSQL's NOTIFY needs nothing: the store sends it). Best effort: the poll is the
 // guarantee.
-func wakeServers(ctx context.Context, cfg config, log *slog.Logger) {
-	c, err := openRedis(ctx, cfg, log)
+func wakeServers(ctx context.Context, cfg config.Config, log *slog.Logger) {
+	c, err := stores.OpenRedis(ctx, cfg, log)
 	if err != nil || c == nil {
 		return
 	}

@@ -1,4 +1,6 @@
-package main
+// Package cli holds the administrator's commands (`gqlauth user …`, `sessions …`, `keys …`):
+// they work on the database the configuration names, through the auth service.
+package cli
 
 import (
 	"bufio"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/config"
 )
 
 const usage = `usage:
@@ -26,8 +29,8 @@ servers run on it: they take effect there within about a second. Each takes --he
 Exit codes: 0 done, 1 failed (an unknown user, a taken email, the database), 2 bad usage.
 `
 
-// runCommand runs a subcommand against the database DATABASE_URL names (or DATA_DIR's SQLite).
-func runCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+// Run runs a subcommand against the database DATABASE_URL names (or DATA_DIR's SQLite).
+func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch {
 	case len(args) >= 2 && args[0] == "user" && args[1] == "create":
 		return userCreate(ctx, args[2:], getenv, stdin, stdout, stderr)
@@ -42,7 +45,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return &exitError{code: 2, err: fmt.Errorf("unknown command %q", strings.Join(args, " "))}
+	return &ExitError{Code: 2, Err: fmt.Errorf("unknown command %q", strings.Join(args, " "))}
 }
 
 // rolesFlag collects --role, repeated or comma-separated.
@@ -72,11 +75,11 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	if *email == "" || !*fromStdin {
-		return &exitError{code: 2, err: errors.New("user create needs --email and --password-stdin")}
+		return &ExitError{Code: 2, Err: errors.New("user create needs --email and --password-stdin")}
 	}
 	password, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return &exitError{code: 2, err: fmt.Errorf("read password: %w", err)}
+		return &ExitError{Code: 2, Err: fmt.Errorf("read password: %w", err)}
 	}
 	password = strings.TrimSuffix(strings.TrimSuffix(password, "\n"), "\r")
 
@@ -115,17 +118,17 @@ func keysGenerate(args []string, stdout, stderr io.Writer) error {
 	alg := fs.String("alg", auth.AlgEdDSA, "EdDSA, ES256 or RS256")
 	out := fs.String("out", "", "write the PEM private key to this file (mode 0600) instead of stdout")
 	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2, err: err}
+		return &ExitError{Code: 2, Err: err}
 	}
-	pemBytes, err := generatePrivateKeyPEM(*alg)
+	pemBytes, err := auth.GeneratePrivateKeyPEM(*alg)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return &ExitError{Code: 2, Err: err}
 	}
 	if *out == "" {
 		_, err = stdout.Write(pemBytes)
 		return err
 	}
-	if err := writeNew(*out, pemBytes); err != nil {
+	if err := config.WriteSecretFile(*out, pemBytes); err != nil {
 		return err
 	}
 	k, err := auth.ParsePrivateKeyPEM(*alg, pemBytes)
@@ -135,3 +138,13 @@ func keysGenerate(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "wrote %s (kid %s)\n", *out, k.KID)
 	return nil
 }
+
+// ExitError carries a process exit code: 2 for a mistake in the command line, 1 for an
+// operational failure (an unknown user, a taken email, the database).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/config"
+	"github.com/example/gqlauth/internal/httpx"
 	"github.com/example/gqlauth/oauth"
 	"github.com/example/gqlauth/web"
 )
 
 // deps are what the HTTP surface is built from.
 type deps struct {
-	cfg     config
+	cfg     config.Config
 	log     *slog.Logger
 	auth    *auth.Service
 	graphql http.Handler
@@ -28,17 +30,29 @@ type deps struct {
 func newHandler(d deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /query", d.graphql)
-	mux.Handle("POST /query", jsonOnlyPost(d.graphql))
+	mux.Handle("POST /query", httpx.JSONOnlyPost(d.graphql))
 	mux.Handle("OPTIONS /query", d.graphql)
-	if d.cfg.Playground {
-		pg := web.Handler("/query") // GraphiQL and its assets, embedded; no CDN
-		mux.Handle("GET /{$}", pg)
-		mux.Handle("GET /assets/", pg)
+	// The pages behind the links in mails are the product's, served in production too.
+	pages := web.MailPages("/query")
+	for _, p := range web.MailPagePaths {
+		mux.Handle("GET "+p, pages)
 	}
+	assets := pages // without the playground, /assets/ holds the pages' files only
+	if d.cfg.Playground {
+		var opts []web.Option
+		if !d.cfg.Production { // the development mailbox exists in development only
+			opts = append(opts, web.WithMailbox("/dev/mailbox"))
+		}
+		pg := web.Handler("/query", opts...) // GraphiQL and its assets, embedded; no CDN
+		mux.Handle("GET /{$}", pg)
+		assets = pg
+	}
+	mux.Handle("GET /assets/", assets)
 	mux.HandleFunc("POST /token", d.oauth.Token)
 	mux.HandleFunc("POST /revoke", d.oauth.Revoke)
 	mux.HandleFunc("/token", oauthMethodNotAllowed) // other methods: an RFC 6749 error body, not text
 	mux.HandleFunc("/revoke", oauthMethodNotAllowed)
+	mux.HandleFunc("GET /revocations", d.oauth.Revocations)
 	mux.HandleFunc("GET /.well-known/jwks.json", d.oauth.JWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", d.oauth.Metadata)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -66,31 +80,32 @@ func newHandler(d deps) http.Handler {
 	clientIP := auth.NewClientIP(d.cfg.TrustedProxies, d.log)
 	var cookies auth.CookieNames
 	if d.cfg.RefreshCookie {
-		cookies = auth.CookieNames{Refresh: refreshCookieName, Device: deviceCookieName}
+		cookies = auth.CookieNames{Refresh: RefreshCookieName, Device: DeviceCookieName}
 	}
 	var h http.Handler = mux
 	if d.cfg.RefreshCookie {
 		h = auth.RefreshCookieMiddleware(auth.RefreshCookieConfig{
-			Name: refreshCookieName, Path: "/query", MaxAge: d.cfg.RefreshTTL,
-			DeviceName: deviceCookieName, DeviceMaxAge: d.auth.DeviceTokenTTL(),
+			Name: RefreshCookieName, Path: "/query", MaxAge: d.cfg.RefreshTTL,
+			DeviceName: DeviceCookieName, DeviceMaxAge: d.auth.DeviceTokenTTL(),
 		})(h)
 	}
-	h = cors(d.cfg.CORSOrigins)(h)
-	h = limitBody(h)
-	h = accessLog(d.log)(h)
-	h = recoverPanics(d.log)(h)
+	h = httpx.CORS(d.cfg.CORSOrigins)(h)
+	h = httpx.LimitBody(h)
+	h = httpx.AccessLog(d.log)(h)
+	h = httpx.RecoverPanics(d.log)(h)
 	// The request id and auth.Middleware's identification (it never refuses, only notes who
 	// is calling) in one layer, so a request's context is built with one r.WithContext.
 	tokens := d.auth.Tokens()
-	h = withRequestContext(func(ctx context.Context, r *http.Request) context.Context {
+	h = httpx.WithRequestContext(func(ctx context.Context, r *http.Request) context.Context {
 		return auth.RequestContext(ctx, r, tokens, clientIP, cookies)
 	})(h)
 	return h
 }
 
+// The cookies of REFRESH_COOKIE=on: the refresh token (on /query only) and the device token.
 const (
-	refreshCookieName = "refresh_token"
-	deviceCookieName  = "device_token"
+	RefreshCookieName = "refresh_token"
+	DeviceCookieName  = "device_token"
 )
 
 func oauthMethodNotAllowed(w http.ResponseWriter, _ *http.Request) {

@@ -1,14 +1,8 @@
-package main
+package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,39 +14,39 @@ import (
 	"github.com/example/gqlauth/auth"
 )
 
-// loadKeys builds the signing key set from the configuration. In development, with no key
+// LoadKeys builds the signing key set from the configuration. In development, with no key
 // configured, a key is made once and kept in the data folder so tokens survive a restart.
-func loadKeys(c config, log *slog.Logger) (*auth.KeySet, error) {
+func LoadKeys(c Config, log *slog.Logger) (*auth.KeySet, error) {
 	var current auth.SigningKey
 	var err error
 	switch {
 	case c.JWTAlg == auth.AlgHS256 && c.JWTSecret != nil:
 		current, err = auth.NewHMACKey(c.JWTSecret)
 		if err != nil {
-			return nil, &configError{Var: "JWT_SECRET", Reason: err.Error()}
+			return nil, &Error{Var: "JWT_SECRET", Reason: err.Error()}
 		}
 	case c.JWTAlg != auth.AlgHS256 && c.JWTPrivateKeyFile != "":
 		current, err = readKeyFile(c.JWTAlg, c.JWTPrivateKeyFile)
 		if err != nil {
-			return nil, &configError{Var: "JWT_PRIVATE_KEY_FILE", Reason: err.Error()}
+			return nil, &Error{Var: "JWT_PRIVATE_KEY_FILE", Reason: err.Error()}
 		}
 	default:
 		current, err = developmentKey(c, log)
 		if err != nil {
-			return nil, &configError{Var: "DATA_DIR", Reason: "development key: " + err.Error()}
+			return nil, &Error{Var: "DATA_DIR", Reason: "development key: " + err.Error()}
 		}
 	}
 	var previous []auth.SigningKey
 	for _, f := range c.JWTPreviousKeys {
 		k, err := readKeyFile(c.JWTAlg, f)
 		if err != nil {
-			return nil, &configError{Var: "JWT_PREVIOUS_KEY_FILES", Reason: err.Error()}
+			return nil, &Error{Var: "JWT_PREVIOUS_KEY_FILES", Reason: err.Error()}
 		}
 		previous = append(previous, k)
 	}
 	ks, err := auth.NewKeySet(current, previous...)
 	if err != nil {
-		return nil, &configError{Var: "JWT_PREVIOUS_KEY_FILES", Reason: err.Error()}
+		return nil, &Error{Var: "JWT_PREVIOUS_KEY_FILES", Reason: err.Error()}
 	}
 	return ks, nil
 }
@@ -70,7 +64,7 @@ func readKeyFile(alg, path string) (auth.SigningKey, error) {
 }
 
 // developmentKey loads or makes the data folder's development key for the configured algorithm.
-func developmentKey(c config, log *slog.Logger) (auth.SigningKey, error) {
+func developmentKey(c Config, log *slog.Logger) (auth.SigningKey, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return auth.SigningKey{}, err
 	}
@@ -81,7 +75,7 @@ func developmentKey(c config, log *slog.Logger) (auth.SigningKey, error) {
 			raw := make([]byte, 32)
 			_, _ = rand.Read(raw)
 			secret = []byte(hex.EncodeToString(raw))
-			err = writeNew(path, secret)
+			err = WriteSecretFile(path, secret)
 		}
 		if err != nil {
 			return auth.SigningKey{}, err
@@ -91,11 +85,11 @@ func developmentKey(c config, log *slog.Logger) (auth.SigningKey, error) {
 	}
 	path := filepath.Join(c.DataDir, "dev-jwt-"+strings.ToLower(c.JWTAlg)+".pem")
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		pemBytes, err := generatePrivateKeyPEM(c.JWTAlg)
+		pemBytes, err := auth.GeneratePrivateKeyPEM(c.JWTAlg)
 		if err != nil {
 			return auth.SigningKey{}, err
 		}
-		if err := writeNew(path, pemBytes); err != nil {
+		if err := WriteSecretFile(path, pemBytes); err != nil {
 			return auth.SigningKey{}, err
 		}
 	}
@@ -103,9 +97,9 @@ func developmentKey(c config, log *slog.Logger) (auth.SigningKey, error) {
 	return readKeyFile(c.JWTAlg, path)
 }
 
-// writeNew writes a secret file readable by its owner only, failing if it exists (two
+// WriteSecretFile writes a secret file readable by its owner only, failing if it exists (two
 // processes starting at once must not overwrite each other's key).
-func writeNew(path string, data []byte) error {
+func WriteSecretFile(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -119,28 +113,4 @@ func writeNew(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
-}
-
-// generatePrivateKeyPEM makes a new PKCS#8 PEM private key for alg (`keys generate`).
-func generatePrivateKeyPEM(alg string) ([]byte, error) {
-	var key any
-	var err error
-	switch alg {
-	case auth.AlgEdDSA:
-		_, key, err = ed25519.GenerateKey(rand.Reader)
-	case auth.AlgES256:
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case auth.AlgRS256:
-		key, err = rsa.GenerateKey(rand.Reader, 3072)
-	default:
-		return nil, fmt.Errorf("cannot generate a key for %q (EdDSA, ES256 or RS256)", alg)
-	}
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
