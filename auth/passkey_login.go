@@ -16,7 +16,7 @@ import (
 // request naming that email (see decoys), so that the answer says nothing about the account.
 func (s *Service) StartPasskeyLogin(ctx context.Context, email *string) (id string, options []byte, err error) {
 	if s.cfg.Passkeys == nil {
-		return "", nil, errNoPasskeys
+		return "", nil, ErrPasskeysOff
 	}
 	if email == nil || *email == "" {
 		if err := s.limitPasskeyStart(ctx); err != nil {
@@ -65,7 +65,7 @@ func (s *Service) StartPasskeyLogin(ctx context.Context, email *string) (id stri
 // audited.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, id string, response []byte) (Grant, error) {
 	if s.cfg.Passkeys == nil {
-		return Grant{}, errNoPasskeys
+		return Grant{}, ErrPasskeysOff
 	}
 	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"))
 	if err != nil {

@@ -20,7 +20,9 @@ const MaxPasskeyNameChars = 64
 // passkeyHandleBytes is the length of a WebAuthn user handle (the spec allows up to 64).
 const passkeyHandleBytes = 32
 
-var errNoPasskeys = errors.New("passkeys are not configured")
+// ErrPasskeysOff: this deployment has no WebAuthn relying party (WEBAUTHN_RP_ID; see the
+// start-up log for why).
+var ErrPasskeysOff = errors.New("passkeys are not configured on this server")
 
 // Passkeys lists the caller's passkeys, oldest first.
 func (s *Service) Passkeys(ctx context.Context, p Principal) ([]Passkey, error) {
@@ -35,7 +37,7 @@ func (s *Service) Passkeys(ctx context.Context, p Principal) ([]Passkey, error) 
 // the challenge's id and the creation options for navigator.credentials.create().
 func (s *Service) StartPasskeyRegistration(ctx context.Context, p Principal) (id string, options []byte, err error) {
 	if s.cfg.Passkeys == nil {
-		return "", nil, errNoPasskeys
+		return "", nil, ErrPasskeysOff
 	}
 	if err := s.limitPasskeyStart(ctx); err != nil {
 		return "", nil, err
@@ -59,7 +61,7 @@ func (s *Service) StartPasskeyRegistration(ctx context.Context, p Principal) (id
 // the new passkey, named name or, when name is empty, after the authenticator.
 func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, id string, response []byte, name string) (Passkey, error) {
 	if s.cfg.Passkeys == nil {
-		return Passkey{}, errNoPasskeys
+		return Passkey{}, ErrPasskeysOff
 	}
 	name, err := passkeyName(name)
 	if err != nil {
