@@ -28,9 +28,14 @@ func TestImportDirection(t *testing.T) {
 		"internal/tokenrules": {},                      // the access-token rules, shared by auth and verify: jwt only
 		"verify":              {"internal/tokenrules"}, // for other services: never gqlgen, never a store
 		"verify/verifytest":   {"internal/tokenrules"},
-		"docs":                {},       // documentation checks (tests only)
-		"passkey":             {"auth"}, // the WebAuthn adapter (go-webauthn)
-		"passkey/passkeytest": {},       // a software authenticator for tests: stdlib and go-webauthn's CBOR
+		"internal/servertest": {"internal/app"}, // runs the real server in a test process
+		// The example resource server: trusts our tokens through package verify only.
+		"examples/notes":             {"verify", "examples/notes/graph"},
+		"examples/notes/graph":       {"verify", "examples/notes/graph/model"},
+		"examples/notes/graph/model": {},
+		"docs":                       {},       // documentation checks (tests only)
+		"passkey":                    {"auth"}, // the WebAuthn adapter (go-webauthn)
+		"passkey/passkeytest":        {},       // a software authenticator for tests: stdlib and go-webauthn's CBOR
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
 		"":                {"internal/app"},

@@ -58,6 +58,13 @@ func (s *Service) Authorize(ctx context.Context, req Requirement) (Principal, er
 	if s.tokens != nil && s.tokens.expired(id.Claims) {
 		return Principal{}, ErrTokenExpired
 	}
+	if id.Claims.IsClient() { // a client's own token: no user, so none of our fields (check)
+		if s.view.clientRevoked(id.Claims.ClientID) {
+			return Principal{}, ErrTokenRevoked
+		}
+		p := Principal{Kind: PrincipalClient, ClientID: id.Claims.ClientID, Claims: id.Claims}
+		return p, s.check(p, req)
+	}
 	u, err := s.view.user(ctx, id.Claims.Subject)
 	if errors.Is(err, ErrNotFound) {
 		return Principal{}, ErrTokenInvalid

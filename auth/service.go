@@ -33,6 +33,10 @@ type Config struct {
 	LoginPerIP      Limit // failed logins per client IP; 300 per 15 min
 	RegisterPerIP   Limit // registrations per client IP; 100 per 10 min
 	RefreshPerIP    Limit // refreshes per client IP; 1200 per minute
+	// Failed OAuth client authentications (AuthenticateClient), like logins: per client id
+	// 20 per 15 min, per client IP 300 per 15 min.
+	ClientAuthPerClient Limit
+	ClientAuthPerIP     Limit
 	// LoginPerDevice replaces LoginPerAccount for an attempt presenting a device token of the
 	// account (see device.go); 10 per 15 min. The per-IP rule applies as ever.
 	LoginPerDevice Limit
@@ -106,6 +110,8 @@ func (c *Config) setDefaults() {
 	defLimit(&c.RegisterPerIP, 100, 10*time.Minute)
 	defLimit(&c.RefreshPerIP, 1200, time.Minute)
 	defLimit(&c.PasskeyStartPerIP, 120, time.Minute)
+	defLimit(&c.ClientAuthPerClient, 20, 15*time.Minute)
+	defLimit(&c.ClientAuthPerIP, 300, 15*time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -20,6 +20,7 @@ type Store interface {
 	SessionStore
 	ChangeLog
 	AuditLog     // audit.go
+	ClientStore  // clients.go
 	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
@@ -144,6 +145,12 @@ const (
 	ChangeSessionEnded ChangeKind = "session_ended"
 	// ChangeUser means UserID's roles, status or password changed; cached copies are stale.
 	ChangeUser ChangeKind = "user_changed"
+	// ChangeClientRevoked: the OAuth client UserID was revoked (UserID holds the client id,
+	// which is its tokens' sub); its access tokens must be refused.
+	ChangeClientRevoked ChangeKind = "client_revoked"
+	// ChangeAPIKeyRevoked: the API key SessionID of user UserID was revoked (SessionID holds
+	// the key's id); cached copies of the key are stale.
+	ChangeAPIKeyRevoked ChangeKind = "api_key_revoked"
 )
 
 // Change is one change log entry.

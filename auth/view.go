@@ -24,6 +24,7 @@ type view struct {
 
 	mu      sync.RWMutex
 	ended   map[string]time.Time // session id → when it can be forgotten
+	clients map[string]time.Time // revoked client id → when its last token has expired
 	users   map[string]User
 	epoch   uint64 // bumped on every user invalidation; guards against caching a stale read
 	lastSeq int64
@@ -44,7 +45,7 @@ const maxCachedUsers = 100_000
 func newView(store Store, window time.Duration, now func() time.Time, log *slog.Logger) *view {
 	return &view{
 		store: store, window: window, now: now, log: log,
-		ended: map[string]time.Time{}, users: map[string]User{},
+		ended: map[string]time.Time{}, users: map[string]User{}, clients: map[string]time.Time{},
 		wake: make(chan struct{}, 1), applied: make(chan struct{}),
 	}
 }
@@ -67,6 +68,21 @@ func (v *view) markEnded(sids ...string) {
 	if len(sids) > 0 {
 		v.changed()
 	}
+}
+
+// clientRevoked reports whether the client id is known to have been revoked.
+func (v *view) clientRevoked(id string) bool {
+	v.mu.RLock()
+	_, revoked := v.clients[id]
+	v.mu.RUnlock()
+	return revoked
+}
+
+func (v *view) markClientRevoked(id string) {
+	v.mu.Lock()
+	v.clients[id] = v.now().Add(v.window)
+	v.mu.Unlock()
+	v.changed()
 }
 
 // changed tells the OnChange hook that this instance appended to the change log, and polls it
@@ -176,6 +192,10 @@ func (v *view) sync(ctx context.Context) error {
 			case ChangeUser:
 				delete(v.users, c.UserID)
 				v.epoch++
+			case ChangeClientRevoked:
+				if until := c.At.Add(v.window); until.After(now) {
+					v.clients[c.UserID] = until
+				}
 			}
 			v.lastSeq = max(v.lastSeq, c.Seq)
 		}
@@ -194,6 +214,11 @@ func (v *view) forgetExpired() {
 	for sid, until := range v.ended {
 		if now.After(until) {
 			delete(v.ended, sid)
+		}
+	}
+	for id, until := range v.clients {
+		if now.After(until) {
+			delete(v.clients, id)
 		}
 	}
 	v.mu.Unlock()

@@ -192,7 +192,6 @@ func TestTokenRequestErrors(t *testing.T) {
 	}{
 		{"no grant_type", url.Values{"username": {"ada@example.com"}, "password": {testPassword}}, "invalid_request"},
 		{"unknown grant", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, "unsupported_grant_type"},
-		{"client credentials", url.Values{"grant_type": {"client_credentials"}}, "unsupported_grant_type"},
 		{"no password", url.Values{"grant_type": {"password"}, "username": {"ada@example.com"}}, "invalid_request"},
 		{"no username", url.Values{"grant_type": {"password"}, "password": {testPassword}}, "invalid_request"},
 		{"repeated parameter", url.Values{"grant_type": {"password"}, "username": {"ada@example.com", "bob@example.com"}, "password": {testPassword}}, "invalid_request"},
@@ -234,7 +233,7 @@ func TestPasswordGrantOff(t *testing.T) {
 	var md struct {
 		Grants []string `json:"grant_types_supported"`
 	}
-	if r := s.get(t, "/.well-known/oauth-authorization-server"); json.Unmarshal(r.body, &md) != nil || strings.Join(md.Grants, " ") != "refresh_token" {
+	if r := s.get(t, "/.well-known/oauth-authorization-server"); json.Unmarshal(r.body, &md) != nil || strings.Join(md.Grants, " ") != "refresh_token client_credentials" {
 		t.Errorf("metadata grants %v", md.Grants)
 	}
 }
@@ -331,7 +330,7 @@ func TestMetadata(t *testing.T) {
 			t.Errorf("%s = %v, want %s", k, md[k], want)
 		}
 	}
-	if g, _ := json.Marshal(md["grant_types_supported"]); string(g) != `["password","refresh_token"]` {
+	if g, _ := json.Marshal(md["grant_types_supported"]); string(g) != `["password","refresh_token","client_credentials"]` {
 		t.Errorf("grant_types_supported %s", g)
 	}
 	if a, _ := json.Marshal(md["token_endpoint_auth_signing_alg_values_supported"]); string(a) != `["HS256"]` {

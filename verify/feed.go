@@ -32,12 +32,13 @@ type follower struct {
 	failOpen     bool
 	maxEntries   int
 
-	mu          sync.RWMutex
-	ended       map[string]time.Time // session id → when it stops mattering
-	users       map[string]userState
-	cursor      string
-	caughtUp    bool      // a page without more came back since the start or a reset
-	lastContact time.Time // of the last answer
+	mu           sync.RWMutex
+	ended        map[string]time.Time // session id → when it stops mattering
+	users        map[string]userState
+	cursor       string
+	caughtUp     bool      // a page without more came back since the start or a reset
+	lastContact  time.Time // of the last answer
+	failingSince time.Time // the first failure since the last answer; zero while healthy
 }
 
 type userState struct {
@@ -63,6 +64,7 @@ type feedPage struct {
 }
 
 const (
+	pollSlack         = 15 * time.Second // a long poll's timeout beyond its wait
 	maxFeedBytes      = 8 << 20
 	defaultUserWindow = 24 * time.Hour // a user entry without an until
 )
@@ -79,7 +81,6 @@ func newFollower(o Options, u string) *follower {
 	if f.staleAfter <= 0 {
 		f.staleAfter = time.Minute
 	}
-	f.staleAfter = max(f.staleAfter, f.wait+5*time.Second) // an idle long poll is not staleness
 	if f.maxEntries <= 0 {
 		f.maxEntries = 1_000_000
 	}
@@ -91,7 +92,7 @@ func (f *follower) check(c *Claims) error {
 	now := f.now()
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	if !f.failOpen && (!f.caughtUp || now.Sub(f.lastContact) > f.staleAfter) {
+	if !f.failOpen && f.staleAt(now) {
 		return ErrFeedUnavailable
 	}
 	if u, ok := f.users[c.Subject]; ok && now.Before(u.until) {
@@ -113,7 +114,16 @@ func (f *follower) check(c *Claims) error {
 func (f *follower) ready() bool {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return f.caughtUp && f.now().Sub(f.lastContact) <= f.staleAfter
+	return !f.staleAt(f.now())
+}
+
+// staleAt reports whether what the follower knows can no longer be trusted at now: not caught
+// up yet, failing for longer than staleAfter, or without an answer for longer than a long poll
+// can take plus staleAfter (a connection that hangs without failing). Under f.mu.
+func (f *follower) staleAt(now time.Time) bool {
+	return !f.caughtUp ||
+		!f.failingSince.IsZero() && now.Sub(f.failingSince) > f.staleAfter ||
+		now.Sub(f.lastContact) > f.wait+pollSlack+f.staleAfter
 }
 
 func (f *follower) stats(s *Stats) {
@@ -160,6 +170,11 @@ func (f *follower) run(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		}
+		f.mu.Lock()
+		if f.failingSince.IsZero() {
+			f.failingSince = f.now()
+		}
+		f.mu.Unlock()
 		if !failing {
 			f.log.Warn("revocation feed unreachable; keeping the revocations known", "url", f.url, "err", err)
 			failing = true
@@ -176,7 +191,7 @@ func (f *follower) run(ctx context.Context) {
 }
 
 func (f *follower) poll(ctx context.Context, cursor string, wait time.Duration) (feedPage, error) {
-	ctx, cancel := context.WithTimeout(ctx, wait+15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, wait+pollSlack)
 	defer cancel()
 	q := url.Values{"wait": {strconv.Itoa(int(wait / time.Second))}}
 	if cursor != "" {
@@ -244,7 +259,7 @@ func (f *follower) apply(p feedPage) {
 			f.users[u.Sub] = userState{disabled: u.Disabled, roles: u.Roles, until: until}
 		}
 	}
-	f.cursor, f.lastContact = p.Cursor, now
+	f.cursor, f.lastContact, f.failingSince = p.Cursor, now, time.Time{}
 	if !p.More {
 		f.caughtUp = true
 	}

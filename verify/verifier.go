@@ -39,9 +39,10 @@ type Options struct {
 	ClientID       string
 	ClientSecret   string
 	RevocationsURL string
-	// StaleAfter is how long the feed may go unanswered before the Verifier stops trusting what
-	// it knows (1 minute); FailOpen keeps accepting tokens then (only the last-known
-	// revocations apply), instead of refusing every token with ErrFeedUnavailable.
+	// StaleAfter is how long the feed may keep failing before the Verifier stops trusting what
+	// it knows (1 minute; a poll that hangs counts from its timeout, PollWait + 15 s); FailOpen
+	// keeps accepting tokens then (only the last-known revocations apply), instead of refusing
+	// every token with ErrFeedUnavailable. Before the first answer, the feed counts as stale.
 	StaleAfter time.Duration
 	FailOpen   bool
 	// PollWait is the long poll's wait (25 s; the service allows up to 30 s).

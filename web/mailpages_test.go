@@ -176,7 +176,7 @@ func TestPlaygroundMailbox(t *testing.T) {
 	}
 	page := body(t, get(t, Handler("/query", WithMailbox("/dev/mailbox")), "/", nil))
 	c := loadCatalog()
-	for _, want := range []string{`id="mailbox" data-source="/dev/mailbox" hidden`, `src="` + c.url["mailbox.js"] + `"`, `href="` + c.url["mailbox.css"] + `"`} {
+	for _, want := range []string{`id="mailbox" data-source="/dev/mailbox" data-frame-css="` + c.url["mailframe.css"] + `" hidden`, `src="` + c.url["mailbox.js"] + `"`, `href="` + c.url["mailbox.css"] + `"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("playground with the mailbox lacks %s", want)
 		}

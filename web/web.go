@@ -128,7 +128,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 </form>
 <div id="graphiql" data-endpoint="{{.Endpoint}}"><div class="loading">Loading…</div></div>
 {{- if .Mailbox}}
-<div id="mailbox" data-source="{{.Mailbox}}" hidden></div>
+<div id="mailbox" data-source="{{.Mailbox}}" data-frame-css="{{index .URL "mailframe.css"}}" hidden></div>
 {{- end}}
 <script src="{{index .URL "react.production.min.js"}}"></script>
 <script src="{{index .URL "react-dom.production.min.js"}}"></script>

@@ -14,6 +14,7 @@
     return;
   }
   const source = new URL(root.getAttribute('data-source') || '/dev/mailbox', window.location.href);
+  const frameCSS = root.getAttribute('data-frame-css') ? new URL(root.getAttribute('data-frame-css'), window.location.href) : null;
   // While the drawer is open the list is read again this often: the outbox sends in the
   // background, so a mail shows up a moment after the mutation that queued it.
   const POLL_MS = 2000;
@@ -183,17 +184,51 @@
     });
   }
 
+  // withoutInlineStyles drops <style> elements and style attributes from the mail's source:
+  // Chromium checks them against this page's CSP even while parsing them into an inert
+  // document, and logs a refusal for each. What this misses is only a console line: the frame
+  // applies no inline style either way.
+  const TAG = /<[a-zA-Z][^\s/>]*(?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?|\s*\/)*\s*>/g;
+  const STYLE_ATTR = /\s+style\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+)/gi;
+  function withoutInlineStyles(html) {
+    return html.replace(/<style\b[^>]*>[\s\S]*?<\/style\s*>/gi, '').replace(TAG, (tag) => tag.replace(STYLE_ATTR, ''));
+  }
+
   // htmlForFrame parses the mail's HTML without running any of it (DOMParser documents run no
-  // script), and makes its links open a new tab: the frame itself may not navigate the
-  // playground, and the pages refuse to be framed.
+  // script) and prepares it for the frame. The frame inherits this page's CSP, which refuses
+  // inline styles, scripts and images from elsewhere: rather than fill the console with
+  // refusals, what it would refuse is dropped here, and mailframe.css styles the rest. The
+  // sandbox, not this cleaning, is what keeps the mail from running code. Links open a new
+  // tab: the frame may not navigate the playground, and the pages refuse to be framed.
   function htmlForFrame(html) {
     if (!html) {
       return { doc: null, srcdoc: '' };
     }
-    const doc = new DOMParser().parseFromString(html, 'text/html');
+    const doc = new DOMParser().parseFromString(withoutInlineStyles(html), 'text/html');
+    for (const n of doc.querySelectorAll('script, style, link, meta[http-equiv], base, iframe, frame, object, embed, form')) {
+      n.remove();
+    }
+    for (const img of doc.querySelectorAll('img')) {
+      if (!/^data:/i.test(img.getAttribute('src') || '')) {
+        img.replaceWith(doc.createTextNode(img.getAttribute('alt') || ''));
+      }
+    }
+    for (const n of doc.querySelectorAll('*')) {
+      for (const a of [...n.attributes]) {
+        if (a.name === 'style' || a.name.startsWith('on') || a.name === 'srcset') {
+          n.removeAttribute(a.name);
+        }
+      }
+    }
     for (const a of doc.querySelectorAll('a[href]')) {
       a.setAttribute('target', '_blank');
       a.setAttribute('rel', 'noopener noreferrer');
+    }
+    if (frameCSS) {
+      const link = doc.createElement('link');
+      link.rel = 'stylesheet';
+      link.href = frameCSS.href;
+      doc.head.append(link);
     }
     return { doc, srcdoc: '<!DOCTYPE html>' + doc.documentElement.outerHTML };
   }
