@@ -10,6 +10,7 @@ var subscriberEvents = map[EventType]bool{
 	EventLogin: true, EventLogout: true, EventSessionRevoked: true,
 	EventRefreshReuse: true, EventPasswordChanged: true, EventRolesChanged: true,
 	EventMFAEnabled: true, EventMFADisabled: true, EventMFAFailed: true, EventRecoveryCodeUsed: true,
+	EventPasskeyAdded: true, EventPasskeyRemoved: true, EventPasskeyCloneDetected: true,
 }
 
 // EventBus fans security events out to a list of sinks (metrics) as they are published, and,

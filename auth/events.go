@@ -27,6 +27,10 @@ const (
 	EventMFADisabled      EventType = "MFA_DISABLED"
 	EventMFAFailed        EventType = "MFA_FAILED"
 	EventRecoveryCodeUsed EventType = "RECOVERY_CODE_USED"
+	// Passkeys (Reason: the passkey's name).
+	EventPasskeyAdded         EventType = "PASSKEY_ADDED"
+	EventPasskeyRemoved       EventType = "PASSKEY_REMOVED"
+	EventPasskeyCloneDetected EventType = "PASSKEY_CLONE_DETECTED"
 )
 
 // Event is one security event of a user.

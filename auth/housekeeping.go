@@ -42,6 +42,8 @@ type PurgeReport struct {
 	Audit    int64
 	// MFAChallenges: expired two-step sign-ins (mfaTokens).
 	MFAChallenges int64
+	// PasskeyChallenges: started passkey ceremonies that expired unfinished.
+	PasskeyChallenges int64
 }
 
 // RunHousekeeping purges old rows every Config.HousekeepingEvery (jittered, so instances
@@ -61,17 +63,17 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.cfg.Logger.Warn("housekeeping failed; will retry", "err", err)
-		case r.Sessions+r.Changes+r.Audit+r.MFAChallenges > 0:
-			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit, "mfa_challenges", r.MFAChallenges)
+		case r.Sessions+r.Changes+r.Audit+r.MFAChallenges+r.PasskeyChallenges > 0:
+			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit, "mfa_challenges", r.MFAChallenges, "passkey_challenges", r.PasskeyChallenges)
 		}
 	}
 }
 
 // Housekeep runs one purge pass: sessions that ended or expired more than a day ago (with
-// their refresh tokens), change-log entries older than a day, and audit entries older than
-// Config.AuditRetention. Each table is purged in batches of Config.PurgeBatch rows with
-// Config.PurgePause between batches, so requests waiting for the database (SQLite's single
-// writer) get their turn.
+// their refresh tokens), change-log entries older than a day, audit entries older than
+// Config.AuditRetention, and passkey challenges that expired unfinished. Each table is purged
+// in batches of Config.PurgeBatch rows with Config.PurgePause between batches, so requests
+// waiting for the database (SQLite's single writer) get their turn.
 //
 // Rotated refresh tokens of live sessions are not purged: a reused token must still be
 // recognised as reuse (REFRESH_TOKEN_REUSED) however late it comes, rather than as an unknown
@@ -109,8 +111,13 @@ func (s *Service) Housekeep(ctx context.Context) (PurgeReport, error) {
 		return r, err
 	}
 	// A two-step sign-in's challenge is worthless once expired (5 minutes).
-	r.MFAChallenges, err = s.purge(ctx, "mfa_challenges", func(ctx context.Context, n int) (int64, error) {
+	if r.MFAChallenges, err = s.purge(ctx, "mfa_challenges", func(ctx context.Context, n int) (int64, error) {
 		return s.store.PurgeMFAChallenges(ctx, now, n)
+	}); err != nil {
+		return r, err
+	}
+	r.PasskeyChallenges, err = s.purge(ctx, "passkey_challenges", func(ctx context.Context, n int) (int64, error) {
+		return s.store.PurgePasskeyChallenges(ctx, now, n)
 	})
 	return r, err
 }

@@ -19,9 +19,12 @@ type Store interface {
 	UserStore
 	SessionStore
 	ChangeLog
-	AuditLog    // audit.go
-	ClientStore // clients.go
-	MFAStore    // mfastore.go
+	AuditLog     // audit.go
+	ClientStore  // clients.go
+	MFAStore     // mfastore.go
+	AuditLog     // audit.go
+	ClientStore  // clients.go
+	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base32"
@@ -78,7 +79,7 @@ func (s *testServer) enrolTOTP(t *testing.T, email string) *enrolled {
 	if err != nil || len(secret) != 20 {
 		t.Fatalf("secret %q: %v", setup.Secret, err)
 	}
-	iss, _ := url.Parse(s.env["JWT_ISSUER"]) // the issuer's host names the service in apps
+	iss, _ := url.Parse(cmp.Or(s.env["PUBLIC_URL"], s.env["JWT_ISSUER"])) // its host names the service in apps
 	u, err := url.Parse(setup.OtpauthURI)
 	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" || u.Query().Get("secret") != setup.Secret ||
 		u.Query().Get("issuer") != iss.Hostname() || u.Path != "/"+iss.Hostname()+":"+email {

@@ -4,6 +4,7 @@ package model
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -71,6 +72,24 @@ type PageInfo struct {
 	HasPreviousPage bool    `json:"hasPreviousPage"`
 	StartCursor     *string `json:"startCursor,omitempty"`
 	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+// A passkey of the signed-in user.
+type Passkey struct {
+	ID string `json:"id"`
+	// Given at registration, or named after the authenticator.
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	// The last sign-in with it; null before the first.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+}
+
+// A started passkey ceremony: hand options to navigator.credentials.create() (registration) or
+// .get() (sign-in) and send the result with challengeId within 5 minutes. A challenge is used
+// once, whether its finish succeeds or not.
+type PasskeyChallenge struct {
+	ChallengeID string          `json:"challengeId"`
+	Options     json.RawMessage `json:"options"`
 }
 
 type Query struct {
@@ -151,6 +170,10 @@ const (
 	AuditEventTypeMfaDisabled       AuditEventType = "MFA_DISABLED"
 	AuditEventTypeMfaFailed         AuditEventType = "MFA_FAILED"
 	AuditEventTypeRecoveryCodeUsed  AuditEventType = "RECOVERY_CODE_USED"
+	AuditEventTypePasskeyAdded      AuditEventType = "PASSKEY_ADDED"
+	AuditEventTypePasskeyRemoved    AuditEventType = "PASSKEY_REMOVED"
+	// A passkey's signature counter went back: a copy of it was used. The sign-in was refused.
+	AuditEventTypePasskeyCloneDetected AuditEventType = "PASSKEY_CLONE_DETECTED"
 )
 
 var AllAuditEventType = []AuditEventType{
@@ -168,11 +191,14 @@ var AllAuditEventType = []AuditEventType{
 	AuditEventTypeMfaDisabled,
 	AuditEventTypeMfaFailed,
 	AuditEventTypeRecoveryCodeUsed,
+	AuditEventTypePasskeyAdded,
+	AuditEventTypePasskeyRemoved,
+	AuditEventTypePasskeyCloneDetected,
 }
 
 func (e AuditEventType) IsValid() bool {
 	switch e {
-	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeMfaEnabled, AuditEventTypeMfaDisabled, AuditEventTypeMfaFailed, AuditEventTypeRecoveryCodeUsed:
+	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeMfaEnabled, AuditEventTypeMfaDisabled, AuditEventTypeMfaFailed, AuditEventTypeRecoveryCodeUsed, AuditEventTypePasskeyAdded, AuditEventTypePasskeyRemoved, AuditEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false
@@ -271,16 +297,19 @@ func (e Role) MarshalJSON() ([]byte, error) {
 type SecurityEventType string
 
 const (
-	SecurityEventTypeLogin             SecurityEventType = "LOGIN"
-	SecurityEventTypeLogout            SecurityEventType = "LOGOUT"
-	SecurityEventTypeSessionRevoked    SecurityEventType = "SESSION_REVOKED"
-	SecurityEventTypeRefreshTokenReuse SecurityEventType = "REFRESH_TOKEN_REUSE"
-	SecurityEventTypePasswordChanged   SecurityEventType = "PASSWORD_CHANGED"
-	SecurityEventTypeRolesChanged      SecurityEventType = "ROLES_CHANGED"
-	SecurityEventTypeMfaEnabled        SecurityEventType = "MFA_ENABLED"
-	SecurityEventTypeMfaDisabled       SecurityEventType = "MFA_DISABLED"
-	SecurityEventTypeMfaFailed         SecurityEventType = "MFA_FAILED"
-	SecurityEventTypeRecoveryCodeUsed  SecurityEventType = "RECOVERY_CODE_USED"
+	SecurityEventTypeLogin                SecurityEventType = "LOGIN"
+	SecurityEventTypeLogout               SecurityEventType = "LOGOUT"
+	SecurityEventTypeSessionRevoked       SecurityEventType = "SESSION_REVOKED"
+	SecurityEventTypeRefreshTokenReuse    SecurityEventType = "REFRESH_TOKEN_REUSE"
+	SecurityEventTypePasswordChanged      SecurityEventType = "PASSWORD_CHANGED"
+	SecurityEventTypeRolesChanged         SecurityEventType = "ROLES_CHANGED"
+	SecurityEventTypeMfaEnabled           SecurityEventType = "MFA_ENABLED"
+	SecurityEventTypeMfaDisabled          SecurityEventType = "MFA_DISABLED"
+	SecurityEventTypeMfaFailed            SecurityEventType = "MFA_FAILED"
+	SecurityEventTypeRecoveryCodeUsed     SecurityEventType = "RECOVERY_CODE_USED"
+	SecurityEventTypePasskeyAdded         SecurityEventType = "PASSKEY_ADDED"
+	SecurityEventTypePasskeyRemoved       SecurityEventType = "PASSKEY_REMOVED"
+	SecurityEventTypePasskeyCloneDetected SecurityEventType = "PASSKEY_CLONE_DETECTED"
 )
 
 var AllSecurityEventType = []SecurityEventType{
@@ -294,11 +323,14 @@ var AllSecurityEventType = []SecurityEventType{
 	SecurityEventTypeMfaDisabled,
 	SecurityEventTypeMfaFailed,
 	SecurityEventTypeRecoveryCodeUsed,
+	SecurityEventTypePasskeyAdded,
+	SecurityEventTypePasskeyRemoved,
+	SecurityEventTypePasskeyCloneDetected,
 }
 
 func (e SecurityEventType) IsValid() bool {
 	switch e {
-	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeMfaEnabled, SecurityEventTypeMfaDisabled, SecurityEventTypeMfaFailed, SecurityEventTypeRecoveryCodeUsed:
+	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeMfaEnabled, SecurityEventTypeMfaDisabled, SecurityEventTypeMfaFailed, SecurityEventTypeRecoveryCodeUsed, SecurityEventTypePasskeyAdded, SecurityEventTypePasskeyRemoved, SecurityEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false

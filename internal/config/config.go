@@ -55,6 +55,8 @@ type Config struct {
 	// open (mfaconfig.go).
 	MFAKey          []byte
 	MFAPreviousKeys [][]byte
+	PublicURL       string // where users reach the service; JWT_ISSUER's value by default
+	WebAuthn        WebAuthn
 }
 
 // Error names the variable at fault; it makes the process exit with code 2.
@@ -220,6 +222,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.RefreshCookie = boolean("REFRESH_COOKIE", false)
 	c.OAuthPasswordGrant = boolean("OAUTH_PASSWORD_GRANT", true)
+	loadWebAuthn(&c, env, fail)
 	return c, errors.Join(errs...)
 }
 

@@ -45,11 +45,14 @@ func MFAKeys(c Config) (*auth.MFAKeys, error) {
 	return auth.NewMFAKeys(c.MFAKey, c.MFAPreviousKeys...)
 }
 
-// TOTPIssuer names the service in authenticator apps: the issuer's host name (without a port:
-// a colon would end the issuer in the otpauth:// label), or "gqlauth".
+// TOTPIssuer names the service in authenticator apps: the host name of PUBLIC_URL (which is
+// JWT_ISSUER's by default), without a port (a colon would end the issuer in the otpauth://
+// label), or "gqlauth".
 func TOTPIssuer(c Config) string {
-	if u, err := url.Parse(c.Issuer); err == nil && u.Hostname() != "" {
-		return u.Hostname()
+	for _, raw := range []string{c.PublicURL, c.Issuer} {
+		if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
+			return u.Hostname()
+		}
 	}
 	return "gqlauth"
 }
