@@ -21,6 +21,7 @@ type Store interface {
 	ChangeLog
 	AuditLog    // audit.go
 	ClientStore // clients.go
+	APIKeyStore // apikeys.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
