@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -145,6 +146,23 @@ func (a *testAPI) postRaw(t *testing.T, body, token, accept string) gqlResult {
 		t.Fatal(err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
+	return a.send(t, hr, token, accept)
+}
+
+// get sends params as a GET request's URL parameters.
+func (a *testAPI) get(t *testing.T, params url.Values, accept string) gqlResult {
+	t.Helper()
+	hr, err := http.NewRequest(http.MethodGet, a.url+"?"+params.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.send(t, hr, "", accept)
+}
+
+// send sends hr with the bearer token and Accept header given ("" for none) and decodes the
+// answer; a body that is not a GraphQL response fails the test.
+func (a *testAPI) send(t *testing.T, hr *http.Request, token, accept string) gqlResult {
+	t.Helper()
 	if accept != "" {
 		hr.Header.Set("Accept", accept)
 	}

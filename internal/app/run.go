@@ -104,7 +104,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return listenError(cfg, err)
 	}
-	servers := []*http.Server{newHTTPServer(app.handler, app.baseCtx, log)}
+	servers := []*http.Server{newHTTPServer(app.baseCtx, app.handler, log)}
 	servers[0].RegisterOnShutdown(app.auth.EndFeedWaits) // long polls of /revocations answer now
 	listeners := []net.Listener{ln}
 	if cfg.MetricsAddr != "" {
@@ -113,7 +113,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			ln.Close()
 			return &config.Error{Var: "METRICS_ADDR", Reason: err.Error()}
 		}
-		servers = append(servers, newHTTPServer(metricsOnly(app.metrics), app.baseCtx, log))
+		servers = append(servers, newHTTPServer(app.baseCtx, metricsOnly(app.metrics), log))
 		listeners = append(listeners, mln)
 	}
 	errc := make(chan error, len(servers))
@@ -159,7 +159,7 @@ func listenError(cfg config.Config, err error) error {
 	return &config.Error{Var: "PORT", Reason: err.Error()}
 }
 
-func newHTTPServer(h http.Handler, baseCtx context.Context, log *slog.Logger) *http.Server {
+func newHTTPServer(baseCtx context.Context, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -1,3 +1,5 @@
+// Package config reads the service's configuration from the environment, refusing what is
+// unsafe with an Error that names the variable, and loads the signing keys it names.
 package config
 
 import (

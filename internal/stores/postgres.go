@@ -37,6 +37,6 @@ func ListenPostgres(ctx context.Context, store auth.Store, wake func()) bool {
 	if !ok {
 		return false
 	}
-	go pg.ListenChanges(ctx, wake)
+	go func() { _ = pg.ListenChanges(ctx, wake) }() // it returns only ctx.Err(), when ctx ends
 	return true
 }
