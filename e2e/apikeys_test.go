@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"slices"
@@ -124,27 +124,27 @@ func TestAPIKeys(t *testing.T) {
 	}
 
 	// The user's current roles and status, not those at the key's creation.
-	code, _, errOut := opRunCLI(t, s.env, "user", "set-role", "--email", "keys@example.com", "--role", "ADMIN")
+	code, _, errOut := runCLI(t, s.env, "user", "set-role", "--email", "keys@example.com", "--role", "ADMIN")
 	if code != 0 {
 		t.Fatal(errOut)
 	}
-	soEventually(t, "the key gets the new role", 2*time.Second, func() bool {
+	eventually(t, 2*time.Second, "the key gets the new role", func() bool {
 		return len(s.gql(t, secret, `{ users { edges { node { id } } } }`, nil).Errors) == 0
 	})
-	if code, _, errOut := opRunCLI(t, s.env, "user", "disable", "--email", "keys@example.com"); code != 0 {
+	if code, _, errOut := runCLI(t, s.env, "user", "disable", "--email", "keys@example.com"); code != 0 {
 		t.Fatal(errOut)
 	}
-	soEventually(t, "a disabled user's key is refused", 2*time.Second, func() bool {
+	eventually(t, 2*time.Second, "a disabled user's key is refused", func() bool {
 		return s.me(t, secret).reason() == "ACCOUNT_DISABLED"
 	})
-	if code, _, errOut := opRunCLI(t, s.env, "user", "enable", "--email", "keys@example.com"); code != 0 {
+	if code, _, errOut := runCLI(t, s.env, "user", "enable", "--email", "keys@example.com"); code != 0 {
 		t.Fatal(errOut)
 	}
-	soEventually(t, "re-enabled, the key works again", 2*time.Second, func() bool { return s.me(t, secret).code() == "" })
+	eventually(t, 2*time.Second, "re-enabled, the key works again", func() bool { return s.me(t, secret).code() == "" })
 
 	// lastUsedAt, written in the background.
 	fresh, _ := s.login(t, "keys@example.com", testPassword)
-	soEventually(t, "lastUsedAt recorded", 3*time.Second, func() bool {
+	eventually(t, 3*time.Second, "lastUsedAt recorded", func() bool {
 		for _, k := range s.apiKeys(t, fresh.AccessToken) {
 			if k.ID == key.ID && k.LastUsedAt != nil {
 				return true
@@ -190,17 +190,17 @@ func TestAPIKeys(t *testing.T) {
 	_, last, r := s.createAPIKey(t, fresh.AccessToken, "last", 7)
 	expectOK(t, r)
 	expectOK(t, s.me(t, last))
-	code, out, errOut := opRunCLI(t, s.env, "apikeys", "revoke", "--user", "KEYS@example.com")
+	code, out, errOut := runCLI(t, s.env, "apikeys", "revoke", "--user", "KEYS@example.com")
 	if code != 0 || !strings.Contains(out, "3 API keys revoked") {
 		t.Fatalf("apikeys revoke: %d %s %s", code, out, errOut)
 	}
-	soEventually(t, "the command's revocation reaches the server", 2*time.Second, func() bool {
+	eventually(t, 2*time.Second, "the command's revocation reaches the server", func() bool {
 		return s.me(t, last).reason() == "TOKEN_REVOKED"
 	})
-	if code, _, _ := opRunCLI(t, s.env, "apikeys", "revoke", "--user", "nobody@example.com"); code != 1 {
+	if code, _, _ := runCLI(t, s.env, "apikeys", "revoke", "--user", "nobody@example.com"); code != 1 {
 		t.Fatalf("unknown user: exit %d", code)
 	}
-	if code, _, _ := opRunCLI(t, s.env, "apikeys", "revoke"); code != 2 {
+	if code, _, _ := runCLI(t, s.env, "apikeys", "revoke"); code != 2 {
 		t.Fatalf("no --user: exit %d", code)
 	}
 }
@@ -220,9 +220,9 @@ func TestAPIKeyRevocationAcrossInstances(t *testing.T) {
 			if tc.redis {
 				redisURL = itest.RedisURL(t)
 			}
-			shared := soShared(t, redisURL)
+			shared := sharedEnv(t, redisURL)
 			shared["RATE_LIMITS"] = "off"
-			a, b := soPair(t, shared)
+			a, b := startPair(t, shared)
 			p := a.register(t, "across@example.com")
 			const n = 20
 			var delays []time.Duration
@@ -251,7 +251,7 @@ func TestAPIKeyRevocationAcrossInstances(t *testing.T) {
 			}
 			slices.Sort(delays)
 			t.Logf("%s: %d API key revocations on A, refused on B after p50 %v, p99 %v, max %v (from the revocation sent)",
-				tc.name, n, soPercentile(delays, 50), soPercentile(delays, 99), delays[n-1])
+				tc.name, n, percentile(delays, 50), percentile(delays, 99), delays[n-1])
 		})
 	}
 }
