@@ -19,9 +19,10 @@ type Store interface {
 	UserStore
 	SessionStore
 	ChangeLog
-	AuditLog    // audit.go
-	ClientStore // clients.go
-	APIKeyStore // apikeys.go
+	AuditLog     // audit.go
+	ClientStore  // clients.go
+	APIKeyStore  // apikeys.go
+	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
