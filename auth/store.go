@@ -21,9 +21,8 @@ type Store interface {
 	ChangeLog
 	AuditLog     // audit.go
 	ClientStore  // clients.go
+	APIKeyStore  // apikeys.go
 	MFAStore     // mfastore.go
-	AuditLog     // audit.go
-	ClientStore  // clients.go
 	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
