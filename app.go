@@ -86,6 +86,15 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			limiter = rc.Limiter() // shared; per instance while Redis is unavailable
 		}
 	}
+	mm := m.NewMail()
+	mailer, err := newMailer(cfg, store, log)
+	if err != nil {
+		if rc != nil {
+			rc.Close()
+		}
+		store.Close()
+		return nil, err
+	}
 	svc, err := auth.New(ctx, m.InstrumentStore(store), tokens, auth.Config{
 		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
 		BcryptSlots:   cfg.BcryptConcurrency,
@@ -96,6 +105,10 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		OnChange: onChange, AdminMFA: cfg.AdminMFA,
 		// Subscribers are fed from the audit trail, which holds every instance's events.
 		Deliver: bus.Deliver, AuditRetention: cfg.AuditRetention, OnPurged: m.ObservePurged,
+		Mail: auth.MailConfig{
+			Mailer: mailer, Verification: cfg.EmailVerification, LinkBase: cfg.MailLinkBase,
+			SendTimeout: cfg.SMTPTimeout, OnMail: mm.ObserveMail,
+		},
 	})
 	if err != nil {
 		if rc != nil {
@@ -109,6 +122,8 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	go svc.Run(bg)
 	go svc.RunHousekeeping(bg)
 	go m.RunLiveSessions(bg, store.CountLiveSessions, 15*time.Second)
+	go svc.RunMailSender(bg)
+	go mm.Run(bg, store.MailStats, 15*time.Second)
 	if rc != nil {
 		rc.Start(bg, svc.Wake) // Redis pub/sub wakes every instance's view
 	} else {
@@ -123,7 +138,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	handler := newHandler(deps{
 		cfg: cfg, log: log, auth: svc, graphql: gql,
 		oauth: &oauth.Handler{Auth: svc, Keys: keys, Issuer: cfg.Issuer, PasswordGrant: cfg.OAuthPasswordGrant, Logger: log},
-		ready: svc.Ready, metrics: metricsHandler, redis: redisStatus(rc),
+		ready: svc.Ready, metrics: metricsHandler, redis: redisStatus(rc), mailbox: store,
 	})
 	return &app{
 		handler: handler, metrics: metricsHandler, auth: svc, storeName: storeName,

@@ -18,6 +18,9 @@ func TestImportDirection(t *testing.T) {
 		"oauth":               {"auth"},
 		"metrics":             {"auth"},
 		"web":                 {},
+		"mail":                {"auth"},         // renders outbox mails; the development mailbox
+		"mail/smtp":           {"auth", "mail"}, // the SMTP transport (go-mail)
+		"internal/smtptest":   {},               // an SMTP server for tests (go-smtp): no project code
 		"store/sqlite":        {"auth", "internal/migration"},
 		"store/postgres":      {"auth", "internal/migration"},
 		"store/redis":         {"auth"},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/mail"
 	"github.com/example/gqlauth/oauth"
 	"github.com/example/gqlauth/web"
 )
@@ -21,7 +22,8 @@ type deps struct {
 	oauth   *oauth.Handler
 	metrics http.Handler
 	ready   func(ctx context.Context) error
-	redis   func() string // "ok" or "unavailable"; nil without Redis
+	redis   func() string     // "ok" or "unavailable"; nil without Redis
+	mailbox mail.MailboxStore // the development mailbox (served in development only)
 }
 
 // newHandler is the whole URL surface and the middleware order, in one place.
@@ -34,6 +36,9 @@ func newHandler(d deps) http.Handler {
 		pg := web.Handler("/query") // GraphiQL and its assets, embedded; no CDN
 		mux.Handle("GET /{$}", pg)
 		mux.Handle("GET /assets/", pg)
+	}
+	if !d.cfg.Production && d.mailbox != nil {
+		mux.Handle("GET /dev/mailbox", mail.MailboxHandler(d.mailbox))
 	}
 	mux.HandleFunc("POST /token", d.oauth.Token)
 	mux.HandleFunc("POST /revoke", d.oauth.Revoke)

@@ -63,6 +63,9 @@ type Config struct {
 	PurgePause        time.Duration
 	// OnPurged, when set, observes how many rows housekeeping deleted from table.
 	OnPurged func(table string, n int64)
+
+	// Mail is the mail policy: the Mailer, EMAIL_VERIFICATION, links, limits, the sender.
+	Mail MailConfig
 }
 
 func (c *Config) setDefaults() {
@@ -99,6 +102,7 @@ func (c *Config) setDefaults() {
 	defLimit(&c.LoginPerIP, 300, 15*time.Minute)
 	defLimit(&c.RegisterPerIP, 100, 10*time.Minute)
 	defLimit(&c.RefreshPerIP, 1200, time.Minute)
+	c.Mail.setDefaults()
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -119,6 +123,7 @@ type Service struct {
 	grace   *graceCache
 	audit   *auditWriter
 	locker  HousekeepingLocker // nil: every instance purges (deletes are idempotent)
+	outbox  *outbox
 }
 
 // New builds the service (tokens may be nil for tools that issue none) and loads its in-memory view from the store's change log.
@@ -139,7 +144,7 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		cfg: cfg, store: store, tokens: tokens, hasher: hasher,
 		view:   newView(store, window, cfg.Now, cfg.Logger),
 		grace:  newGraceCache(cfg.ReuseGrace, cfg.Now),
-		locker: locker,
+		locker: locker, outbox: newOutbox(),
 	}
 	if tokens != nil {
 		s.devices = newDeviceTokens(tokens.keys, cfg.DeviceTokenTTL, cfg.Now)

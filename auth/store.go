@@ -19,7 +19,8 @@ type Store interface {
 	UserStore
 	SessionStore
 	ChangeLog
-	AuditLog // audit.go
+	AuditLog  // audit.go
+	MailStore // mailstore.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
@@ -69,6 +70,11 @@ type SecurityChange struct {
 	// before the change is worth nothing after it.
 	Keep        string
 	KeepRefresh []byte
+	// Token, when set, is a mail token the change redeems (a password reset): it is consumed
+	// in the same transaction, and when it cannot be (ErrMailTokenInvalid) nothing is applied.
+	Token *MailTokenUse
+	// Verify marks the address verified (a reset proves the mailbox, as a verification does).
+	Verify bool
 }
 
 // SessionStore keeps login sessions and their refresh tokens. A refresh token is stored only as

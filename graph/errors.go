@@ -17,6 +17,7 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeRateLimited     = "RATE_LIMITED"
+	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
@@ -72,6 +73,12 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 		case errors.As(cause, &input):
 			gerr.Message = input.Message
 			ext["code"], ext["field"] = CodeBadUserInput, input.Field
+			if input.Reason != "" {
+				ext["reason"] = input.Reason
+			}
+		case errors.Is(cause, auth.ErrMailNotConfigured):
+			gerr.Message = cause.Error()
+			ext["code"], ext["reason"] = CodeUnavailable, "MAIL_NOT_CONFIGURED"
 		case errors.As(cause, &limited):
 			gerr.Message = limited.Error()
 			ext["code"], ext["retryAfter"] = CodeRateLimited, limited.RetryAfterSeconds()

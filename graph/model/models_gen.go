@@ -112,6 +112,8 @@ type User struct {
 	Roles     []Role    `json:"roles"`
 	CreatedAt time.Time `json:"createdAt"`
 	Disabled  bool      `json:"disabled"`
+	// True once the owner of the address proved it (a link mailed there, a password reset, or an account made before verification or by an operator).
+	EmailVerified bool `json:"emailVerified"`
 }
 
 type UserConnection struct {
@@ -127,16 +129,24 @@ type UserEdge struct {
 type AuditEventType string
 
 const (
-	AuditEventTypeRegistered        AuditEventType = "REGISTERED"
-	AuditEventTypeLogin             AuditEventType = "LOGIN"
-	AuditEventTypeLoginFailed       AuditEventType = "LOGIN_FAILED"
-	AuditEventTypeLogout            AuditEventType = "LOGOUT"
-	AuditEventTypeSessionRevoked    AuditEventType = "SESSION_REVOKED"
-	AuditEventTypeRefreshTokenReuse AuditEventType = "REFRESH_TOKEN_REUSE"
-	AuditEventTypePasswordChanged   AuditEventType = "PASSWORD_CHANGED"
-	AuditEventTypeRolesChanged      AuditEventType = "ROLES_CHANGED"
-	AuditEventTypeUserDisabled      AuditEventType = "USER_DISABLED"
-	AuditEventTypeUserEnabled       AuditEventType = "USER_ENABLED"
+	AuditEventTypeRegistered                 AuditEventType = "REGISTERED"
+	AuditEventTypeLogin                      AuditEventType = "LOGIN"
+	AuditEventTypeLoginFailed                AuditEventType = "LOGIN_FAILED"
+	AuditEventTypeLogout                     AuditEventType = "LOGOUT"
+	AuditEventTypeSessionRevoked             AuditEventType = "SESSION_REVOKED"
+	AuditEventTypeRefreshTokenReuse          AuditEventType = "REFRESH_TOKEN_REUSE"
+	AuditEventTypePasswordChanged            AuditEventType = "PASSWORD_CHANGED"
+	AuditEventTypeRolesChanged               AuditEventType = "ROLES_CHANGED"
+	AuditEventTypeUserDisabled               AuditEventType = "USER_DISABLED"
+	AuditEventTypeUserEnabled                AuditEventType = "USER_ENABLED"
+	AuditEventTypeEmailVerificationRequested AuditEventType = "EMAIL_VERIFICATION_REQUESTED"
+	AuditEventTypeEmailVerified              AuditEventType = "EMAIL_VERIFIED"
+	AuditEventTypePasswordResetRequested     AuditEventType = "PASSWORD_RESET_REQUESTED"
+	AuditEventTypePasswordReset              AuditEventType = "PASSWORD_RESET"
+	AuditEventTypeEmailChangeRequested       AuditEventType = "EMAIL_CHANGE_REQUESTED"
+	AuditEventTypeEmailChanged               AuditEventType = "EMAIL_CHANGED"
+	AuditEventTypeMailSent                   AuditEventType = "MAIL_SENT"
+	AuditEventTypeMailFailed                 AuditEventType = "MAIL_FAILED"
 )
 
 var AllAuditEventType = []AuditEventType{
@@ -150,11 +160,19 @@ var AllAuditEventType = []AuditEventType{
 	AuditEventTypeRolesChanged,
 	AuditEventTypeUserDisabled,
 	AuditEventTypeUserEnabled,
+	AuditEventTypeEmailVerificationRequested,
+	AuditEventTypeEmailVerified,
+	AuditEventTypePasswordResetRequested,
+	AuditEventTypePasswordReset,
+	AuditEventTypeEmailChangeRequested,
+	AuditEventTypeEmailChanged,
+	AuditEventTypeMailSent,
+	AuditEventTypeMailFailed,
 }
 
 func (e AuditEventType) IsValid() bool {
 	switch e {
-	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled:
+	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeEmailVerificationRequested, AuditEventTypeEmailVerified, AuditEventTypePasswordResetRequested, AuditEventTypePasswordReset, AuditEventTypeEmailChangeRequested, AuditEventTypeEmailChanged, AuditEventTypeMailSent, AuditEventTypeMailFailed:
 		return true
 	}
 	return false
@@ -253,12 +271,20 @@ func (e Role) MarshalJSON() ([]byte, error) {
 type SecurityEventType string
 
 const (
-	SecurityEventTypeLogin             SecurityEventType = "LOGIN"
-	SecurityEventTypeLogout            SecurityEventType = "LOGOUT"
-	SecurityEventTypeSessionRevoked    SecurityEventType = "SESSION_REVOKED"
-	SecurityEventTypeRefreshTokenReuse SecurityEventType = "REFRESH_TOKEN_REUSE"
-	SecurityEventTypePasswordChanged   SecurityEventType = "PASSWORD_CHANGED"
-	SecurityEventTypeRolesChanged      SecurityEventType = "ROLES_CHANGED"
+	SecurityEventTypeLogin                      SecurityEventType = "LOGIN"
+	SecurityEventTypeLogout                     SecurityEventType = "LOGOUT"
+	SecurityEventTypeSessionRevoked             SecurityEventType = "SESSION_REVOKED"
+	SecurityEventTypeRefreshTokenReuse          SecurityEventType = "REFRESH_TOKEN_REUSE"
+	SecurityEventTypePasswordChanged            SecurityEventType = "PASSWORD_CHANGED"
+	SecurityEventTypeRolesChanged               SecurityEventType = "ROLES_CHANGED"
+	SecurityEventTypeEmailVerificationRequested SecurityEventType = "EMAIL_VERIFICATION_REQUESTED"
+	SecurityEventTypeEmailVerified              SecurityEventType = "EMAIL_VERIFIED"
+	SecurityEventTypePasswordResetRequested     SecurityEventType = "PASSWORD_RESET_REQUESTED"
+	SecurityEventTypePasswordReset              SecurityEventType = "PASSWORD_RESET"
+	SecurityEventTypeEmailChangeRequested       SecurityEventType = "EMAIL_CHANGE_REQUESTED"
+	SecurityEventTypeEmailChanged               SecurityEventType = "EMAIL_CHANGED"
+	SecurityEventTypeMailSent                   SecurityEventType = "MAIL_SENT"
+	SecurityEventTypeMailFailed                 SecurityEventType = "MAIL_FAILED"
 )
 
 var AllSecurityEventType = []SecurityEventType{
@@ -268,11 +294,19 @@ var AllSecurityEventType = []SecurityEventType{
 	SecurityEventTypeRefreshTokenReuse,
 	SecurityEventTypePasswordChanged,
 	SecurityEventTypeRolesChanged,
+	SecurityEventTypeEmailVerificationRequested,
+	SecurityEventTypeEmailVerified,
+	SecurityEventTypePasswordResetRequested,
+	SecurityEventTypePasswordReset,
+	SecurityEventTypeEmailChangeRequested,
+	SecurityEventTypeEmailChanged,
+	SecurityEventTypeMailSent,
+	SecurityEventTypeMailFailed,
 }
 
 func (e SecurityEventType) IsValid() bool {
 	switch e {
-	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged:
+	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeEmailVerificationRequested, SecurityEventTypeEmailVerified, SecurityEventTypePasswordResetRequested, SecurityEventTypePasswordReset, SecurityEventTypeEmailChangeRequested, SecurityEventTypeEmailChanged, SecurityEventTypeMailSent, SecurityEventTypeMailFailed:
 		return true
 	}
 	return false
