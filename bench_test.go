@@ -10,11 +10,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/example/gqlauth/internal/app"
 )
 
 // benchApp wires the real service (SQLite in a temp dir, HS256, bcrypt cost 10, limits off)
 // and returns its handler, without a network in between.
-func benchApp(b *testing.B) *app {
+func benchApp(b *testing.B) *app.App {
 	b.Helper()
 	env := testEnv(b, map[string]string{"RATE_LIMITS": "off"})
 	cfg, err := loadConfig(func(k string) string { return env[k] })
@@ -25,7 +27,7 @@ func benchApp(b *testing.B) *app {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(a.close)
+	b.Cleanup(a.Close)
 	return a
 }
 
@@ -57,16 +59,16 @@ func benchRegister(b *testing.B, h http.Handler) payload {
 // verification, revocation and current-roles checks, the directive, execution, JSON.
 func BenchmarkMe(b *testing.B) {
 	a := benchApp(b)
-	p := benchRegister(b, a.handler)
+	p := benchRegister(b, a.Handler())
 	const body = `{"query":"{ me { id email roles } }"}`
-	if rec := serveOnce(a.handler, p.AccessToken, body); !bytes.Contains(rec.Body.Bytes(), []byte(`"email":"bench@example.com"`)) {
+	if rec := serveOnce(a.Handler(), p.AccessToken, body); !bytes.Contains(rec.Body.Bytes(), []byte(`"email":"bench@example.com"`)) {
 		b.Fatalf("me: %s", rec.Body.String())
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			serveOnce(a.handler, p.AccessToken, body)
+			serveOnce(a.Handler(), p.AccessToken, body)
 		}
 	})
 }
@@ -78,7 +80,7 @@ func BenchmarkTypename(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			serveOnce(a.handler, "", `{"query":"{ __typename }"}`)
+			serveOnce(a.Handler(), "", `{"query":"{ __typename }"}`)
 		}
 	})
 }
@@ -86,7 +88,7 @@ func BenchmarkTypename(b *testing.B) {
 // BenchmarkRefresh is one refresh rotation through the handler on SQLite (durable write).
 func BenchmarkRefresh(b *testing.B) {
 	a := benchApp(b)
-	p := benchRegister(b, a.handler)
+	p := benchRegister(b, a.Handler())
 	token := p.RefreshToken
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -95,7 +97,7 @@ func BenchmarkRefresh(b *testing.B) {
 			"query":     "mutation($t:String){ refresh(refreshToken:$t) { accessToken refreshToken } }",
 			"variables": map[string]any{"t": token},
 		})
-		rec := serveOnce(a.handler, "", string(body))
+		rec := serveOnce(a.Handler(), "", string(body))
 		var out struct {
 			Data struct{ Refresh payload }
 		}
@@ -110,7 +112,7 @@ func BenchmarkRefresh(b *testing.B) {
 // each rotating its own session (rotate, then use the new token), concurrently on SQLite.
 func BenchmarkRefreshParallel(b *testing.B) {
 	a := benchApp(b)
-	p := benchRegister(b, a.handler)
+	p := benchRegister(b, a.Handler())
 	const workers = 16
 	tokens := make(chan string, workers)
 	tokens <- p.RefreshToken
@@ -119,7 +121,7 @@ func BenchmarkRefreshParallel(b *testing.B) {
 		var out struct {
 			Data struct{ Login payload }
 		}
-		rec := serveOnce(a.handler, "", login)
+		rec := serveOnce(a.Handler(), "", login)
 		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Data.Login.RefreshToken == "" {
 			b.Fatalf("login: %s", rec.Body.String())
 		}
@@ -135,7 +137,7 @@ func BenchmarkRefreshParallel(b *testing.B) {
 				"query":     "mutation($t:String){ refresh(refreshToken:$t) { accessToken refreshToken } }",
 				"variables": map[string]any{"t": token},
 			})
-			rec := serveOnce(a.handler, "", string(body))
+			rec := serveOnce(a.Handler(), "", string(body))
 			var out struct {
 				Data struct{ Refresh payload }
 			}

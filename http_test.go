@@ -421,7 +421,7 @@ func TestHTTPEndpoints(t *testing.T) {
 
 		expectOAuthError(t, hxForm(t, md.TokenEndpoint, url.Values{"username": {"oauth@example.com"}, "password": {testPassword}}),
 			http.StatusBadRequest, "invalid_request")
-		expectOAuthError(t, hxForm(t, md.TokenEndpoint, url.Values{"grant_type": {"client_credentials"}}), http.StatusBadRequest, "unsupported_grant_type")
+		expectOAuthError(t, hxForm(t, md.TokenEndpoint, url.Values{"grant_type": {"client_credentials"}}), http.StatusUnauthorized, "invalid_client") // no client authentication
 		expectOAuthError(t, hxForm(t, md.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}), http.StatusBadRequest, "unsupported_grant_type")
 		expectOAuthError(t, hxForm(t, md.TokenEndpoint, url.Values{"grant_type": {"password"}, "username": {"oauth@example.com"}}), http.StatusBadRequest, "invalid_request")
 		expectOAuthError(t, hxForm(t, md.TokenEndpoint, url.Values{"grant_type": {"refresh_token"}}), http.StatusBadRequest, "invalid_request")

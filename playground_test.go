@@ -51,6 +51,9 @@ func TestPlayground(t *testing.T) {
 		if resp, _ := fetch(t, s.URL+"/assets/nope.js"); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("unknown asset: %d", resp.StatusCode)
 		}
+		if !strings.Contains(page, `data-source="/dev/mailbox"`) {
+			t.Errorf("the development playground lacks the Mailbox panel")
+		}
 		if resp, _ := fetch(t, s.URL+"/nope"); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET /nope = %d", resp.StatusCode)
 		}
@@ -64,6 +67,31 @@ func TestPlayground(t *testing.T) {
 				t.Errorf("GET %s = %d, want 404 in production", path, resp.StatusCode)
 			}
 		}
+		// The pages behind the links in mails are the product's: served in production, with
+		// their own assets, while GraphiQL's stay away.
+		for _, path := range []string{"/verify-email", "/reset-password", "/confirm-email-change"} {
+			resp, page := fetch(t, s.URL+path)
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" ||
+				resp.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Errorf("GET %s = %d %v", path, resp.StatusCode, resp.Header)
+			}
+			refs := assetRef.FindAllStringSubmatch(page, -1)
+			if len(refs) != 2 {
+				t.Fatalf("%s refers to %d assets", path, len(refs))
+			}
+			for _, m := range refs {
+				if resp, _ := fetch(t, s.URL+m[1]); resp.StatusCode != http.StatusOK {
+					t.Errorf("GET %s = %d in production", m[1], resp.StatusCode)
+				}
+			}
+		}
+		dev := startServer(t, nil)
+		_, playground := fetch(t, dev.URL+"/")
+		for _, m := range assetRef.FindAllStringSubmatch(playground, -1) {
+			if resp, _ := fetch(t, s.URL+m[1]); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s = %d in production, want 404 (a playground file)", m[1], resp.StatusCode)
+			}
+		}
 	})
 
 	t.Run("production with PLAYGROUND=true", func(t *testing.T) {
@@ -74,6 +102,9 @@ func TestPlayground(t *testing.T) {
 		s := startServer(t, env)
 		if resp, _ := fetch(t, s.URL+"/"); resp.StatusCode != http.StatusOK {
 			t.Errorf("GET / = %d, want 200", resp.StatusCode)
+		}
+		if _, page := fetch(t, s.URL+"/"); strings.Contains(page, "mailbox") {
+			t.Errorf("the production playground offers the development mailbox")
 		}
 	})
 }

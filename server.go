@@ -1,153 +1,19 @@
 // Command gqlauth is a GraphQL authentication service: gqlgen resolvers secured by JWTs.
-// See README.md and docs/. This package only wires: configuration, storage,
-// the auth service and its HTTP adapters.
+// See README.md and docs/. The program is internal/app; this package only starts it.
 package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
-	"time"
+
+	"github.com/example/gqlauth/internal/app"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	tuneGC(os.Getenv)
-	// Log lines (one per request) go out in batches every 100 ms, and all of them at exit.
-	logw := newAsyncWriter(os.Stderr, 100*time.Millisecond)
-	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, logw)
+	code := app.Main(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	logw.Close()
-	os.Exit(exitCode(err, os.Stderr))
-}
-
-// tuneGC sets the collector for a server whose live heap is small (a few MB) and whose
-// requests each allocate ~15 KB of garbage: with Go's default GOGC=100 it collected dozens of
-// times a second under load. GOGC=200 collects a third as often; 400 was ~12 % faster still in
-// BenchmarkMe but took the peak RSS under the `me` load to 65 MB (200: 49 MB; the target is
-// 60). The 256 MiB soft memory limit makes the collector work harder before a large live heap
-// (a full user cache) grows three-fold. GOGC or GOMEMLIMIT in the environment win.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(256 << 20)
-	}
-}
-
-// run is the whole program, without globals: tests call it with their own environment.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) > 1 {
-		return runCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
-	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, cfg, newLogger(cfg, stderr))
-}
-
-func newLogger(cfg config, w io.Writer) *slog.Logger {
-	if cfg.Production {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
-}
-
-// serve runs the HTTP server until ctx ends, then shuts down gracefully: it stops accepting
-// connections and lets requests in flight finish (up to SHUTDOWN_TIMEOUT). With METRICS_ADDR,
-// /metrics has a listener of its own, which stops with the main one.
-func serve(ctx context.Context, cfg config, log *slog.Logger) error {
-	app, err := build(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer app.close()
-
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
-	if err != nil {
-		return listenError(cfg, err)
-	}
-	servers := []*http.Server{newHTTPServer(app.handler, app.baseCtx, log)}
-	listeners := []net.Listener{ln}
-	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return &configError{Var: "METRICS_ADDR", Reason: err.Error()}
-		}
-		servers = append(servers, newHTTPServer(metricsOnly(app.metrics), app.baseCtx, log))
-		listeners = append(listeners, mln)
-	}
-	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		go func() { errc <- srv.Serve(listeners[i]) }()
-	}
-	log.Info("listening", "addr", ln.Addr().String(), "production", cfg.Production, "database", app.storeName)
-	if len(listeners) > 1 {
-		log.Info("serving /metrics", "addr", listeners[1].Addr().String())
-	}
-
-	select {
-	case err := <-errc: // a listener failed: stop the others too
-		for _, srv := range servers {
-			srv.Close()
-		}
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down; letting requests in flight finish")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	var errs []error
-	for _, srv := range servers { // the main server first: metrics stay scrapable while it drains
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	app.stopBackground()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	log.Info("stopped")
-	return nil
-}
-
-// listenError names the variable at fault: PORT when the port is taken (or bad), HOST when the
-// host is not an address of this machine.
-func listenError(cfg config, err error) error {
-	if cfg.Host != "" && !errors.Is(err, syscall.EADDRINUSE) {
-		return &configError{Var: "HOST", Reason: err.Error()}
-	}
-	return &configError{Var: "PORT", Reason: err.Error()}
-}
-
-func newHTTPServer(h http.Handler, baseCtx context.Context, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return baseCtx },
-	}
-}
-
-// metricsOnly serves GET /metrics and nothing else: the metrics listener is not a second way
-// into the API.
-func metricsOnly(metrics http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics)
-	return mux
+	os.Exit(code)
 }

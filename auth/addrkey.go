@@ -8,7 +8,7 @@ import (
 // ipKey is the limiter key of the client's address for an action ("" when the address is
 // unknown). Every per-client-address rule, in memory or in Redis, gets its key here, so they
 // all group addresses alike (addressGroup).
-func ipKey(action string, ctx context.Context) string {
+func ipKey(ctx context.Context, action string) string {
 	ip := ClientFrom(ctx).IP
 	if ip == "" {
 		return ""

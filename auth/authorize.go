@@ -9,12 +9,12 @@ import (
 type PrincipalKind int
 
 const (
-	// PrincipalSession: an access token of a user's login session.
+	// PrincipalSession is an access token of a user's login session.
 	PrincipalSession PrincipalKind = iota
-	// PrincipalAPIKey: a user's personal API key; acts as the user, except on fields that
+	// PrincipalAPIKey is a user's personal API key; acts as the user, except on fields that
 	// manage credentials.
 	PrincipalAPIKey
-	// PrincipalClient: an OAuth client's own token (client_credentials); no user.
+	// PrincipalClient is an OAuth client's own token (client_credentials); no user.
 	PrincipalClient
 )
 
@@ -57,6 +57,13 @@ func (s *Service) Authorize(ctx context.Context, req Requirement) (Principal, er
 	// request's were verified moments ago, so for it this repeats Verify's answer.
 	if s.tokens != nil && s.tokens.expired(id.Claims) {
 		return Principal{}, ErrTokenExpired
+	}
+	if id.Claims.IsClient() { // a client's own token: no user, so none of our fields (check)
+		if s.view.clientRevoked(id.Claims.ClientID) {
+			return Principal{}, ErrTokenRevoked
+		}
+		p := Principal{Kind: PrincipalClient, ClientID: id.Claims.ClientID, Claims: id.Claims}
+		return p, s.check(p, req)
 	}
 	u, err := s.view.user(ctx, id.Claims.Subject)
 	if errors.Is(err, ErrNotFound) {

@@ -25,7 +25,7 @@ var (
 	ErrBusy = errors.New("server busy, try again")
 )
 
-// ForbiddenError: the caller is signed in but lacks a role (Requires), or its session or
+// ForbiddenError is a refusal of a caller who is signed in but lacks a role (Requires), or whose session or
 // credential lacks what the operation needs (Reason, one of the Reason constants).
 type ForbiddenError struct {
 	Requires Role
@@ -59,7 +59,7 @@ func (e *ForbiddenError) Error() string {
 	return "forbidden: " + e.Reason
 }
 
-// InputError: a user-supplied field is invalid. Field is the input field's name as the client
+// InputError says a user-supplied field is invalid. Field is the input field's name as the client
 // sent it (email, password, newPassword, ...).
 type InputError struct {
 	Field   string
@@ -70,7 +70,7 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
-// RateLimitedError: too many attempts; the client may try again after RetryAfter.
+// RateLimitedError means too many attempts; the client may try again after RetryAfter.
 type RateLimitedError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitedError) Error() string { return "too many attempts, try again later" }

@@ -8,6 +8,7 @@ import (
 // EventType names a security event.
 type EventType string
 
+// The event types, as the API's SecurityEventType names them.
 const (
 	EventLogin           EventType = "LOGIN"
 	EventLoginFailed     EventType = "LOGIN_FAILED"

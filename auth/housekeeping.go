@@ -48,7 +48,7 @@ type PurgeReport struct {
 func (s *Service) RunHousekeeping(ctx context.Context) {
 	for {
 		every := s.cfg.HousekeepingEvery
-		wait := every/2 + rand.N(every) // 0.5–1.5 × every
+		wait := every/2 + rand.N(every) //nolint:gosec // G404: timing jitter, not a secret; 0.5–1.5 × every
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

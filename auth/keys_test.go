@@ -393,7 +393,12 @@ func ktPublicFromJWK(t testing.TB, j map[string]any) any {
 	case "OKP":
 		return ed25519.PublicKey(dec("x"))
 	case "EC":
-		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(dec("x")), Y: new(big.Int).SetBytes(dec("y"))}
+		// SEC 1 uncompressed point: 0x04 || x || y (the raw coordinates are deprecated).
+		k, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, dec("x")...), dec("y")...))
+		if err != nil {
+			t.Fatalf("EC JWK: %v", err)
+		}
+		return k
 	case "RSA":
 		return &rsa.PublicKey{N: new(big.Int).SetBytes(dec("n")), E: int(new(big.Int).SetBytes(dec("e")).Int64())}
 	}

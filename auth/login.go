@@ -38,7 +38,7 @@ func (s *Service) createUser(ctx context.Context, email, password string, roles 
 	if len(roles) == 0 {
 		roles = []Role{RoleUser}
 	}
-	res, err := s.reserve(ctx, s.cfg.RegisterPerIP, ipKey("register", ctx))
+	res, err := s.reserve(ctx, s.cfg.RegisterPerIP, ipKey(ctx, "register"))
 	if err != nil {
 		return User{}, err
 	}
@@ -92,7 +92,7 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (Us
 	// The address first: once it is limited, its attempts read nothing and create no bucket
 	// for the emails (or devices) they name, so one address cannot fill the limiter with
 	// accounts (see DefaultLimiterBytes).
-	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey("login", ctx))
+	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"))
 	if err != nil {
 		s.publish(ctx, EventRateLimited, "", "", "login")
 		return User{}, err
@@ -203,7 +203,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, erro
 	if !ok {
 		return Grant{}, ErrRefreshTokenInvalid
 	}
-	res, err := s.reserve(ctx, s.cfg.RefreshPerIP, ipKey("refresh", ctx))
+	res, err := s.reserve(ctx, s.cfg.RefreshPerIP, ipKey(ctx, "refresh"))
 	if err != nil {
 		return Grant{}, err
 	}

@@ -229,7 +229,10 @@ func (r *memoryReservation) Done(counted bool) {
 		b.hits = append(b.hits, now)
 		s.bytes += 8 * int64(cap(b.hits)-c)
 		s.touch(r.i, now)
-		for s.bytes > s.budget && s.evictOne(now, r.i) {
+		for s.bytes > s.budget {
+			if !s.evictOne(now, r.i) {
+				break
+			}
 		}
 		return
 	}

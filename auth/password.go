@@ -86,7 +86,7 @@ func (p PasswordPolicy) Check(password, email, field string) error {
 // raised since) is followed by dummy comparisons at that lower cost until the total matches.
 type Hasher struct {
 	cost         int
-	slots        chan struct{}
+	pool         *bcryptPool // the hashing threads (bcryptpool.go)
 	queueTimeout time.Duration
 	dummies      [bcrypt.MaxCost + 1]dummyHash // by cost, each made on first use
 	// OnWait, when set, observes how long a caller waited for a slot (metrics).
@@ -106,7 +106,7 @@ func NewHasher(cost, slots int, queueTimeout time.Duration) (*Hasher, error) {
 	if slots < 1 {
 		slots = 1
 	}
-	h := &Hasher{cost: cost, slots: make(chan struct{}, slots), queueTimeout: queueTimeout}
+	h := &Hasher{cost: cost, pool: newBcryptPool(slots), queueTimeout: queueTimeout}
 	if _, _, err := h.dummy(cost); err != nil { // the current cost's is needed at once
 		return nil, err
 	}
@@ -128,32 +128,17 @@ func (h *Hasher) dummy(cost int) (hash []byte, made bool, err error) {
 	return d.hash, made, d.err
 }
 
-func (h *Hasher) acquire(ctx context.Context) error {
-	start := time.Now()
-	timer := time.NewTimer(h.queueTimeout)
-	defer timer.Stop()
-	select {
-	case h.slots <- struct{}{}:
-		if h.OnWait != nil {
-			h.OnWait(time.Since(start))
-		}
-		return nil
-	case <-timer.C:
-		return ErrBusy
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (h *Hasher) release() { <-h.slots }
-
 // Hash returns the bcrypt hash of password.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
-		return "", err
+	var (
+		b   []byte
+		err error
+	)
+	if perr := h.pool.do(ctx, h.queueTimeout, h.OnWait, func() {
+		b, err = bcrypt.GenerateFromPassword([]byte(password), h.cost)
+	}); perr != nil {
+		return "", perr
 	}
-	defer h.release()
-	b, err := bcrypt.GenerateFromPassword([]byte(password), h.cost)
 	return string(b), err
 }
 
@@ -161,13 +146,19 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // against a dummy hash of the current cost so the answer takes the same time; it never matches.
 // needsRehash is true when the stored hash was made at another cost.
 //
-// The caller holds one slot for the whole comparison, padding included: the slots bound the
-// bcrypt work in flight, and padding is bcrypt work.
+// The whole comparison, padding included, runs as one job on one hashing thread: the slots
+// bound the bcrypt work in flight, and padding is bcrypt work.
 func (h *Hasher) Compare(ctx context.Context, hash, password string) (ok, needsRehash bool, err error) {
-	if err := h.acquire(ctx); err != nil {
-		return false, false, err
+	if perr := h.pool.do(ctx, h.queueTimeout, h.OnWait, func() {
+		ok, needsRehash, err = h.compare(hash, password)
+	}); perr != nil {
+		return false, false, perr
 	}
-	defer h.release()
+	return ok, needsRehash, err
+}
+
+// compare is Compare's work, on a hashing thread.
+func (h *Hasher) compare(hash, password string) (ok, needsRehash bool, err error) {
 	if hash == "" {
 		d, _, err := h.dummy(h.cost)
 		if err != nil {

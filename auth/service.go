@@ -33,6 +33,10 @@ type Config struct {
 	LoginPerIP      Limit // failed logins per client IP; 300 per 15 min
 	RegisterPerIP   Limit // registrations per client IP; 100 per 10 min
 	RefreshPerIP    Limit // refreshes per client IP; 1200 per minute
+	// Failed OAuth client authentications (AuthenticateClient), like logins: per client id
+	// 20 per 15 min, per client IP 300 per 15 min.
+	ClientAuthPerClient Limit
+	ClientAuthPerIP     Limit
 	// LoginPerDevice replaces LoginPerAccount for an attempt presenting a device token of the
 	// account (see device.go); 10 per 15 min. The per-IP rule applies as ever.
 	LoginPerDevice Limit
@@ -103,6 +107,8 @@ func (c *Config) setDefaults() {
 	defLimit(&c.RegisterPerIP, 100, 10*time.Minute)
 	defLimit(&c.RefreshPerIP, 1200, time.Minute)
 	c.Mail.setDefaults()
+	defLimit(&c.ClientAuthPerClient, 20, 15*time.Minute)
+	defLimit(&c.ClientAuthPerIP, 300, 15*time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -124,6 +130,7 @@ type Service struct {
 	audit   *auditWriter
 	locker  HousekeepingLocker // nil: every instance purges (deletes are idempotent)
 	outbox  *outbox
+	feed    feedState          // the revocation feed's knowledge of the change log (revocations.go)
 }
 
 // New builds the service (tokens may be nil for tools that issue none) and loads its in-memory view from the store's change log.
@@ -145,6 +152,7 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		view:   newView(store, window, cfg.Now, cfg.Logger),
 		grace:  newGraceCache(cfg.ReuseGrace, cfg.Now),
 		locker: locker, outbox: newOutbox(),
+		feed:   feedState{stopping: make(chan struct{})},
 	}
 	if tokens != nil {
 		s.devices = newDeviceTokens(tokens.keys, cfg.DeviceTokenTTL, cfg.Now)

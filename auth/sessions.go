@@ -9,17 +9,17 @@ import (
 // endSessions ends the given sessions, refusing their access tokens on this instance at once
 // (other instances hear of it through the change log). It reports whether any was live.
 func (s *Service) endSessions(ctx context.Context, reason string, ids ...string) (bool, error) {
-	any := false
+	anyLive := false
 	now := s.cfg.Now().UTC()
 	for _, id := range ids {
 		ended, err := s.store.EndSession(ctx, id, reason, now)
 		if err != nil {
-			return any, fmt.Errorf("end session: %w", err)
+			return anyLive, fmt.Errorf("end session: %w", err)
 		}
-		any = any || ended
+		anyLive = anyLive || ended
 	}
 	s.view.markEnded(ids...)
-	return any, nil
+	return anyLive, nil
 }
 
 // endUserSessions ends every live session of a user but exceptID.

@@ -19,8 +19,9 @@ type Store interface {
 	UserStore
 	SessionStore
 	ChangeLog
-	AuditLog  // audit.go
-	MailStore // mailstore.go
+	AuditLog    // audit.go
+	MailStore   // mailstore.go
+	ClientStore // clients.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
@@ -131,6 +132,11 @@ type ChangeLog interface {
 	// ChangesAfter returns entries with Seq > afterSeq and At >= notBefore, in Seq order, at
 	// most limit of them.
 	ChangesAfter(ctx context.Context, afterSeq int64, notBefore time.Time, limit int) ([]Change, error)
+	// LatestChangeSeq returns the highest Seq of a committed entry (0 for an empty log; after
+	// PurgeChanges emptied it, 0 or the last Seq handed out). It never names an entry a
+	// concurrent ChangesAfter could still miss. The revocation feed's cursors are checked
+	// against it.
+	LatestChangeSeq(ctx context.Context) (int64, error)
 	// PurgeChanges deletes at most batch entries older than before (housekeeping), oldest
 	// first, and reports how many; the caller repeats until it returns less than batch.
 	PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error)
@@ -140,10 +146,16 @@ type ChangeLog interface {
 type ChangeKind string
 
 const (
-	// ChangeSessionEnded: SessionID (of UserID) was ended; its access tokens must be refused.
+	// ChangeSessionEnded means SessionID (of UserID) was ended; its access tokens must be refused.
 	ChangeSessionEnded ChangeKind = "session_ended"
-	// ChangeUser: UserID's roles, status or password changed; cached copies are stale.
+	// ChangeUser means UserID's roles, status or password changed; cached copies are stale.
 	ChangeUser ChangeKind = "user_changed"
+	// ChangeClientRevoked: the OAuth client UserID was revoked (UserID holds the client id,
+	// which is its tokens' sub); its access tokens must be refused.
+	ChangeClientRevoked ChangeKind = "client_revoked"
+	// ChangeAPIKeyRevoked: the API key SessionID of user UserID was revoked (SessionID holds
+	// the key's id); cached copies of the key are stale.
+	ChangeAPIKeyRevoked ChangeKind = "api_key_revoked"
 )
 
 // Change is one change log entry.

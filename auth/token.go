@@ -25,22 +25,36 @@ const (
 // Claims are an access token's claims.
 type Claims struct {
 	jwt.RegisteredClaims
-	SessionID string `json:"sid"`
-	Roles     []Role `json:"roles"`
+	SessionID string `json:"sid,omitempty"` // a user's tokens always carry both
+	Roles     []Role `json:"roles,omitempty"`
 	// AMR are the RFC 8176 methods of the session's sign-in ("pwd"; "pwd otp mfa"; "hwk user
 	// mfa"), AuthTime when it was made (OpenID Connect's auth_time). A refresh keeps both.
 	AMR      []string         `json:"amr,omitempty"`
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	// ClientID and Scope are those of an OAuth client's own token (client_credentials, RFC
+	// 9068): sub = client_id, a space-delimited scope, and no sid or roles.
+	ClientID string `json:"client_id,omitempty"`
+	Scope    string `json:"scope,omitempty"`
 }
 
-// Validate requires what the registered claims do not: a session and a token id. The parser
-// calls it (golang-jwt's ClaimsValidator) after the rules' own checks.
+// Validate requires what the registered claims do not: a token id, and either a session (a
+// user's token) or a client whose id is the subject (a client's token), never both. The
+// parser calls it (golang-jwt's ClaimsValidator) after the rules' own checks.
 func (c *Claims) Validate() error {
-	if c.SessionID == "" || c.ID == "" {
+	if c.ID == "" {
 		return tokenrules.ErrClaims
 	}
-	return nil
+	switch {
+	case c.ClientID == "" && c.SessionID != "":
+		return nil
+	case c.ClientID != "" && c.SessionID == "" && c.Subject == c.ClientID && len(c.Roles) == 0:
+		return nil
+	}
+	return tokenrules.ErrClaims
 }
+
+// IsClient reports whether these are the claims of a client's own token.
+func (c *Claims) IsClient() bool { return c.ClientID != "" }
 
 // TokenConfig configures access tokens.
 type TokenConfig struct {
@@ -165,6 +179,32 @@ func (t *Tokens) Issue(u User, sess Session) (string, time.Duration, error) {
 	return s, exp.Sub(now), err
 }
 
+// IssueClient mints an OAuth client's own access token (client_credentials): sub and
+// client_id are the client's id, scope the granted scopes; no sid, no roles.
+func (t *Tokens) IssueClient(clientID string, scopes []string) (string, time.Duration, error) {
+	now := t.cfg.Now().Truncate(time.Second)
+	exp := now.Add(t.cfg.TTL)
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.cfg.Issuer,
+			Subject:   clientID,
+			Audience:  jwt.ClaimStrings{t.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        randomID(16),
+		},
+		ClientID: clientID,
+		Scope:    strings.Join(scopes, " "),
+	}
+	key := t.keys.current
+	tok := jwt.NewWithClaims(key.method, claims)
+	tok.Header["typ"] = accessTokenType
+	tok.Header["kid"] = key.KID
+	s, err := tok.SignedString(key.sign)
+	return s, exp.Sub(now), err
+}
+
 // Verify checks an access token and returns its claims, or ErrTokenExpired (a correctly signed
 // token whose only fault is its expiry) or ErrTokenInvalid (anything else).
 func (t *Tokens) Verify(raw string) (*Claims, error) {
@@ -180,7 +220,7 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 	claims := &Claims{}
 	switch err := t.rules.Parse(raw, claims, t.keys.lookup); {
 	case err == nil:
-	case err == tokenrules.ErrExpired:
+	case errors.Is(err, tokenrules.ErrExpired):
 		return nil, ErrTokenExpired
 	default:
 		return nil, ErrTokenInvalid

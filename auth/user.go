@@ -8,6 +8,7 @@ import (
 // Role is a permission level. ADMIN implies USER.
 type Role string
 
+// The roles, as the API's Role enum names them.
 const (
 	RoleUser  Role = "USER"
 	RoleAdmin Role = "ADMIN"

@@ -24,12 +24,17 @@ type view struct {
 
 	mu      sync.RWMutex
 	ended   map[string]time.Time // session id → when it can be forgotten
+	clients map[string]time.Time // revoked client id → when its last token has expired
 	users   map[string]User
 	epoch   uint64 // bumped on every user invalidation; guards against caching a stale read
 	lastSeq int64
 
 	wake     chan struct{}
 	onChange func() // told of every local change (Config.OnChange); may be nil
+	// applied is closed, and replaced, each time a poll applied entries: the one wake-up every
+	// waiting request of the revocation feed shares (see revocations.go).
+	appliedMu sync.Mutex
+	applied   chan struct{}
 	// afterSync, when set, runs after each poll of the change log, on the same wake: the audit
 	// trail's delivery to subscribers (audit.go).
 	afterSync func(ctx context.Context) error
@@ -40,8 +45,8 @@ const maxCachedUsers = 100_000
 func newView(store Store, window time.Duration, now func() time.Time, log *slog.Logger) *view {
 	return &view{
 		store: store, window: window, now: now, log: log,
-		ended: map[string]time.Time{}, users: map[string]User{},
-		wake: make(chan struct{}, 1),
+		ended: map[string]time.Time{}, users: map[string]User{}, clients: map[string]time.Time{},
+		wake: make(chan struct{}, 1), applied: make(chan struct{}),
 	}
 }
 
@@ -65,11 +70,50 @@ func (v *view) markEnded(sids ...string) {
 	}
 }
 
-// changed tells the OnChange hook that this instance appended to the change log.
+// clientRevoked reports whether the client id is known to have been revoked.
+func (v *view) clientRevoked(id string) bool {
+	v.mu.RLock()
+	_, revoked := v.clients[id]
+	v.mu.RUnlock()
+	return revoked
+}
+
+func (v *view) markClientRevoked(id string) {
+	v.mu.Lock()
+	v.clients[id] = v.now().Add(v.window)
+	v.mu.Unlock()
+	v.changed()
+}
+
+// changed tells the OnChange hook that this instance appended to the change log, and polls it
+// at once, so that this instance's feed waiters hear of the change without waiting for a tick.
 func (v *view) changed() {
 	if v.onChange != nil {
 		v.onChange()
 	}
+	v.Wake()
+}
+
+// appliedChan returns the channel closed by the next poll that applies entries; take it before
+// reading the change log, so that no entry can slip between the read and the wait.
+func (v *view) appliedChan() <-chan struct{} {
+	v.appliedMu.Lock()
+	defer v.appliedMu.Unlock()
+	return v.applied
+}
+
+func (v *view) announceApplied() {
+	v.appliedMu.Lock()
+	close(v.applied)
+	v.applied = make(chan struct{})
+	v.appliedMu.Unlock()
+}
+
+// seq is the highest change log entry applied.
+func (v *view) seq() int64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.lastSeq
 }
 
 func (v *view) invalidateUser(id string) {
@@ -148,10 +192,15 @@ func (v *view) sync(ctx context.Context) error {
 			case ChangeUser:
 				delete(v.users, c.UserID)
 				v.epoch++
+			case ChangeClientRevoked:
+				if until := c.At.Add(v.window); until.After(now) {
+					v.clients[c.UserID] = until
+				}
 			}
 			v.lastSeq = max(v.lastSeq, c.Seq)
 		}
 		v.mu.Unlock()
+		v.announceApplied()
 		if len(changes) < 1000 {
 			return nil
 		}
@@ -165,6 +214,11 @@ func (v *view) forgetExpired() {
 	for sid, until := range v.ended {
 		if now.After(until) {
 			delete(v.ended, sid)
+		}
+	}
+	for id, until := range v.clients {
+		if now.After(until) {
+			delete(v.clients, id)
 		}
 	}
 	v.mu.Unlock()

@@ -4,7 +4,7 @@
 #
 #   bash clients/run.sh
 #
-# It builds the binary, installs Chromium (apt) if /usr/bin/chromium is missing, installs the
+# It builds the binary, installs Chromium and sqlite3 (apt) if they are missing, installs the
 # npm packages from package-lock.json if node_modules is missing, and runs `node --test`. Each
 # test file starts its own servers (lib/server.js: free port, fresh DATA_DIR and JWT_SECRET,
 # BCRYPT_COST=10); whatever is still running at the end is killed. Exits non-zero on any failure.
@@ -30,12 +30,16 @@ trap 'exit 130' INT TERM
 
 step() { printf '\n==> %s\n' "$*"; }
 
-if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
-	step "installing chromium (apt)"
+# Chromium drives the pages; sqlite3 lets the mail page test age a token in the database.
+missing=()
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then missing+=(chromium); fi
+if ! command -v sqlite3 >/dev/null; then missing+=(sqlite3); fi
+if [ ${#missing[@]} -gt 0 ]; then
+	step "installing ${missing[*]} (apt)"
 	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 step "go build"

@@ -28,8 +28,8 @@ const (
 const CodeDocumentTooLarge = "DOCUMENT_TOO_LARGE"
 
 func init() {
-	// A request error, answered like a parse failure: 422 (400 with the
-	// application/graphql-response+json media type), an "error" message over WebSocket.
+	// A request error, answered like a parse failure (httptransport.go): no data, 400 to
+	// application/graphql-response+json, an "error" message over WebSocket.
 	errcode.RegisterErrorType(CodeDocumentTooLarge, errcode.KindProtocol)
 }
 

@@ -87,8 +87,8 @@ func newServer(o Options) (*handler.Server, graphql.Transport) {
 	srv := handler.New(NewExecutableSchema(cfg))
 
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(getTransport{}) // httptransport.go: GraphQL over HTTP's status codes
+	srv.AddTransport(postTransport{})
 	ws := newWebsocketTransport(o.Auth, o.AllowedOrigins,
 		socketLimits{operationsPerSocket: o.OperationsPerSocket, socketsPerUser: o.SocketsPerUser})
 	srv.AddTransport(ws)

@@ -14,6 +14,15 @@ import (
 	"github.com/example/gqlauth/internal/bytelru"
 )
 
+func init() {
+	// The limits refuse a document before anything runs, like a validation rule does: request
+	// errors (no data; 400 to application/graphql-response+json, see httptransport.go; an
+	// "error" message over WebSocket).
+	for _, code := range []string{"COMPLEXITY_LIMIT_EXCEEDED", "DEPTH_LIMIT_EXCEEDED", "ALIAS_LIMIT_EXCEEDED"} {
+		errcode.RegisterErrorType(code, errcode.KindProtocol)
+	}
+}
+
 // shapeLimit refuses operations nested deeper than maxDepth (introspection included) or using
 // more than maxAliases aliases. Fragments are expanded, so spreading cannot hide depth.
 type shapeLimit struct {

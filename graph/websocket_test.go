@@ -5,47 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/example/gqlauth/auth"
-	"github.com/example/gqlauth/store/sqlite"
 )
-
-// newTestService is an auth service on a real SQLite file, with one user; it returns an
-// access token of that user.
-func newTestService(t *testing.T) (*auth.Service, string) {
-	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "graph.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	key, err := auth.NewHMACKey([]byte("graph-test-secret-0123456789abcdefghijklm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: time.Minute})
-	svc, err := auth.New(ctx, store, tokens, auth.Config{BcryptCost: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	g, err := svc.Register(ctx, "ada@example.com", "correct horse battery staple")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc, g.AccessToken
-}
 
 // TestWebsocketInitRefusedWithoutWatcher: a socket whose watcher cannot be attached (here: the
 // server without the holder middleware) is closed at connection_init, even with a valid token,

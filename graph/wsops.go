@@ -44,9 +44,9 @@ type operationConn struct {
 	ended    chan struct{} // signalled when an operation ends (only the reader waits on it)
 }
 
-func newOperationConn(conn transport.WebsocketConn, max int) *operationConn {
+func newOperationConn(conn transport.WebsocketConn, maxOps int) *operationConn {
 	c := &operationConn{
-		WebsocketConn: conn, max: max, subscribe: "subscribe", stop: "complete",
+		WebsocketConn: conn, max: maxOps, subscribe: "subscribe", stop: "complete",
 		ops: map[string]bool{}, ended: make(chan struct{}, 1),
 	}
 	if p := conn.Subprotocol(); p == "graphql-ws" || p == "" { // gqlgen's default is the legacy protocol

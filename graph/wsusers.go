@@ -12,8 +12,8 @@ type userSockets struct {
 	n   map[string]int
 }
 
-func newUserSockets(max int) *userSockets {
-	return &userSockets{max: max, n: map[string]int{}}
+func newUserSockets(maxSockets int) *userSockets {
+	return &userSockets{max: maxSockets, n: map[string]int{}}
 }
 
 // acquire takes one of the user's slots; release (safe to call more than once) gives it back.

@@ -14,7 +14,7 @@ import (
 var storeMethods = []string{
 	"Ping", "CreateUser", "UserByID", "UserByEmail", "ListUsers", "SetUserRoles", "ChangeUserSecurity",
 	"UpgradePasswordHash", "CreateSession", "RotateRefreshToken", "SessionByRefreshHash", "SessionByID", "ListLiveSessions", "EndSession", "EndUserSessions",
-	"CountLiveSessions", "PurgeSessions", "ChangesAfter", "PurgeChanges", "AppendAudit", "ListAudit",
+	"CountLiveSessions", "PurgeSessions", "ChangesAfter", "LatestChangeSeq", "PurgeChanges", "AppendAudit", "ListAudit",
 	"AuditAfter", "PurgeAudit",
 	"EnqueueMail", "ClaimMail", "IssueMailToken", "RetryMail", "FinishMail", "MailTokenByHash",
 	"RedeemMailToken", "MailStats", "PurgeMail", "AppendMailbox", "ListMailbox",
@@ -138,6 +138,11 @@ func (t *timedStore) PurgeSessions(ctx context.Context, before time.Time, batch 
 func (t *timedStore) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time.Time, limit int) ([]auth.Change, error) {
 	defer t.done("ChangesAfter", time.Now())
 	return t.inner.ChangesAfter(ctx, afterSeq, notBefore, limit)
+}
+
+func (t *timedStore) LatestChangeSeq(ctx context.Context) (int64, error) {
+	defer t.done("LatestChangeSeq", time.Now())
+	return t.inner.LatestChangeSeq(ctx)
 }
 
 func (t *timedStore) PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error) {

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/example/gqlauth/auth"
@@ -31,6 +32,7 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
 	// DeviceToken is AuthPayload.deviceToken (an extension member, RFC 6749 §5.1 allows them):
 	// sent back in X-Device-Token, it gives this client's password attempts a budget of their
 	// own. A password grant carries a new one; a refresh grant the one it presented, if valid.
@@ -43,8 +45,10 @@ type errorResponse struct {
 	ErrorDescription string `json:"error_description,omitempty"`
 }
 
-// Token is POST /token: grant_type=password (username = email, password) and
-// grant_type=refresh_token.
+// Token is POST /token: grant_type=password (username = email, password),
+// grant_type=refresh_token and grant_type=client_credentials (clientcredentials.go). A request
+// that carries client authentication which fails is answered 401 invalid_client whatever its
+// grant: a client that believes it authenticated must learn that it did not.
 func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 	if !formEncoded(r) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
@@ -54,16 +58,19 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
 		return
 	}
-	for _, p := range []string{"grant_type", "username", "password", "refresh_token"} {
+	for _, p := range []string{"grant_type", "username", "password", "refresh_token", "scope"} {
 		if len(r.PostForm[p]) > 1 { // RFC 6749 §3.2: parameters must not be repeated
 			writeError(w, http.StatusBadRequest, "invalid_request", p+" is repeated")
 			return
 		}
 	}
-	var (
-		g   auth.Grant
-		err error
-	)
+	client, err := h.AuthenticateClient(r)
+	authenticated := err == nil
+	if err != nil && !errors.Is(err, ErrNoClientAuth) {
+		h.WriteClientError(w, r, err)
+		return
+	}
+	var g auth.Grant
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "password":
 		if !h.PasswordGrant {
@@ -83,11 +90,18 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g, err = h.Auth.Refresh(r.Context(), rt)
+	case "client_credentials":
+		if !authenticated {
+			h.WriteClientError(w, r, ErrNoClientAuth)
+			return
+		}
+		h.clientCredentials(w, r, client)
+		return
 	case "":
 		writeError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
 		return
 	default:
-		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "supported: password, refresh_token")
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "supported: "+strings.Join(h.grantTypes(), ", "))
 		return
 	}
 	if err != nil {
@@ -168,22 +182,40 @@ func (h *Handler) JWKS(w http.ResponseWriter, _ *http.Request) {
 
 // Metadata is GET /.well-known/oauth-authorization-server (RFC 8414).
 func (h *Handler) Metadata(w http.ResponseWriter, _ *http.Request) {
-	grants := []string{"refresh_token"}
-	if h.PasswordGrant {
-		grants = append([]string{"password"}, grants...)
-	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                           h.Issuer,
 		"token_endpoint":                                   h.Issuer + "/token",
 		"jwks_uri":                                         h.Issuer + "/.well-known/jwks.json",
 		"revocation_endpoint":                              h.Issuer + "/revoke",
-		"grant_types_supported":                            grants,
+		"introspection_endpoint":                           h.Issuer + "/introspect",
+		"grant_types_supported":                            h.grantTypes(),
 		"response_types_supported":                         []string{},
-		"token_endpoint_auth_methods_supported":            []string{"none"},
-		"revocation_endpoint_auth_methods_supported":       []string{"none"},
+		"scopes_supported":                                 []string{},
+		"token_endpoint_auth_methods_supported":            clientAuthMethods(true),
+		"revocation_endpoint_auth_methods_supported":       clientAuthMethods(true),
+		"introspection_endpoint_auth_methods_supported":    clientAuthMethods(false),
 		"token_endpoint_auth_signing_alg_values_supported": []string{h.Keys.Alg()},
 	})
+}
+
+// grantTypes are the grant types /token accepts.
+func (h *Handler) grantTypes() []string {
+	grants := []string{"refresh_token", "client_credentials"}
+	if h.PasswordGrant {
+		grants = append([]string{"password"}, grants...)
+	}
+	return grants
+}
+
+// clientAuthMethods: "none" where a public client may call without authenticating (the
+// password and refresh grants, revocation), never at /introspect.
+func clientAuthMethods(public bool) []string {
+	m := []string{"client_secret_basic", "client_secret_post"}
+	if public {
+		m = append(m, "none")
+	}
+	return m
 }
 
 func formEncoded(r *http.Request) bool {

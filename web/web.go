@@ -1,11 +1,16 @@
-// Package web serves the GraphiQL playground with a sign-in panel, entirely from files embedded
-// in the binary: no CDN at run time, and a Content-Security-Policy that allows only our own
-// scripts.
+// Package web serves the browser side of the service, entirely from files embedded in the
+// binary: no CDN at run time, and a Content-Security-Policy that allows only our own scripts.
+//
+//   - Handler: the GraphiQL playground with a sign-in panel (development by default), and with
+//     WithMailbox the Mailbox panel that shows the development mailbox's mails.
+//   - MailPages: the pages behind the links in mails (/verify-email, /reset-password,
+//     /confirm-email-change), served in production too. The token rides in the link's fragment,
+//     so opening a page uses nothing; its button does.
 //
 // The vendored GraphiQL and React builds in assets/ are rebuilt from npm by build.sh and
-// committed; playground.js and playground.css are ours. Every asset is served under a
+// committed; the other files in assets/ are ours. Every asset is served under a
 // content-hashed name (/assets/graphiql.min.3f2a….js), so it can be cached for a year: a new
-// build gets a new URL. The page itself is never cached.
+// build gets a new URL. The pages themselves are never cached.
 package web
 
 import (
@@ -41,6 +46,7 @@ var contentTypes = map[string]string{
 
 // asset is one embedded file, ready to serve.
 type asset struct {
+	name          string // the plain name, "playground.js"
 	body, gzipped []byte
 	contentType   string
 	etag          string
@@ -76,7 +82,7 @@ var loadCatalog = sync.OnceValue(func() *catalog {
 		if !ok {
 			ct = "application/octet-stream"
 		}
-		a := &asset{body: body, contentType: ct, etag: `"` + hash + `"`}
+		a := &asset{name: name, body: body, contentType: ct, etag: `"` + hash + `"`}
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		_, _ = zw.Write(body)
@@ -100,6 +106,9 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="{{index .URL "graphiql.min.css"}}">
 <link rel="stylesheet" href="{{index .URL "playground.css"}}">
+{{- if .Mailbox}}
+<link rel="stylesheet" href="{{index .URL "mailbox.css"}}">
+{{- end}}
 </head>
 <body>
 <form id="auth-panel" class="auth-panel" autocomplete="on" novalidate>
@@ -118,24 +127,50 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
   <output id="auth-status" class="auth-status" role="status" aria-live="polite"></output>
 </form>
 <div id="graphiql" data-endpoint="{{.Endpoint}}"><div class="loading">Loading…</div></div>
+{{- if .Mailbox}}
+<div id="mailbox" data-source="{{.Mailbox}}" data-frame-css="{{index .URL "mailframe.css"}}" hidden></div>
+{{- end}}
 <script src="{{index .URL "react.production.min.js"}}"></script>
 <script src="{{index .URL "react-dom.production.min.js"}}"></script>
 <script src="{{index .URL "graphiql.min.js"}}"></script>
 <script src="{{index .URL "playground.js"}}"></script>
+{{- if .Mailbox}}
+<script src="{{index .URL "mailbox.js"}}"></script>
+{{- end}}
 </body>
 </html>
 `))
 
+// Option changes what the playground page shows.
+type Option func(*options)
+
+type options struct {
+	mailbox string
+}
+
+// WithMailbox adds the Mailbox panel, which lists the mails of the development mailbox read
+// from path (a same-origin JSON endpoint such as "/dev/mailbox") and opens their links. Only for
+// development: the mails hold live tokens.
+func WithMailbox(path string) Option {
+	return func(o *options) { o.mailbox = path }
+}
+
 // Handler serves the playground page at / and its assets at /assets/<hashed name>, for a
 // GraphQL endpoint (a path such as "/query", or an absolute http(s) URL; the WebSocket URL is
-// derived from it). Mount it for "GET /{$}" and "GET /assets/".
-func Handler(endpoint string) http.Handler {
+// derived from it). Mount it for "GET /{$}" and "GET /assets/". It serves every embedded asset,
+// the mail pages' included, so it can take /assets/ alone.
+func Handler(endpoint string, opts ...Option) http.Handler {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	c := loadCatalog()
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, struct {
 		Endpoint string
+		Mailbox  string
 		URL      map[string]string
-	}{endpoint, c.url}); err != nil {
+	}{endpoint, o.mailbox, c.url}); err != nil {
 		panic(err)
 	}
 	html := buf.Bytes()
@@ -158,23 +193,31 @@ func Handler(endpoint string) http.Handler {
 			http.ServeContent(w, r, "", started, bytes.NewReader(html))
 			return
 		}
-		name, ok := strings.CutPrefix(r.URL.Path, "/assets/")
-		a := c.byHashed[name]
-		if !ok || a == nil {
-			http.NotFound(w, r)
-			return
-		}
-		h.Set("Content-Type", a.contentType)
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-		h.Set("Vary", "Accept-Encoding")
-		body, etag := a.body, a.etag
-		if a.gzipped != nil && acceptsGzip(r) {
-			h.Set("Content-Encoding", "gzip")
-			body, etag = a.gzipped, strings.TrimSuffix(a.etag, `"`)+`-gz"`
-		}
-		h.Set("ETag", etag)
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+		c.serveAsset(w, r, nil)
 	})
+}
+
+// serveAsset answers /assets/<hashed name> from the catalog: any asset when only is nil, else
+// only those named in it (the plain names), so a handler serves no file it does not use.
+func (c *catalog) serveAsset(w http.ResponseWriter, r *http.Request, only map[string]bool) {
+	name, ok := strings.CutPrefix(r.URL.Path, "/assets/")
+	a := c.byHashed[name]
+	if !ok || a == nil || (only != nil && !only[a.name]) {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Type", a.contentType)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Vary", "Accept-Encoding")
+	body, etag := a.body, a.etag
+	if a.gzipped != nil && acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		body, etag = a.gzipped, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+	}
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 func acceptsGzip(r *http.Request) bool {

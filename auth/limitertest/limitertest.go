@@ -64,9 +64,9 @@ var tests = []struct {
 		for range 3 {
 			mustReserve(t, l, "k", 3)
 		}
-		rl := mustRefuse(t, l, "k", 3)
-		if rl.RetryAfter <= 0 || rl.RetryAfter > window {
-			t.Errorf("RetryAfter = %v with only attempts in flight; want a short positive wait", rl.RetryAfter)
+		retry := mustRefuse(t, l, "k", 3)
+		if retry <= 0 || retry > window {
+			t.Errorf("RetryAfter = %v with only attempts in flight; want a short positive wait", retry)
 		}
 	}},
 	{"ReleaseGivesTheSlotBack", func(t *testing.T, l auth.Limiter, _ *Clock) {
@@ -83,15 +83,15 @@ var tests = []struct {
 			clock.Advance(time.Minute)
 		}
 		// Counted at 0, 1 and 2 minutes; now is 3 minutes: the first leaves at 15.
-		rl := mustRefuse(t, l, "k", 3)
-		checkRetry(t, rl, 12*time.Minute)
+		retry := mustRefuse(t, l, "k", 3)
+		checkRetry(t, retry, 12*time.Minute)
 		clock.Advance(12*time.Minute - time.Millisecond)
-		rl = mustRefuse(t, l, "k", 3)
-		checkRetry(t, rl, time.Millisecond)
+		retry = mustRefuse(t, l, "k", 3)
+		checkRetry(t, retry, time.Millisecond)
 		clock.Advance(time.Millisecond)
 		mustReserve(t, l, "k", 3).Done(true) // the window slid past the first attempt
-		rl = mustRefuse(t, l, "k", 3)
-		checkRetry(t, rl, time.Minute) // the attempt at 1 minute leaves at 16
+		retry = mustRefuse(t, l, "k", 3)
+		checkRetry(t, retry, time.Minute) // the attempt at 1 minute leaves at 16
 	}},
 	{"RetryAfterNamesTheAttemptThatFreesASlot", func(t *testing.T, l auth.Limiter, clock *Clock) {
 		for range 5 {
@@ -99,8 +99,8 @@ var tests = []struct {
 			clock.Advance(time.Minute)
 		}
 		// With a lower limit on the same key, the attempt that must leave is the 3rd newest.
-		rl := mustRefuse(t, l, "k", 3)
-		checkRetry(t, rl, window-3*time.Minute)
+		retry := mustRefuse(t, l, "k", 3)
+		checkRetry(t, retry, window-3*time.Minute)
 	}},
 	{"DoneTwiceCountsOnce", func(t *testing.T, l auth.Limiter, _ *Clock) {
 		r := mustReserve(t, l, "k", 2)
@@ -114,9 +114,9 @@ var tests = []struct {
 		mustReserve(t, l, "k", 3).Done(true)
 		mustReserve(t, l, "k", 3).Done(true)
 		p := mustReserve(t, l, "k", 3)
-		rl := mustRefuse(t, l, "k", 3)
-		if rl.RetryAfter <= 0 {
-			t.Errorf("RetryAfter = %v, want positive", rl.RetryAfter)
+		retry := mustRefuse(t, l, "k", 3)
+		if retry <= 0 {
+			t.Errorf("RetryAfter = %v, want positive", retry)
 		}
 		p.Done(false)
 		mustReserve(t, l, "k", 3)
@@ -183,7 +183,8 @@ func mustReserve(t *testing.T, l auth.Limiter, key string, limit int) auth.Reser
 	return r
 }
 
-func mustRefuse(t *testing.T, l auth.Limiter, key string, limit int) *auth.RateLimitedError {
+// mustRefuse returns the refusal's RetryAfter.
+func mustRefuse(t *testing.T, l auth.Limiter, key string, limit int) time.Duration {
 	t.Helper()
 	r, err := l.Reserve(context.Background(), key, limit, window)
 	var rl *auth.RateLimitedError
@@ -193,12 +194,12 @@ func mustRefuse(t *testing.T, l auth.Limiter, key string, limit int) *auth.RateL
 		}
 		t.Fatalf("Reserve(%s, %d) = %v, want *auth.RateLimitedError", key, limit, err)
 	}
-	return rl
+	return rl.RetryAfter
 }
 
-func checkRetry(t *testing.T, rl *auth.RateLimitedError, want time.Duration) {
+func checkRetry(t *testing.T, retry, want time.Duration) {
 	t.Helper()
-	if d := rl.RetryAfter - want; d < -time.Millisecond || d > time.Millisecond {
-		t.Errorf("RetryAfter = %v, want %v", rl.RetryAfter, want)
+	if d := retry - want; d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("RetryAfter = %v, want %v", retry, want)
 	}
 }

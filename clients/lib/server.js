@@ -110,6 +110,8 @@ export async function startServer(t, env = {}) {
 
   const server = {
     url,
+    dataDir, // the SQLite database is dataDir/app.db
+
     graphqlURL: url + '/query',
     wsURL: `ws://127.0.0.1:${port}/query`,
     log: () => log,

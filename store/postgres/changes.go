@@ -52,6 +52,16 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 	return changes, nil
 }
 
+// LatestChangeSeq is the highest committed seq. Not the sequence's last_value: a writer may
+// have drawn a value it has not committed yet, which a reader after it could then miss.
+func (s *Store) LatestChangeSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM changes`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("postgres: latest change: %w", err)
+	}
+	return seq, nil
+}
+
 // PurgeChanges deletes at most batch entries with At before before, oldest first.
 func (s *Store) PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error) {
 	return s.deleteBatch(ctx, "purge changes", `DELETE FROM changes WHERE seq IN

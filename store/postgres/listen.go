@@ -38,7 +38,7 @@ func (s *Store) ListenChanges(ctx context.Context, notify func()) error {
 			backoff = listenMinBackoff
 		}
 		// Full jitter, so instances that lost the database together do not reconnect together.
-		wait := time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond
+		wait := time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond //nolint:gosec // G404: jitter, not a secret
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -208,7 +208,7 @@ func (c *Client) listen(ctx context.Context, wake func()) {
 			backoff = minBackoff
 		}
 		// Full jitter, so instances that lost Redis together do not reconnect together.
-		t := time.NewTimer(time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond)
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond) //nolint:gosec // G404: jitter, not a secret
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -47,6 +47,17 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 	return out, nil
 }
 
+// LatestChangeSeq reads AUTOINCREMENT's counter, which is written in the appending
+// transaction, so it names committed entries only and survives the log being emptied.
+func (s *Store) LatestChangeSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: latest change: %w", err)
+	}
+	return seq, nil
+}
+
 // PurgeChanges deletes at most batch entries with At before before, oldest first.
 func (s *Store) PurgeChanges(ctx context.Context, before time.Time, batch int) (int64, error) {
 	return s.deleteBatch(ctx, "purge changes", `DELETE FROM changes WHERE seq IN

@@ -25,7 +25,7 @@ func prepareFile(path string, log *slog.Logger) error {
 	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
 		return fmt.Errorf("sqlite: create directory: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode) //nolint:gosec // G304: the operator names the database file
 	switch {
 	case err == nil:
 		return f.Close()

@@ -15,6 +15,7 @@ var changeLogTests = []test{
 	{"ChangeLog/Appends", testChangeLogAppends},
 	{"ChangeLog/ChangesAfter", testChangesAfter},
 	{"ChangeLog/Purge", testPurgeChanges},
+	{"ChangeLog/LatestSeq", testLatestChangeSeq},
 	{"ChangeLog/ConcurrentAppends", testConcurrentAppends},
 	{"ChangeLog/PollerMissesNothing", testPollerMissesNothing},
 }
@@ -291,5 +292,35 @@ func pollUntilDone(wg *sync.WaitGroup, poll func()) {
 		default:
 			poll()
 		}
+	}
+}
+
+// LatestChangeSeq names the last committed entry: 0 for an empty log, then each new entry's
+// Seq, and never less than a Seq that ChangesAfter returned.
+func testLatestChangeSeq(t *testing.T, s auth.Store) {
+	ctx := ctxOf(t)
+	latest, err := s.LatestChangeSeq(ctx)
+	must(t, err)
+	if latest != 0 {
+		t.Fatalf("LatestChangeSeq of an empty log = %d", latest)
+	}
+	for i := range 3 {
+		cs := appendChanges(t, s, at(time.Duration(i)*time.Minute))
+		latest, err = s.LatestChangeSeq(ctx)
+		must(t, err)
+		if latest != cs[len(cs)-1].Seq {
+			t.Fatalf("LatestChangeSeq = %d after appending %d", latest, cs[len(cs)-1].Seq)
+		}
+	}
+	_, err = s.PurgeChanges(ctx, at(time.Hour), 100)
+	must(t, err)
+	after, err := s.LatestChangeSeq(ctx)
+	must(t, err)
+	if after != 0 && after != latest {
+		t.Fatalf("LatestChangeSeq after emptying the log = %d, want 0 or %d", after, latest)
+	}
+	next := appendChanges(t, s, at(2*time.Hour))
+	if got, _ := s.LatestChangeSeq(ctx); got != next[0].Seq {
+		t.Fatalf("LatestChangeSeq = %d, want %d", got, next[0].Seq)
 	}
 }

@@ -20,7 +20,8 @@ import (
 // Run runs every conformance test as a parallel subtest. open must return a fresh, empty store
 // of its own (a new file, a new schema) and close it with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T) auth.Store) {
-	groups := [][]test{userTests, securityTests, sessionTests, rotationTests, changeLogTests, auditTests, housekeepingTests, mailTests}
+	groups := [][]test{userTests, securityTests, sessionTests, rotationTests, changeLogTests, auditTests, housekeepingTests,
+		clientTests, mailTests}
 	for _, group := range groups {
 		for _, tc := range group {
 			t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,213 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The revocation feed: what other services' verifiers follow (GET /revocations) so that they
+// refuse an ended session's access tokens, and a disabled user's, within a second. It is read
+// from the change log every instance already shares, so every instance answers the same, and a
+// waiting request costs nothing until the view applies new entries: all waiters share the
+// view's one wake-up (view.appliedChan), whatever number of clients wait.
+
+// RevocationPage is one answer of the feed.
+type RevocationPage struct {
+	Cursor   string // where the next request continues (after=)
+	More     bool   // the page was full: ask again at once
+	Sessions []EndedSession
+	Users    []ChangedUser
+}
+
+// EndedSession is a session that ended; Until is when its last access token expires, after
+// which the entry no longer matters.
+type EndedSession struct {
+	ID    string
+	Until time.Time
+}
+
+// ChangedUser is a user whose roles or status changed, as the user is now (a deleted user is
+// reported disabled, with no roles). Until is when the last token issued before the change
+// expires.
+type ChangedUser struct {
+	ID       string
+	Disabled bool
+	Roles    []Role
+	Until    time.Time
+}
+
+// Cursor refusals.
+var (
+	ErrInvalidCursor = errors.New("cursor is not one this service gives out")
+	// ErrFutureCursor wraps ErrInvalidCursor: a cursor past the end of the change log (another
+	// deployment's, or one from before the database was replaced).
+	ErrFutureCursor = fmt.Errorf("%w: it is past the end of the change log", ErrInvalidCursor)
+)
+
+const (
+	// MaxRevocationWait is the longest a feed request waits for news.
+	MaxRevocationWait = 30 * time.Second
+	// RevocationPageSize bounds the entries of one answer.
+	RevocationPageSize = 500
+	cursorPrefix       = "c1."
+)
+
+// formatCursor and parseCursor: "c1." and the Seq in decimal, the only spelling accepted.
+func formatCursor(seq int64) string { return cursorPrefix + strconv.FormatInt(seq, 10) }
+
+func parseCursor(s string) (int64, error) {
+	digits, ok := strings.CutPrefix(s, cursorPrefix)
+	if !ok || digits == "" || len(digits) > 19 || (digits[0] == '0' && digits != "0") {
+		return 0, ErrInvalidCursor
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, ErrInvalidCursor
+		}
+	}
+	seq, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil {
+		return 0, ErrInvalidCursor
+	}
+	return seq, nil
+}
+
+// feedState remembers the highest Seq known to be committed, so that checking a cursor costs
+// a database query only when it is newer than anything this instance has seen; and ends the
+// waits when the server shuts down.
+type feedState struct {
+	known    atomic.Int64
+	stopOnce sync.Once
+	stopping chan struct{}
+}
+
+// EndFeedWaits makes every waiting and later feed request answer at once (with what it has):
+// a shutdown should not wait for long polls.
+func (s *Service) EndFeedWaits() { s.feed.stopOnce.Do(func() { close(s.feed.stopping) }) }
+
+func (f *feedState) learn(seq int64) {
+	for {
+		cur := f.known.Load()
+		if seq <= cur || f.known.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// Revocations answers the feed: with cursor "" everything that still matters and the current
+// cursor, at once; otherwise what changed after cursor, waiting up to wait (at most
+// MaxRevocationWait) for something to change. A cursor this service did not give out is
+// ErrInvalidCursor (or ErrFutureCursor). When ctx ends while waiting, the page is empty.
+func (s *Service) Revocations(ctx context.Context, cursor string, wait time.Duration) (RevocationPage, error) {
+	wait = min(max(wait, 0), MaxRevocationWait)
+	if cursor == "" {
+		return s.revocationSnapshot(ctx)
+	}
+	after, err := parseCursor(cursor)
+	if err != nil {
+		return RevocationPage{}, err
+	}
+	if err := s.checkCursor(ctx, after); err != nil {
+		return RevocationPage{}, err
+	}
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		woken := s.view.appliedChan() // before the read: a change committed after it wakes us
+		page, err := s.revocationPage(ctx, after)
+		if err != nil || len(page.Sessions)+len(page.Users) > 0 || wait == 0 {
+			return page, err
+		}
+		select {
+		case <-woken:
+		case <-timeout:
+			return page, nil
+		case <-ctx.Done():
+			return page, nil
+		case <-s.feed.stopping:
+			return page, nil
+		}
+	}
+}
+
+func (s *Service) checkCursor(ctx context.Context, after int64) error {
+	s.feed.learn(s.view.seq())
+	if after <= s.feed.known.Load() {
+		return nil
+	}
+	latest, err := s.store.LatestChangeSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("latest change: %w", err)
+	}
+	s.feed.learn(latest)
+	if after > latest {
+		return ErrFutureCursor
+	}
+	return nil
+}
+
+// revocationSnapshot is the first page of a follower without a cursor.
+func (s *Service) revocationSnapshot(ctx context.Context) (RevocationPage, error) {
+	latest, err := s.store.LatestChangeSeq(ctx) // before the read: nothing between is skipped
+	if err != nil {
+		return RevocationPage{}, fmt.Errorf("latest change: %w", err)
+	}
+	s.feed.learn(latest)
+	page, err := s.revocationPage(ctx, 0)
+	if err == nil && !page.More {
+		if seq, _ := parseCursor(page.Cursor); seq < latest {
+			page.Cursor = formatCursor(latest)
+		}
+	}
+	return page, err
+}
+
+// revocationPage reads the entries after the cursor that still matter: those of the last
+// access-token lifetime.
+func (s *Service) revocationPage(ctx context.Context, after int64) (RevocationPage, error) {
+	now := s.cfg.Now()
+	changes, err := s.store.ChangesAfter(ctx, after, now.Add(-s.view.window), RevocationPageSize)
+	if err != nil {
+		return RevocationPage{}, fmt.Errorf("read change log: %w", err)
+	}
+	page := RevocationPage{Cursor: formatCursor(after), More: len(changes) == RevocationPageSize}
+	users := map[string]int{} // user id → index in page.Users: each user once, the latest change's until
+	for _, c := range changes {
+		until := c.At.Add(s.view.window)
+		switch c.Kind {
+		case ChangeSessionEnded:
+			page.Sessions = append(page.Sessions, EndedSession{ID: c.SessionID, Until: until})
+		case ChangeUser:
+			if i, seen := users[c.UserID]; seen {
+				page.Users[i].Until = until
+				continue
+			}
+			users[c.UserID] = len(page.Users)
+			page.Users = append(page.Users, ChangedUser{ID: c.UserID, Until: until})
+		}
+		page.Cursor = formatCursor(c.Seq)
+		s.feed.learn(c.Seq)
+	}
+	for i := range page.Users {
+		u, err := s.store.UserByID(ctx, page.Users[i].ID) // not the view's cache: it may lag the log
+		switch {
+		case errors.Is(err, ErrNotFound):
+			page.Users[i].Disabled = true
+		case err != nil:
+			return RevocationPage{}, fmt.Errorf("load changed user: %w", err)
+		default:
+			page.Users[i].Disabled, page.Users[i].Roles = u.Disabled, u.Roles
+		}
+	}
+	return page, nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/example/gqlauth/internal/servertest"
+	"github.com/example/gqlauth/verify"
+)
+
+const password = "correct horse battery staple"
+
+type gqlResult struct {
+	Data   map[string]json.RawMessage
+	Errors []struct {
+		Message    string
+		Extensions map[string]any
+	}
+}
+
+func query(t *testing.T, url, token, q string) gqlResult {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": q})
+	req, _ := http.NewRequest("POST", url+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r gqlResult
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func code(r gqlResult) string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// startNotes runs the example against a real gqlauth started in this process.
+func startNotes(t *testing.T, auth *servertest.Server, o verify.Options) string {
+	t.Helper()
+	o.Issuer, o.Audience = auth.Env["JWT_ISSUER"], auth.Env["JWT_AUDIENCE"]
+	o.MetadataURL = auth.URL + "/.well-known/oauth-authorization-server"
+	h, closeFn, err := newServer(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestNotesTrustsGqlauthTokens: the example accepts gqlauth's tokens, with its own @auth.
+func TestNotesTrustsGqlauthTokens(t *testing.T) {
+	auth := servertest.Start(t, nil)
+	auth.CreateUser("ada@example.com", password, false)
+	auth.CreateUser("root@example.com", password, true)
+	notes := startNotes(t, auth, verify.Options{})
+	ada := auth.Login("ada@example.com", password).AccessToken
+	root := auth.Login("root@example.com", password).AccessToken
+
+	if r := query(t, notes, "", `{ hello }`); code(r) != "" || string(r.Data["hello"]) == "" {
+		t.Fatalf("public field: %+v", r)
+	}
+	if r := query(t, notes, "", `{ me { id } }`); code(r) != "UNAUTHENTICATED" {
+		t.Fatalf("no token: %+v", r)
+	}
+	if r := query(t, notes, "not.a.token", `{ me { id } }`); code(r) != "UNAUTHENTICATED" || r.Errors[0].Message != "the access token is invalid" {
+		t.Fatalf("bad token: %+v", r)
+	}
+	if r := query(t, notes, ada, `mutation { addNote(text: "hi") { id author } }`); code(r) != "" {
+		t.Fatalf("addNote: %+v", r)
+	}
+	r := query(t, notes, ada, `{ me { id roles sessionId } myNotes { text } }`)
+	if code(r) != "" || !bytes.Contains(r.Data["myNotes"], []byte(`"hi"`)) || !bytes.Contains(r.Data["me"], []byte(`"USER"`)) {
+		t.Fatalf("me, myNotes: %+v", r)
+	}
+	if r := query(t, notes, ada, `{ allNotes { text } }`); code(r) != "FORBIDDEN" {
+		t.Fatalf("allNotes as a user: %+v", r)
+	}
+	if r := query(t, notes, root, `{ allNotes { text } }`); code(r) != "" {
+		t.Fatalf("allNotes as an admin: %+v", r)
+	}
+}
