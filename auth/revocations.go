@@ -33,12 +33,13 @@ type EndedSession struct {
 }
 
 // ChangedUser is a user whose roles or status changed, as the user is now (a deleted user is
-// reported disabled, with no roles). Until is when the last token issued before the change
-// expires.
+// reported disabled, with no roles), or a revoked OAuth client (Client, Disabled: its tokens'
+// sub is its id). Until is when the last token issued before the change expires.
 type ChangedUser struct {
 	ID       string
 	Disabled bool
 	Roles    []Role
+	Client   bool
 	Until    time.Time
 }
 
@@ -187,6 +188,8 @@ func (s *Service) revocationPage(ctx context.Context, after int64) (RevocationPa
 		switch c.Kind {
 		case ChangeSessionEnded:
 			page.Sessions = append(page.Sessions, EndedSession{ID: c.SessionID, Until: until})
+		case ChangeClientRevoked:
+			page.Users = append(page.Users, ChangedUser{ID: c.UserID, Disabled: true, Client: true, Until: until})
 		case ChangeUser:
 			if i, seen := users[c.UserID]; seen {
 				page.Users[i].Until = until
@@ -199,6 +202,9 @@ func (s *Service) revocationPage(ctx context.Context, after int64) (RevocationPa
 		s.feed.learn(c.Seq)
 	}
 	for i := range page.Users {
+		if page.Users[i].Client {
+			continue
+		}
 		u, err := s.store.UserByID(ctx, page.Users[i].ID) // not the view's cache: it may lag the log
 		switch {
 		case errors.Is(err, ErrNotFound):

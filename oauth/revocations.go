@@ -26,6 +26,7 @@ type changedUser struct {
 	Sub      string      `json:"sub"`
 	Disabled bool        `json:"disabled"`
 	Roles    []auth.Role `json:"roles"`
+	Client   bool        `json:"client,omitempty"` // a revoked OAuth client: sub is its client_id
 	Until    string      `json:"until"`
 }
 
@@ -74,18 +75,26 @@ func (h *Handler) Revocations(w http.ResponseWriter, r *http.Request) {
 		if roles == nil {
 			roles = []auth.Role{}
 		}
-		resp.Users = append(resp.Users, changedUser{Sub: u.ID, Disabled: u.Disabled, Roles: roles, Until: rfc3339Up(u.Until)})
+		resp.Users = append(resp.Users, changedUser{Sub: u.ID, Disabled: u.Disabled, Roles: roles, Client: u.Client, Until: rfc3339Up(u.Until)})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)
 }
 
 // feedClient authenticates the registered client a feed request comes from (HTTP Basic),
-// answering 401 invalid_client when it fails.
-func (h *Handler) feedClient(w http.ResponseWriter, _ *http.Request) bool {
-	// No OAuth clients can be registered yet: nobody may read the feed.
-	w.Header().Set("WWW-Authenticate", `Basic realm="revocations", charset="UTF-8"`)
-	writeError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+// answering 401 invalid_client (or 429 when rate limited) when it fails.
+func (h *Handler) feedClient(w http.ResponseWriter, r *http.Request) bool {
+	_, err := h.AuthenticateClient(r)
+	var limited *auth.RateLimitedError
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrNoClientAuth), errors.Is(err, auth.ErrInvalidClient), errors.As(err, &limited):
+		h.WriteClientError(w, r, err)
+	default: // the clients cannot be read (the database is away): the follower retries
+		h.Logger.WarnContext(r.Context(), "revocation feed: client authentication failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "clients cannot be checked now; try again")
+	}
 	return false
 }
 

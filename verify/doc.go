@@ -14,7 +14,7 @@
 // (ErrFeedUnavailable) unless Options.FailOpen says to go on accepting them.
 //
 // Refusals are sentinel errors, checked with errors.Is: ErrExpired, ErrSessionEnded,
-// ErrUserDisabled, ErrFeedUnavailable, ErrKeysUnavailable, and ErrInvalid, which every reason
+// ErrUserDisabled, ErrClientRevoked, ErrFeedUnavailable, ErrKeysUnavailable, and ErrInvalid, which every reason
 // of a malformed or forged token wraps (ErrSignature, ErrAudience, ErrUnknownKey, ...).
 //
 // Middleware answers requests without a valid token with 401 and an RFC 6750

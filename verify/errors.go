@@ -33,6 +33,9 @@ var (
 	ErrSessionEnded = errors.New("the token's session has ended")
 	// ErrUserDisabled: the revocation feed reported the token's user disabled.
 	ErrUserDisabled = errors.New("the token's user is disabled")
+	// ErrClientRevoked: the revocation feed reported the client of a client_credentials token
+	// revoked.
+	ErrClientRevoked = errors.New("the token's client is revoked")
 	// ErrFeedUnavailable: the revocation feed has not answered for longer than
 	// Options.StaleAfter (or not yet since the start), and Options.FailOpen is false.
 	ErrFeedUnavailable = errors.New("revocation feed unavailable")

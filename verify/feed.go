@@ -96,7 +96,10 @@ func (f *follower) check(c *Claims) error {
 		return ErrFeedUnavailable
 	}
 	if u, ok := f.users[c.Subject]; ok && now.Before(u.until) {
-		if u.disabled {
+		switch {
+		case u.disabled && c.IsClient():
+			return ErrClientRevoked
+		case u.disabled:
 			return ErrUserDisabled
 		}
 		if c.SessionID != "" { // the roles now, not when the token was issued
@@ -136,9 +139,14 @@ func (f *follower) stats(s *Stats) {
 // log purged); start over with everything that still matters.
 var errBadCursor = errors.New("revocation feed: cursor refused")
 
+// errServerUnavailable: the service answered 503 (its database is away).
+var errServerUnavailable = errors.New("revocation feed: service temporarily unavailable")
+
 // run polls until ctx ends, backing off (with jitter) while the service is unreachable.
 func (f *follower) run(ctx context.Context) {
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
+	// Short: a retry is one cheap request, and the first one after an outage brings the
+	// follower up to date.
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 2 * time.Second
 	backoff := minBackoff
 	failing := false
 	for ctx.Err() == nil {
@@ -175,11 +183,17 @@ func (f *follower) run(ctx context.Context) {
 			f.failingSince = f.now()
 		}
 		f.mu.Unlock()
+		pause := backoff
+		if errors.Is(err, errServerUnavailable) {
+			// The service answers but cannot read its database: ask again soon, so that the
+			// follower is back within half a second of it.
+			pause = min(backoff, 500*time.Millisecond)
+		}
 		if !failing {
 			f.log.Warn("revocation feed unreachable; keeping the revocations known", "url", f.url, "err", err)
 			failing = true
 		}
-		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -224,6 +238,9 @@ func (f *follower) poll(ctx context.Context, cursor string, wait time.Duration) 
 		_ = json.Unmarshal(body, &e)
 		if resp.StatusCode == http.StatusBadRequest && e.Error == "invalid_cursor" {
 			return feedPage{}, errBadCursor
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return feedPage{}, fmt.Errorf("%w: %s", errServerUnavailable, e.Description)
 		}
 		return feedPage{}, fmt.Errorf("revocation feed: %s %s %s", resp.Status, e.Error, e.Description)
 	}

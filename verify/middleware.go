@@ -110,6 +110,8 @@ func Describe(err error) string {
 		return "the session has ended"
 	case errors.Is(err, ErrUserDisabled):
 		return "the account is disabled"
+	case errors.Is(err, ErrClientRevoked):
+		return "the client is revoked"
 	case errors.Is(err, ErrFeedUnavailable), errors.Is(err, ErrKeysUnavailable):
 		return "token verification is temporarily unavailable"
 	}

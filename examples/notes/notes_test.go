@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/example/gqlauth/internal/servertest"
 	"github.com/example/gqlauth/verify"
@@ -95,5 +96,46 @@ func TestNotesTrustsGqlauthTokens(t *testing.T) {
 	}
 	if r := query(t, notes, root, `{ allNotes { text } }`); code(r) != "" {
 		t.Fatalf("allNotes as an admin: %+v", r)
+	}
+}
+
+// TestNotesRefusesLogoutWithinASecond: with a registered client's credentials the example
+// follows gqlauth's revocation feed; a logout there is refused here within a second.
+func TestNotesRefusesLogoutWithinASecond(t *testing.T) {
+	auth := servertest.Start(t, nil)
+	auth.CreateUser("ada@example.com", password, false)
+	id, secret := auth.CreateClient("notes")
+	notes := startNotes(t, auth, verify.Options{ClientID: id, ClientSecret: secret})
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) { // ready: the feed answered
+		resp, err := http.Get(notes + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the notes service did not become ready")
+		}
+	}
+	g := auth.Login("ada@example.com", password)
+	if r := query(t, notes, g.AccessToken, `{ me { id } }`); code(r) != "" {
+		t.Fatalf("before the logout: %+v", r)
+	}
+	sent := time.Now()
+	auth.Logout(g.RefreshToken)
+	for {
+		r := query(t, notes, g.AccessToken, `{ me { id } }`)
+		if code(r) == "UNAUTHENTICATED" {
+			if r.Errors[0].Message != "the session has ended" {
+				t.Fatalf("refused with %q", r.Errors[0].Message)
+			}
+			t.Logf("refused %v after the logout was sent", time.Since(sent))
+			return
+		}
+		if time.Since(sent) > time.Second {
+			t.Fatal("still accepted a second after the logout")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -143,6 +143,27 @@ func (s *Server) CreateUser(email, password string, admin bool) string {
 	return strings.TrimSpace(out)
 }
 
+// CreateClient registers an OAuth client with `clients create` and returns its id and secret.
+func (s *Server) CreateClient(name string) (id, secret string) {
+	s.t.Helper()
+	out, err := s.Command("", "clients", "create", "--name", name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id: "); ok {
+			id = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if id == "" || secret == "" {
+		s.t.Fatalf("clients create printed %q", out)
+	}
+	return id, secret
+}
+
 // Grant is a /token answer.
 type Grant struct {
 	AccessToken  string `json:"access_token"`
@@ -156,9 +177,23 @@ func (s *Server) Login(email, password string) Grant {
 	return s.token(url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}})
 }
 
-func (s *Server) token(form url.Values) Grant {
+// ClientToken gets a client_credentials token with HTTP Basic.
+func (s *Server) ClientToken(id, secret string) Grant {
 	s.t.Helper()
-	resp, err := http.PostForm(s.URL+"/token", form)
+	return s.token(url.Values{"grant_type": {"client_credentials"}}, id, secret)
+}
+
+func (s *Server) token(form url.Values, basic ...string) Grant {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if len(basic) == 2 {
+		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
