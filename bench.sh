@@ -13,6 +13,6 @@ label=${1:-run}
 count=${COUNT:-6}
 bench=${BENCH:-'^Benchmark(Me|Typename|Refresh|RefreshParallel)$'}
 {
-  go test -run '^$' -bench "$bench" -benchmem -count "$count" .
+  go test -run '^$' -bench "$bench" -benchmem -count "$count" ./e2e/
   go test -run '^$' -bench '^BenchmarkRotate$' -benchmem -cpu 2,8 -count "$count" ./store/sqlite/
 } | tee "bench-$label.txt"

@@ -1,0 +1,419 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/example/gqlauth/internal/itest"
+	"github.com/example/gqlauth/internal/servertest"
+	"github.com/example/gqlauth/verify"
+	"github.com/example/gqlauth/verify/verifytest"
+)
+
+// End-to-end tests of package verify against the real server: a resource server in this test
+// process follows the server's revocation feed.
+
+const vfPassword = "correct horse battery staple"
+
+// countingTransport counts the requests to each path.
+type countingTransport struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[r.URL.Path]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) count(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[path]
+}
+
+// offsetClock is time.Now plus an offset the test moves.
+type offsetClock struct{ off atomic.Int64 }
+
+func (c *offsetClock) Now() time.Time      { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *offsetClock) Add(d time.Duration) { c.off.Add(int64(d)) }
+func vfOptions(s *servertest.Server) verify.Options {
+	return verify.Options{
+		Issuer: s.Env["JWT_ISSUER"], Audience: s.Env["JWT_AUDIENCE"], Algorithm: "EdDSA",
+		MetadataURL: s.URL + "/.well-known/oauth-authorization-server",
+	}
+}
+
+// vfFollower is a verifier of s's tokens following its feed as a registered client.
+func vfFollower(t *testing.T, s *servertest.Server, o verify.Options) *verify.Verifier {
+	t.Helper()
+	base := vfOptions(s)
+	base.ClientID, base.ClientSecret = s.CreateClient("resource-server")
+	base.HTTPClient, base.Clock, base.StaleAfter, base.FailOpen, base.PollWait = o.HTTPClient, o.Clock, o.StaleAfter, o.FailOpen, o.PollWait
+	v, err := verify.New(context.Background(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := v.WaitReady(ctx); err != nil {
+		t.Fatalf("verifier not ready: %v\n%s", err, s.Log())
+	}
+	return v
+}
+
+// vfRefusedWithin polls v every millisecond until it refuses token with want; it returns how
+// long that took from since.
+func vfRefusedWithin(t *testing.T, v *verify.Verifier, token string, want error, since time.Time, limit time.Duration) time.Duration {
+	t.Helper()
+	for {
+		_, err := v.Verify(context.Background(), token)
+		if errors.Is(err, want) {
+			return time.Since(since)
+		}
+		if err != nil {
+			t.Fatalf("refused with %v, want %v", err, want)
+		}
+		if time.Since(since) > limit {
+			t.Fatalf("still accepted %v after the revocation", limit)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func vfPercentile(sorted []time.Duration, p int) time.Duration {
+	return sorted[max((len(sorted)*p+99)/100-1, 0)]
+}
+
+// TestVerifierFollowsTheFeed: a logout on the server is refused by the resource server within
+// a second. PROPAGATION_SAMPLES sets the number of revocations measured (default 10; the
+// figures in BENCHMARKS.md use 200). A disabled user is refused too.
+func TestVerifierFollowsTheFeed(t *testing.T) {
+	n := 10
+	if v, err := strconv.Atoi(os.Getenv("PROPAGATION_SAMPLES")); err == nil && v > 0 {
+		n = v
+	}
+	for _, db := range []string{"SQLite", "PostgreSQL"} {
+		t.Run(db, func(t *testing.T) {
+			env := map[string]string{}
+			if db == "PostgreSQL" {
+				env["DATABASE_URL"] = itest.PostgresURL(t)
+			}
+			s := servertest.Start(t, env)
+			s.CreateUser("ada@example.com", vfPassword, false)
+			v := vfFollower(t, s, verify.Options{})
+			var delays []time.Duration
+			for range n {
+				g := s.Login("ada@example.com", vfPassword)
+				if _, err := v.Verify(context.Background(), g.AccessToken); err != nil {
+					t.Fatalf("fresh token refused: %v", err)
+				}
+				sent := time.Now()
+				s.Logout(g.RefreshToken)
+				delays = append(delays, vfRefusedWithin(t, v, g.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second))
+			}
+			slices.Sort(delays)
+			p99 := vfPercentile(delays, 99)
+			t.Logf("%s: %d logouts, refused by the follower after (from the logout sent): p50 %v, p99 %v, max %v",
+				db, n, vfPercentile(delays, 50), p99, delays[n-1])
+			if p99 > time.Second {
+				t.Errorf("p99 %v exceeds one second", p99)
+			}
+
+			// A disabled user (the command line, another process) is refused as well.
+			s.CreateUser("bob@example.com", vfPassword, false)
+			g := s.Login("bob@example.com", vfPassword)
+			sent := time.Now()
+			if _, err := s.Command("", "user", "disable", "--email", "bob@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			vfRefusedWithin(t, v, g.AccessToken, verify.ErrUserDisabled, sent, 3*time.Second)
+
+			// Another service's client_credentials token, until its client is revoked.
+			id, secret := s.CreateClient("machine")
+			ct := s.ClientToken(id, secret).AccessToken
+			if c, err := v.Verify(context.Background(), ct); err != nil || !c.IsClient() || c.ClientID != id {
+				t.Fatalf("client token: %+v, %v", c, err)
+			}
+			sent = time.Now()
+			if _, err := s.Command("", "clients", "revoke", "--id", id); err != nil {
+				t.Fatal(err)
+			}
+			vfRefusedWithin(t, v, ct, verify.ErrClientRevoked, sent, 3*time.Second)
+		})
+	}
+}
+
+// TestVerifierFeedSurvivesServerRestart: while the server is down the follower keeps what it
+// knew (and, within StaleAfter, accepts the other tokens); a session ended meanwhile from the
+// command line is refused once the server is back, and so is a logout after that.
+func TestVerifierFeedSurvivesServerRestart(t *testing.T) {
+	s := servertest.Start(t, nil)
+	s.CreateUser("ada@example.com", vfPassword, false)
+	v := vfFollower(t, s, verify.Options{StaleAfter: time.Minute})
+	ended, live, later := s.Login("ada@example.com", vfPassword), s.Login("ada@example.com", vfPassword), s.Login("ada@example.com", vfPassword)
+	s.Logout(ended.RefreshToken)
+	vfRefusedWithin(t, v, ended.AccessToken, verify.ErrSessionEnded, time.Now(), 2*time.Second)
+
+	s.Stop()
+	time.Sleep(500 * time.Millisecond) // the follower's poll fails and it retries
+	if _, err := v.Verify(context.Background(), ended.AccessToken); !errors.Is(err, verify.ErrSessionEnded) {
+		t.Fatalf("while the server is down, a known ended session: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), live.AccessToken); err != nil {
+		t.Fatalf("while the server is down (within StaleAfter), a live session: %v", err)
+	}
+	// Ended while the server was down: the command line writes the change log itself.
+	if _, err := s.Command("", "sessions", "revoke", "--user", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	s2 := servertest.StartEnv(t, s.Env)
+	took := vfRefusedWithin(t, v, live.AccessToken, verify.ErrSessionEnded, restarted, 10*time.Second)
+	t.Logf("a session ended while the server was down was refused %v after the restart began", took)
+	if _, err := v.Verify(context.Background(), later.AccessToken); !errors.Is(err, verify.ErrSessionEnded) {
+		t.Fatalf("revoked from the command line: %v", err)
+	}
+	g := s2.Login("ada@example.com", vfPassword)
+	sent := time.Now()
+	s2.Logout(g.RefreshToken)
+	if d := vfRefusedWithin(t, v, g.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second); d > time.Second {
+		t.Errorf("after the restart, a logout took %v to be refused", d)
+	}
+}
+
+// TestVerifierFeedSurvivesPostgresRestart: the server's database goes away and comes back (a
+// TCP relay in front of PostgreSQL drops every connection and refuses new ones for a while, as
+// a restarting PostgreSQL does: the shared test database itself is not restarted, other tests
+// use it). The follower keeps what it knew, and once the database is back a logout is refused
+// within a second again.
+func TestVerifierFeedSurvivesPostgresRestart(t *testing.T) {
+	dbURL := itest.PostgresURL(t)
+	relay := vfStartRelay(t, dbURL)
+	s := servertest.Start(t, map[string]string{"DATABASE_URL": relay.url})
+	s.CreateUser("ada@example.com", vfPassword, false)
+	v := vfFollower(t, s, verify.Options{StaleAfter: time.Minute})
+	ended, live := s.Login("ada@example.com", vfPassword), s.Login("ada@example.com", vfPassword)
+	s.Logout(ended.RefreshToken)
+	vfRefusedWithin(t, v, ended.AccessToken, verify.ErrSessionEnded, time.Now(), 2*time.Second)
+
+	relay.down(true)
+	time.Sleep(3 * time.Second) // the server's polls and the feed fail meanwhile
+	if _, err := v.Verify(context.Background(), ended.AccessToken); !errors.Is(err, verify.ErrSessionEnded) {
+		t.Fatalf("during the outage, a known ended session: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), live.AccessToken); err != nil {
+		t.Fatalf("during the outage (within StaleAfter), a live session: %v", err)
+	}
+	relay.down(false)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not get its database back\n%s", s.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sent := time.Now()
+	s.Logout(live.RefreshToken)
+	answered := time.Now()
+	d := vfRefusedWithin(t, v, live.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second)
+	t.Logf("after the database came back: the logout took %v, its refusal %v from the logout sent; stats %+v", answered.Sub(sent), d, v.Stats())
+	if d > time.Second {
+		t.Errorf("after the database came back, a logout took %v to be refused", d)
+	}
+}
+
+// TestVerifierRefetchesRotatedKeyOnce: the server restarts with a new signing key (the old one
+// kept as previous); under a burst of requests presenting tokens of the new key, the verifier
+// fetches the key set once, not once per request.
+func TestVerifierRefetchesRotatedKeyOnce(t *testing.T) {
+	s := servertest.Start(t, nil)
+	s.CreateUser("ada@example.com", vfPassword, false)
+	counter := &countingTransport{}
+	clock := &offsetClock{}
+	o := vfOptions(s)
+	o.HTTPClient, o.Clock = &http.Client{Transport: counter}, clock.Now
+	v, err := verify.New(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	old := s.Login("ada@example.com", vfPassword)
+	if _, err := v.Verify(context.Background(), old.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	const jwks = "/.well-known/jwks.json"
+	if n := counter.count(jwks); n != 1 {
+		t.Fatalf("%d JWKS requests to start, want 1", n)
+	}
+
+	// Rotate: a new current key, the old one kept to verify.
+	s.Stop()
+	env := servertest.Env(t, nil)
+	rotated := map[string]string{}
+	for k, val := range s.Env {
+		rotated[k] = val
+	}
+	rotated["JWT_PRIVATE_KEY_FILE"] = env["JWT_PRIVATE_KEY_FILE"]
+	rotated["JWT_PREVIOUS_KEY_FILES"] = s.Env["JWT_PRIVATE_KEY_FILE"]
+	s2 := servertest.StartEnv(t, rotated)
+	clock.Add(11 * time.Second) // the key set was loaded more than 10 s ago
+	fresh := s2.Login("ada@example.com", vfPassword)
+
+	const workers, each = 16, 50
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	start := make(chan struct{})
+	for range workers {
+		wg.Go(func() {
+			<-start
+			for range each {
+				for _, tok := range []string{fresh.AccessToken, old.AccessToken} {
+					if _, err := v.Verify(context.Background(), tok); err != nil {
+						refused.Add(1)
+					}
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	refetches := counter.count(jwks) - 1
+	t.Logf("%d verifications of tokens of a rotated-in key (and of the previous key) by %d goroutines: %d JWKS refetch(es)",
+		2*workers*each, workers, refetches)
+	if refused.Load() != 0 {
+		t.Fatalf("%d verifications refused", refused.Load())
+	}
+	if refetches != 1 {
+		t.Fatalf("%d JWKS refetches, want 1", refetches)
+	}
+	// Tokens naming unknown kids within 10 s cost nothing more.
+	foreign := verifytest.NewIssuer("EdDSA", o.Issuer, o.Audience)
+	for i := range 100 {
+		tok := foreign.Sign(map[string]any{"kid": "forged-" + strconv.Itoa(i)}, foreign.Claims("u", "s").Map())
+		if _, err := v.Verify(context.Background(), tok); !errors.Is(err, verify.ErrUnknownKey) {
+			t.Fatalf("a forged kid: %v", err)
+		}
+	}
+	if n := counter.count(jwks) - 1; n != 1 {
+		t.Fatalf("forged kids made %d refetches in all, want 1", n)
+	}
+}
+
+// vfRelay is a TCP relay to PostgreSQL that can be taken down (every connection dropped, new
+// ones refused) and brought back.
+type vfRelay struct {
+	t      *testing.T
+	url    string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	addr   string
+	conns  []net.Conn
+}
+
+func vfStartRelay(t *testing.T, dbURL string) *vfRelay {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &vfRelay{t: t, target: u.Host}
+	r.listen("127.0.0.1:0")
+	u.Host = r.addr
+	r.url = u.String()
+	t.Cleanup(func() { r.down(true) })
+	return r
+}
+
+func (r *vfRelay) listen(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.ln, r.addr = ln, ln.Addr().String()
+	r.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", r.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, c, up)
+			r.mu.Unlock()
+			go vfPipe(up, c)
+			go vfPipe(c, up)
+		}
+	}()
+}
+
+func vfPipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// down drops every connection and stops listening (connections are refused), or listens
+// again on the same address.
+func (r *vfRelay) down(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if down {
+		if r.ln != nil {
+			r.ln.Close()
+			r.ln = nil
+		}
+		for _, c := range r.conns {
+			c.Close()
+		}
+		r.conns = nil
+		return
+	}
+	if r.ln == nil {
+		addr := r.addr
+		r.mu.Unlock()
+		r.listen(addr)
+		r.mu.Lock()
+	}
+}
