@@ -12,6 +12,7 @@ var subscriberEvents = map[EventType]bool{
 	EventEmailVerificationRequested: true, EventEmailVerified: true, EventPasswordResetRequested: true,
 	EventPasswordReset: true, EventEmailChangeRequested: true, EventEmailChanged: true,
 	EventMailSent: true, EventMailFailed: true,
+	EventPasskeyAdded: true, EventPasskeyRemoved: true, EventPasskeyCloneDetected: true,
 }
 
 // EventBus fans security events out to a list of sinks (metrics) as they are published, and,

@@ -41,6 +41,8 @@ type PurgeReport struct {
 	Changes  int64
 	Audit    int64
 	Mail     int64 // finished mails and used or expired mail tokens
+	// PasskeyChallenges: started passkey ceremonies that expired unfinished.
+	PasskeyChallenges int64
 }
 
 // RunHousekeeping purges old rows every Config.HousekeepingEvery (jittered, so instances
@@ -67,10 +69,10 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 }
 
 // Housekeep runs one purge pass: sessions that ended or expired more than a day ago (with
-// their refresh tokens), change-log entries older than a day, and audit entries older than
-// Config.AuditRetention. Each table is purged in batches of Config.PurgeBatch rows with
-// Config.PurgePause between batches, so requests waiting for the database (SQLite's single
-// writer) get their turn.
+// their refresh tokens), change-log entries older than a day, audit entries older than
+// Config.AuditRetention, and passkey challenges that expired unfinished. Each table is purged
+// in batches of Config.PurgeBatch rows with Config.PurgePause between batches, so requests
+// waiting for the database (SQLite's single writer) get their turn.
 //
 // Rotated refresh tokens of live sessions are not purged: a reused token must still be
 // recognised as reuse (REFRESH_TOKEN_REUSED) however late it comes, rather than as an unknown
@@ -109,8 +111,13 @@ func (s *Service) Housekeep(ctx context.Context) (PurgeReport, error) {
 	}
 	// Finished mails (their data, the links, were cleared when they finished) and spent
 	// tokens are kept a day, for the operator's look into a delivery problem.
-	r.Mail, err = s.purge(ctx, "mail", func(ctx context.Context, n int) (int64, error) {
+	if r.Mail, err = s.purge(ctx, "mail", func(ctx context.Context, n int) (int64, error) {
 		return s.store.PurgeMail(ctx, now.Add(-minKeep), n)
+	}); err != nil {
+		return r, err
+	}
+	r.PasskeyChallenges, err = s.purge(ctx, "passkey_challenges", func(ctx context.Context, n int) (int64, error) {
+		return s.store.PurgePasskeyChallenges(ctx, now, n)
 	})
 	return r, err
 }

@@ -17,12 +17,11 @@ const (
 	EventMailFailed                 EventType = "MAIL_FAILED" // Reason: the template
 )
 
-// Events of second factors and passkeys, published by those features; each produces a notice.
+// Events of second factors, published by that feature; each produces a notice. (The passkey
+// events are the passkey feature's own, in events.go.)
 const (
-	EventMFAEnabled     EventType = "MFA_ENABLED"
-	EventMFADisabled    EventType = "MFA_DISABLED"
-	EventPasskeyAdded   EventType = "PASSKEY_ADDED"
-	EventPasskeyRemoved EventType = "PASSKEY_REMOVED"
+	EventMFAEnabled  EventType = "MFA_ENABLED"
+	EventMFADisabled EventType = "MFA_DISABLED"
 )
 
 // EndPasswordReset is the end reason of the sessions a password reset ended.

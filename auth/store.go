@@ -19,9 +19,10 @@ type Store interface {
 	UserStore
 	SessionStore
 	ChangeLog
-	AuditLog    // audit.go
-	MailStore   // mailstore.go
-	ClientStore // clients.go
+	AuditLog     // audit.go
+	MailStore    // mailstore.go
+	ClientStore  // clients.go
+	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error

@@ -18,6 +18,8 @@ var storeMethods = []string{
 	"AuditAfter", "PurgeAudit",
 	"EnqueueMail", "ClaimMail", "IssueMailToken", "RetryMail", "FinishMail", "MailTokenByHash",
 	"RedeemMailToken", "MailStats", "PurgeMail", "AppendMailbox", "ListMailbox",
+	"PasskeyHandle", "EnsurePasskeyHandle", "CreatePasskey", "ListPasskeys", "PasskeyByCredentialID",
+	"RecordPasskeyUse", "DeletePasskey", "CreatePasskeyChallenge", "TakePasskeyChallenge", "PurgePasskeyChallenges",
 }
 
 // timedStore is an auth.Store that observes the duration of every call of the store it wraps.
@@ -223,4 +225,54 @@ func (t *timedStore) AppendMailbox(ctx context.Context, e auth.MailboxEntry, kee
 func (t *timedStore) ListMailbox(ctx context.Context, limit int) ([]auth.MailboxEntry, error) {
 	defer t.done("ListMailbox", time.Now())
 	return t.inner.ListMailbox(ctx, limit)
+}
+
+func (t *timedStore) PasskeyHandle(ctx context.Context, userID string) ([]byte, error) {
+	defer t.done("PasskeyHandle", time.Now())
+	return t.inner.PasskeyHandle(ctx, userID)
+}
+
+func (t *timedStore) EnsurePasskeyHandle(ctx context.Context, userID string, handle []byte) ([]byte, error) {
+	defer t.done("EnsurePasskeyHandle", time.Now())
+	return t.inner.EnsurePasskeyHandle(ctx, userID, handle)
+}
+
+func (t *timedStore) CreatePasskey(ctx context.Context, p auth.Passkey) error {
+	defer t.done("CreatePasskey", time.Now())
+	return t.inner.CreatePasskey(ctx, p)
+}
+
+func (t *timedStore) ListPasskeys(ctx context.Context, userID string) ([]auth.Passkey, error) {
+	defer t.done("ListPasskeys", time.Now())
+	return t.inner.ListPasskeys(ctx, userID)
+}
+
+func (t *timedStore) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (auth.Passkey, error) {
+	defer t.done("PasskeyByCredentialID", time.Now())
+	return t.inner.PasskeyByCredentialID(ctx, credentialID)
+}
+
+func (t *timedStore) RecordPasskeyUse(ctx context.Context, id string, signCount uint32, record []byte, now time.Time) (bool, error) {
+	defer t.done("RecordPasskeyUse", time.Now())
+	return t.inner.RecordPasskeyUse(ctx, id, signCount, record, now)
+}
+
+func (t *timedStore) DeletePasskey(ctx context.Context, userID, id string) (bool, error) {
+	defer t.done("DeletePasskey", time.Now())
+	return t.inner.DeletePasskey(ctx, userID, id)
+}
+
+func (t *timedStore) CreatePasskeyChallenge(ctx context.Context, c auth.PasskeyChallenge) error {
+	defer t.done("CreatePasskeyChallenge", time.Now())
+	return t.inner.CreatePasskeyChallenge(ctx, c)
+}
+
+func (t *timedStore) TakePasskeyChallenge(ctx context.Context, id string) (auth.PasskeyChallenge, error) {
+	defer t.done("TakePasskeyChallenge", time.Now())
+	return t.inner.TakePasskeyChallenge(ctx, id)
+}
+
+func (t *timedStore) PurgePasskeyChallenges(ctx context.Context, before time.Time, batch int) (int64, error) {
+	defer t.done("PurgePasskeyChallenges", time.Now())
+	return t.inner.PurgePasskeyChallenges(ctx, before, batch)
 }

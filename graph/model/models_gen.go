@@ -4,6 +4,7 @@ package model
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -71,6 +72,24 @@ type PageInfo struct {
 	HasPreviousPage bool    `json:"hasPreviousPage"`
 	StartCursor     *string `json:"startCursor,omitempty"`
 	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+// A passkey of the signed-in user.
+type Passkey struct {
+	ID string `json:"id"`
+	// Given at registration, or named after the authenticator.
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	// The last sign-in with it; null before the first.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+}
+
+// A started passkey ceremony: hand options to navigator.credentials.create() (registration) or
+// .get() (sign-in) and send the result with challengeId within 5 minutes. A challenge is used
+// once, whether its finish succeeds or not.
+type PasskeyChallenge struct {
+	ChallengeID string          `json:"challengeId"`
+	Options     json.RawMessage `json:"options"`
 }
 
 type Query struct {
@@ -147,6 +166,10 @@ const (
 	AuditEventTypeEmailChanged               AuditEventType = "EMAIL_CHANGED"
 	AuditEventTypeMailSent                   AuditEventType = "MAIL_SENT"
 	AuditEventTypeMailFailed                 AuditEventType = "MAIL_FAILED"
+	AuditEventTypePasskeyAdded               AuditEventType = "PASSKEY_ADDED"
+	AuditEventTypePasskeyRemoved             AuditEventType = "PASSKEY_REMOVED"
+	// A passkey's signature counter went back: a copy of it was used. The sign-in was refused.
+	AuditEventTypePasskeyCloneDetected AuditEventType = "PASSKEY_CLONE_DETECTED"
 )
 
 var AllAuditEventType = []AuditEventType{
@@ -168,11 +191,14 @@ var AllAuditEventType = []AuditEventType{
 	AuditEventTypeEmailChanged,
 	AuditEventTypeMailSent,
 	AuditEventTypeMailFailed,
+	AuditEventTypePasskeyAdded,
+	AuditEventTypePasskeyRemoved,
+	AuditEventTypePasskeyCloneDetected,
 }
 
 func (e AuditEventType) IsValid() bool {
 	switch e {
-	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeEmailVerificationRequested, AuditEventTypeEmailVerified, AuditEventTypePasswordResetRequested, AuditEventTypePasswordReset, AuditEventTypeEmailChangeRequested, AuditEventTypeEmailChanged, AuditEventTypeMailSent, AuditEventTypeMailFailed:
+	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeEmailVerificationRequested, AuditEventTypeEmailVerified, AuditEventTypePasswordResetRequested, AuditEventTypePasswordReset, AuditEventTypeEmailChangeRequested, AuditEventTypeEmailChanged, AuditEventTypeMailSent, AuditEventTypeMailFailed, AuditEventTypePasskeyAdded, AuditEventTypePasskeyRemoved, AuditEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false
@@ -285,6 +311,9 @@ const (
 	SecurityEventTypeEmailChanged               SecurityEventType = "EMAIL_CHANGED"
 	SecurityEventTypeMailSent                   SecurityEventType = "MAIL_SENT"
 	SecurityEventTypeMailFailed                 SecurityEventType = "MAIL_FAILED"
+	SecurityEventTypePasskeyAdded               SecurityEventType = "PASSKEY_ADDED"
+	SecurityEventTypePasskeyRemoved             SecurityEventType = "PASSKEY_REMOVED"
+	SecurityEventTypePasskeyCloneDetected       SecurityEventType = "PASSKEY_CLONE_DETECTED"
 )
 
 var AllSecurityEventType = []SecurityEventType{
@@ -302,11 +331,14 @@ var AllSecurityEventType = []SecurityEventType{
 	SecurityEventTypeEmailChanged,
 	SecurityEventTypeMailSent,
 	SecurityEventTypeMailFailed,
+	SecurityEventTypePasskeyAdded,
+	SecurityEventTypePasskeyRemoved,
+	SecurityEventTypePasskeyCloneDetected,
 }
 
 func (e SecurityEventType) IsValid() bool {
 	switch e {
-	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeEmailVerificationRequested, SecurityEventTypeEmailVerified, SecurityEventTypePasswordResetRequested, SecurityEventTypePasswordReset, SecurityEventTypeEmailChangeRequested, SecurityEventTypeEmailChanged, SecurityEventTypeMailSent, SecurityEventTypeMailFailed:
+	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeEmailVerificationRequested, SecurityEventTypeEmailVerified, SecurityEventTypePasswordResetRequested, SecurityEventTypePasswordReset, SecurityEventTypeEmailChangeRequested, SecurityEventTypeEmailChanged, SecurityEventTypeMailSent, SecurityEventTypeMailFailed, SecurityEventTypePasskeyAdded, SecurityEventTypePasskeyRemoved, SecurityEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false

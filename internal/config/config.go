@@ -64,6 +64,7 @@ type Config struct {
 	MailLinkBase      string // no trailing slash
 	MailTemplatesDir  string
 	EmailVerification auth.Verification
+	WebAuthn          WebAuthn
 }
 
 // Error names the variable at fault; it makes the process exit with code 2.
@@ -228,6 +229,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.RefreshCookie = boolean("REFRESH_COOKIE", false)
 	c.OAuthPasswordGrant = boolean("OAUTH_PASSWORD_GRANT", true)
+	loadWebAuthn(&c, env, fail)
 	loadMailConfig(&c, env, fail, duration)
 	return c, errors.Join(errs...)
 }
@@ -235,12 +237,9 @@ func Load(getenv func(string) string) (Config, error) {
 // loadMailConfig reads the mail settings. EMAIL_VERIFICATION=required in production needs a
 // way to send the verification mails: SMTP_URL.
 func loadMailConfig(c *Config, env func(string, string) string, fail func(string, string, ...any), duration func(string, string) time.Duration) {
-	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", c.Issuer), "/")
-	if !isBaseURL(c.PublicURL) {
-		fail("PUBLIC_URL", "%q is not an http(s) URL without query or fragment", c.PublicURL)
-	}
+	// PUBLIC_URL is read (and checked) with the WebAuthn settings, which come first.
 	c.MailLinkBase = strings.TrimRight(env("MAIL_LINK_BASE", c.PublicURL), "/")
-	if !isBaseURL(c.MailLinkBase) {
+	if env("MAIL_LINK_BASE", "") != "" && !isBaseURL(c.MailLinkBase) {
 		fail("MAIL_LINK_BASE", "%q is not an http(s) URL without query or fragment", c.MailLinkBase)
 	}
 	if raw := env("SMTP_URL", ""); raw != "" {
