@@ -22,6 +22,7 @@ type Store interface {
 	AuditLog     // audit.go
 	MailStore    // mailstore.go
 	ClientStore  // clients.go
+	APIKeyStore  // apikeys.go
 	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
