@@ -23,6 +23,7 @@ const usage = `usage:
   gqlauth user enable --email E
   gqlauth sessions revoke --user E
   gqlauth keys generate --alg EdDSA|ES256|RS256 [--out FILE]
+  gqlauth version                           version, commit and Go version, on one line
   gqlauth clients create --name N [--scope S]...
   gqlauth clients list
   gqlauth clients revoke --id ID
@@ -45,6 +46,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return clientCommands["clients "+args[1]](ctx, args[2:], getenv, stdout, stderr)
 	case len(args) >= 2 && args[0] == "keys" && args[1] == "generate":
 		return keysGenerate(args[2:], stdout, stderr)
+	case len(args) == 1 && (args[0] == "version" || args[0] == "--version"):
+		return version(stdout)
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
 		fmt.Fprint(stdout, usage)
 		return nil
