@@ -131,3 +131,57 @@ func (s *boundedStore) ChangesAfter(ctx context.Context, afterSeq int64, notBefo
 	defer cancel()
 	return s.Store.ChangesAfter(ctx, afterSeq, notBefore, limit)
 }
+
+func (s *boundedStore) PasskeyHandle(ctx context.Context, userID string) ([]byte, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.PasskeyHandle(ctx, userID)
+}
+
+func (s *boundedStore) EnsurePasskeyHandle(ctx context.Context, userID string, handle []byte) ([]byte, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.EnsurePasskeyHandle(ctx, userID, handle)
+}
+
+func (s *boundedStore) CreatePasskey(ctx context.Context, p Passkey) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.CreatePasskey(ctx, p)
+}
+
+func (s *boundedStore) ListPasskeys(ctx context.Context, userID string) ([]Passkey, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.ListPasskeys(ctx, userID)
+}
+
+func (s *boundedStore) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (Passkey, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.PasskeyByCredentialID(ctx, credentialID)
+}
+
+func (s *boundedStore) RecordPasskeyUse(ctx context.Context, id string, signCount uint32, record []byte, now time.Time) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.RecordPasskeyUse(ctx, id, signCount, record, now)
+}
+
+func (s *boundedStore) DeletePasskey(ctx context.Context, userID, id string) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.DeletePasskey(ctx, userID, id)
+}
+
+func (s *boundedStore) CreatePasskeyChallenge(ctx context.Context, c PasskeyChallenge) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.CreatePasskeyChallenge(ctx, c)
+}
+
+func (s *boundedStore) TakePasskeyChallenge(ctx context.Context, id string) (PasskeyChallenge, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.TakePasskeyChallenge(ctx, id)
+}

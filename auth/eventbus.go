@@ -9,6 +9,7 @@ import (
 var subscriberEvents = map[EventType]bool{
 	EventLogin: true, EventLogout: true, EventSessionRevoked: true,
 	EventRefreshReuse: true, EventPasswordChanged: true, EventRolesChanged: true,
+	EventPasskeyAdded: true, EventPasskeyRemoved: true, EventPasskeyCloneDetected: true,
 }
 
 // EventBus fans security events out to a list of sinks (metrics) as they are published, and,

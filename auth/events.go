@@ -22,6 +22,10 @@ const (
 	EventUserRegistered  EventType = "REGISTERED"
 	EventRefreshed       EventType = "REFRESHED"
 	EventRateLimited     EventType = "RATE_LIMITED"
+	// Passkeys (Reason: the passkey's name).
+	EventPasskeyAdded         EventType = "PASSKEY_ADDED"
+	EventPasskeyRemoved       EventType = "PASSKEY_REMOVED"
+	EventPasskeyCloneDetected EventType = "PASSKEY_CLONE_DETECTED"
 )
 
 // Event is one security event of a user.

@@ -40,6 +40,8 @@ type PurgeReport struct {
 	Sessions int64
 	Changes  int64
 	Audit    int64
+	// PasskeyChallenges: started passkey ceremonies that expired unfinished.
+	PasskeyChallenges int64
 }
 
 // RunHousekeeping purges old rows every Config.HousekeepingEvery (jittered, so instances
@@ -66,10 +68,10 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 }
 
 // Housekeep runs one purge pass: sessions that ended or expired more than a day ago (with
-// their refresh tokens), change-log entries older than a day, and audit entries older than
-// Config.AuditRetention. Each table is purged in batches of Config.PurgeBatch rows with
-// Config.PurgePause between batches, so requests waiting for the database (SQLite's single
-// writer) get their turn.
+// their refresh tokens), change-log entries older than a day, audit entries older than
+// Config.AuditRetention, and passkey challenges that expired unfinished. Each table is purged
+// in batches of Config.PurgeBatch rows with Config.PurgePause between batches, so requests
+// waiting for the database (SQLite's single writer) get their turn.
 //
 // Rotated refresh tokens of live sessions are not purged: a reused token must still be
 // recognised as reuse (REFRESH_TOKEN_REUSED) however late it comes, rather than as an unknown
@@ -101,8 +103,13 @@ func (s *Service) Housekeep(ctx context.Context) (PurgeReport, error) {
 	}); err != nil {
 		return r, err
 	}
-	r.Audit, err = s.purge(ctx, "audit", func(ctx context.Context, n int) (int64, error) {
+	if r.Audit, err = s.purge(ctx, "audit", func(ctx context.Context, n int) (int64, error) {
 		return s.store.PurgeAudit(ctx, now.Add(-s.cfg.AuditRetention), n)
+	}); err != nil {
+		return r, err
+	}
+	r.PasskeyChallenges, err = s.purge(ctx, "passkey_challenges", func(ctx context.Context, n int) (int64, error) {
+		return s.store.PurgePasskeyChallenges(ctx, now, n)
 	})
 	return r, err
 }

@@ -46,6 +46,12 @@ type Config struct {
 	// passed a second factor.
 	AdminMFA bool
 
+	// Passkeys is the WebAuthn adapter (package passkey); nil turns passkeys off.
+	Passkeys PasskeyProtocol
+	// PasskeyStartPerIP limits started passkey ceremonies per client IP (each is stored until
+	// it expires); 120 per minute.
+	PasskeyStartPerIP Limit
+
 	Now    func() time.Time
 	Logger *slog.Logger
 	// OnBcryptWait, when set, observes how long each bcrypt operation waited for a slot.
@@ -103,6 +109,7 @@ func (c *Config) setDefaults() {
 	defLimit(&c.LoginPerIP, 300, 15*time.Minute)
 	defLimit(&c.RegisterPerIP, 100, 10*time.Minute)
 	defLimit(&c.RefreshPerIP, 1200, time.Minute)
+	defLimit(&c.PasskeyStartPerIP, 120, time.Minute)
 	defLimit(&c.ClientAuthPerClient, 20, 15*time.Minute)
 	defLimit(&c.ClientAuthPerIP, 300, 15*time.Minute)
 	if c.Now == nil {
@@ -126,6 +133,7 @@ type Service struct {
 	audit   *auditWriter
 	locker  HousekeepingLocker // nil: every instance purges (deletes are idempotent)
 	feed    feedState          // the revocation feed's knowledge of the change log (revocations.go)
+	decoys  *passkeyDecoys
 }
 
 // New builds the service (tokens may be nil for tools that issue none) and loads its in-memory view from the store's change log.
@@ -151,6 +159,9 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 	}
 	if tokens != nil {
 		s.devices = newDeviceTokens(tokens.keys, cfg.DeviceTokenTTL, cfg.Now)
+		s.decoys = newPasskeyDecoys(tokens.keys)
+	} else {
+		s.decoys = newPasskeyDecoys(nil)
 	}
 	s.view.onChange = cfg.OnChange
 	if err := s.view.sync(ctx); err != nil {

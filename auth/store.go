@@ -19,8 +19,9 @@ type Store interface {
 	UserStore
 	SessionStore
 	ChangeLog
-	AuditLog    // audit.go
-	ClientStore // clients.go
+	AuditLog     // audit.go
+	ClientStore  // clients.go
+	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error

@@ -54,3 +54,12 @@ func optional(s string) *string {
 	}
 	return &s
 }
+
+func toPasskey(p auth.Passkey) *model.Passkey {
+	out := &model.Passkey{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC()}
+	if !p.LastUsedAt.IsZero() {
+		t := p.LastUsedAt.UTC()
+		out.LastUsedAt = &t
+	}
+	return out
+}

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/graph/model"
 )
 
 // Error codes of extensions.code (docs/api.md, Errors).
@@ -18,6 +20,7 @@ const (
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
+	CodeUnavailable     = "UNAVAILABLE"
 )
 
 // unauthenticatedReasons maps auth's refusals to the API's reasons.
@@ -60,6 +63,7 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 			forbidden *auth.ForbiddenError
 			input     *auth.InputError
 			limited   *auth.RateLimitedError
+			badJSON   *model.JSONInputError
 		)
 		switch {
 		case errors.As(cause, &forbidden):
@@ -75,6 +79,12 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 		case errors.As(cause, &limited):
 			gerr.Message = limited.Error()
 			ext["code"], ext["retryAfter"] = CodeRateLimited, limited.RetryAfterSeconds()
+		case errors.As(cause, &badJSON):
+			gerr.Message = "not a JSON object: " + badJSON.Reason
+			ext["code"], ext["field"] = CodeBadUserInput, inputField(gerr)
+		case errors.Is(cause, auth.ErrPasskeysOff):
+			gerr.Message = cause.Error()
+			ext["code"], ext["reason"] = CodeUnavailable, "PASSKEYS_NOT_CONFIGURED"
 		case errors.Is(cause, auth.ErrBusy):
 			gerr.Message = cause.Error()
 			ext["code"], ext["retryAfter"] = CodeRateLimited, 1
@@ -96,6 +106,16 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 		gerr.Err = nil
 		return gerr
 	}
+}
+
+// inputField names the argument a coercion error is about: the last name in its path.
+func inputField(e *gqlerror.Error) string {
+	for i := len(e.Path) - 1; i >= 0; i-- {
+		if name, ok := e.Path[i].(ast.PathName); ok {
+			return string(name)
+		}
+	}
+	return "credential"
 }
 
 func reasonOf(err error) string {

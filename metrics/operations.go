@@ -33,13 +33,13 @@ func (m *Metrics) registerOperational() {
 	}, []string{"reason"})
 	m.purged = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "auth_housekeeping_purged_rows_total",
-		Help: "Rows deleted by housekeeping, by table (sessions with their refresh tokens, changes, audit).",
+		Help: "Rows deleted by housekeeping, by table (sessions with their refresh tokens, changes, audit, passkey_challenges).",
 	}, []string{"table"})
 	m.registry.MustRegister(m.storeDuration, m.liveSessions, m.sessionsEnded, m.purged)
 	for r := range endReasons {
 		m.sessionsEnded.WithLabelValues(r) // every reason shows, at 0, from the start
 	}
-	for _, table := range []string{"sessions", "changes", "audit"} {
+	for _, table := range []string{"sessions", "changes", "audit", "passkey_challenges"} {
 		m.purged.WithLabelValues(table)
 	}
 }

@@ -16,6 +16,8 @@ var storeMethods = []string{
 	"UpgradePasswordHash", "CreateSession", "RotateRefreshToken", "SessionByRefreshHash", "SessionByID", "ListLiveSessions", "EndSession", "EndUserSessions",
 	"CountLiveSessions", "PurgeSessions", "ChangesAfter", "LatestChangeSeq", "PurgeChanges", "AppendAudit", "ListAudit",
 	"AuditAfter", "PurgeAudit",
+	"PasskeyHandle", "EnsurePasskeyHandle", "CreatePasskey", "ListPasskeys", "PasskeyByCredentialID",
+	"RecordPasskeyUse", "DeletePasskey", "CreatePasskeyChallenge", "TakePasskeyChallenge", "PurgePasskeyChallenges",
 }
 
 // timedStore is an auth.Store that observes the duration of every call of the store it wraps.
@@ -166,4 +168,54 @@ func (t *timedStore) AuditAfter(ctx context.Context, afterSeq int64, limit int) 
 func (t *timedStore) PurgeAudit(ctx context.Context, before time.Time, batch int) (int64, error) {
 	defer t.done("PurgeAudit", time.Now())
 	return t.inner.PurgeAudit(ctx, before, batch)
+}
+
+func (t *timedStore) PasskeyHandle(ctx context.Context, userID string) ([]byte, error) {
+	defer t.done("PasskeyHandle", time.Now())
+	return t.inner.PasskeyHandle(ctx, userID)
+}
+
+func (t *timedStore) EnsurePasskeyHandle(ctx context.Context, userID string, handle []byte) ([]byte, error) {
+	defer t.done("EnsurePasskeyHandle", time.Now())
+	return t.inner.EnsurePasskeyHandle(ctx, userID, handle)
+}
+
+func (t *timedStore) CreatePasskey(ctx context.Context, p auth.Passkey) error {
+	defer t.done("CreatePasskey", time.Now())
+	return t.inner.CreatePasskey(ctx, p)
+}
+
+func (t *timedStore) ListPasskeys(ctx context.Context, userID string) ([]auth.Passkey, error) {
+	defer t.done("ListPasskeys", time.Now())
+	return t.inner.ListPasskeys(ctx, userID)
+}
+
+func (t *timedStore) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (auth.Passkey, error) {
+	defer t.done("PasskeyByCredentialID", time.Now())
+	return t.inner.PasskeyByCredentialID(ctx, credentialID)
+}
+
+func (t *timedStore) RecordPasskeyUse(ctx context.Context, id string, signCount uint32, record []byte, now time.Time) (bool, error) {
+	defer t.done("RecordPasskeyUse", time.Now())
+	return t.inner.RecordPasskeyUse(ctx, id, signCount, record, now)
+}
+
+func (t *timedStore) DeletePasskey(ctx context.Context, userID, id string) (bool, error) {
+	defer t.done("DeletePasskey", time.Now())
+	return t.inner.DeletePasskey(ctx, userID, id)
+}
+
+func (t *timedStore) CreatePasskeyChallenge(ctx context.Context, c auth.PasskeyChallenge) error {
+	defer t.done("CreatePasskeyChallenge", time.Now())
+	return t.inner.CreatePasskeyChallenge(ctx, c)
+}
+
+func (t *timedStore) TakePasskeyChallenge(ctx context.Context, id string) (auth.PasskeyChallenge, error) {
+	defer t.done("TakePasskeyChallenge", time.Now())
+	return t.inner.TakePasskeyChallenge(ctx, id)
+}
+
+func (t *timedStore) PurgePasskeyChallenges(ctx context.Context, before time.Time, batch int) (int64, error) {
+	defer t.done("PurgePasskeyChallenges", time.Now())
+	return t.inner.PurgePasskeyChallenges(ctx, before, batch)
 }

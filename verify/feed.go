@@ -193,7 +193,7 @@ func (f *follower) run(ctx context.Context) {
 			f.log.Warn("revocation feed unreachable; keeping the revocations known", "url", f.url, "err", err)
 			failing = true
 		}
-		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
+		t := time.NewTimer(pause/2 + rand.N(pause/2+1)) //nolint:gosec // G404: jitter, not a secret
 		select {
 		case <-ctx.Done():
 			t.Stop()

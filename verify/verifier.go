@@ -150,13 +150,14 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		v.keys = newSecretKeys(o.HS256Secret)
 	default:
 		j := newJWKSKeys(o)
-		if o.Algorithm == "" {
+		switch o.Algorithm {
+		case "":
 			if err := j.fetch(ctx); err != nil {
 				stop()
 				return nil, fmt.Errorf("verify: load the key set: %w", err)
 			}
 			o.Algorithm = j.alg
-		} else if o.Algorithm == "HS256" {
+		case "HS256":
 			stop()
 			return nil, errors.New("verify: HS256 keys are never published; use HS256Secret")
 		}

@@ -50,7 +50,7 @@ func serve(ctx context.Context, o serverOptions) error {
 	}
 	defer closeFn()
 	srv := &http.Server{Addr: o.listen, Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
+	go func() { //nolint:gosec // G118: ctx has ended by then; the shutdown needs a deadline of its own
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

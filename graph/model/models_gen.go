@@ -4,6 +4,7 @@ package model
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -73,6 +74,24 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
+// A passkey of the signed-in user.
+type Passkey struct {
+	ID string `json:"id"`
+	// Given at registration, or named after the authenticator.
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	// The last sign-in with it; null before the first.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+}
+
+// A started passkey ceremony: hand options to navigator.credentials.create() (registration) or
+// .get() (sign-in) and send the result with challengeId within 5 minutes. A challenge is used
+// once, whether its finish succeeds or not.
+type PasskeyChallenge struct {
+	ChallengeID string          `json:"challengeId"`
+	Options     json.RawMessage `json:"options"`
+}
+
 type Query struct {
 }
 
@@ -137,6 +156,10 @@ const (
 	AuditEventTypeRolesChanged      AuditEventType = "ROLES_CHANGED"
 	AuditEventTypeUserDisabled      AuditEventType = "USER_DISABLED"
 	AuditEventTypeUserEnabled       AuditEventType = "USER_ENABLED"
+	AuditEventTypePasskeyAdded      AuditEventType = "PASSKEY_ADDED"
+	AuditEventTypePasskeyRemoved    AuditEventType = "PASSKEY_REMOVED"
+	// A passkey's signature counter went back: a copy of it was used. The sign-in was refused.
+	AuditEventTypePasskeyCloneDetected AuditEventType = "PASSKEY_CLONE_DETECTED"
 )
 
 var AllAuditEventType = []AuditEventType{
@@ -150,11 +173,14 @@ var AllAuditEventType = []AuditEventType{
 	AuditEventTypeRolesChanged,
 	AuditEventTypeUserDisabled,
 	AuditEventTypeUserEnabled,
+	AuditEventTypePasskeyAdded,
+	AuditEventTypePasskeyRemoved,
+	AuditEventTypePasskeyCloneDetected,
 }
 
 func (e AuditEventType) IsValid() bool {
 	switch e {
-	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled:
+	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypePasskeyAdded, AuditEventTypePasskeyRemoved, AuditEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false
@@ -253,12 +279,15 @@ func (e Role) MarshalJSON() ([]byte, error) {
 type SecurityEventType string
 
 const (
-	SecurityEventTypeLogin             SecurityEventType = "LOGIN"
-	SecurityEventTypeLogout            SecurityEventType = "LOGOUT"
-	SecurityEventTypeSessionRevoked    SecurityEventType = "SESSION_REVOKED"
-	SecurityEventTypeRefreshTokenReuse SecurityEventType = "REFRESH_TOKEN_REUSE"
-	SecurityEventTypePasswordChanged   SecurityEventType = "PASSWORD_CHANGED"
-	SecurityEventTypeRolesChanged      SecurityEventType = "ROLES_CHANGED"
+	SecurityEventTypeLogin                SecurityEventType = "LOGIN"
+	SecurityEventTypeLogout               SecurityEventType = "LOGOUT"
+	SecurityEventTypeSessionRevoked       SecurityEventType = "SESSION_REVOKED"
+	SecurityEventTypeRefreshTokenReuse    SecurityEventType = "REFRESH_TOKEN_REUSE"
+	SecurityEventTypePasswordChanged      SecurityEventType = "PASSWORD_CHANGED"
+	SecurityEventTypeRolesChanged         SecurityEventType = "ROLES_CHANGED"
+	SecurityEventTypePasskeyAdded         SecurityEventType = "PASSKEY_ADDED"
+	SecurityEventTypePasskeyRemoved       SecurityEventType = "PASSKEY_REMOVED"
+	SecurityEventTypePasskeyCloneDetected SecurityEventType = "PASSKEY_CLONE_DETECTED"
 )
 
 var AllSecurityEventType = []SecurityEventType{
@@ -268,11 +297,14 @@ var AllSecurityEventType = []SecurityEventType{
 	SecurityEventTypeRefreshTokenReuse,
 	SecurityEventTypePasswordChanged,
 	SecurityEventTypeRolesChanged,
+	SecurityEventTypePasskeyAdded,
+	SecurityEventTypePasskeyRemoved,
+	SecurityEventTypePasskeyCloneDetected,
 }
 
 func (e SecurityEventType) IsValid() bool {
 	switch e {
-	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged:
+	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypePasskeyAdded, SecurityEventTypePasskeyRemoved, SecurityEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false

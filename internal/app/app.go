@@ -13,6 +13,7 @@ import (
 	"github.com/example/gqlauth/internal/stores"
 	"github.com/example/gqlauth/metrics"
 	"github.com/example/gqlauth/oauth"
+	"github.com/example/gqlauth/passkey"
 )
 
 // app is the wired service.
@@ -61,6 +62,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 			limiter = rc.Limiter() // shared; per instance while Redis is unavailable
 		}
 	}
+	webauthn, err := passkeys(cfg, log)
+	if err != nil {
+		if rc != nil {
+			rc.Close()
+		}
+		store.Close()
+		return nil, err
+	}
 	svc, err := auth.New(ctx, m.InstrumentStore(store), tokens, auth.Config{
 		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
 		BcryptSlots:   cfg.BcryptConcurrency,
@@ -68,7 +77,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		LoginPerIP:    auth.Limit{N: cfg.LoginFailuresPerIP, Window: 15 * time.Minute},
 		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},
 		Limiter:       limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
-		OnChange: onChange, AdminMFA: cfg.AdminMFA,
+		OnChange: onChange, AdminMFA: cfg.AdminMFA, Passkeys: webauthn,
 		// Subscribers are fed from the audit trail, which holds every instance's events.
 		Deliver: bus.Deliver, AuditRetention: cfg.AuditRetention, OnPurged: m.ObservePurged,
 	})
@@ -127,3 +136,18 @@ func (a *app) Handler() http.Handler { return a.handler }
 
 // Close stops the background work and closes the stores.
 func (a *app) Close() { a.close() }
+
+// passkeys builds the WebAuthn adapter for WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS, or nil when
+// the settings turned passkeys off (config.WebAuthn.Off says why; the passkey operations then
+// answer an error).
+func passkeys(cfg config.Config, log *slog.Logger) (auth.PasskeyProtocol, error) {
+	if cfg.WebAuthn.RPID == "" {
+		log.Info("passkeys are off", "reason", cfg.WebAuthn.Off)
+		return nil, nil
+	}
+	a, err := passkey.New(passkey.Config{RPID: cfg.WebAuthn.RPID, Origins: cfg.WebAuthn.Origins})
+	if err != nil {
+		return nil, &config.Error{Var: "WEBAUTHN_RP_ID", Reason: err.Error()}
+	}
+	return a, nil
+}

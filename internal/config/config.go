@@ -50,6 +50,9 @@ type Config struct {
 	OAuthPasswordGrant bool
 	ShutdownTimeout    time.Duration
 	AuditRetention     time.Duration // how long audit events are kept
+
+	PublicURL string // where users reach the service; JWT_ISSUER's value by default
+	WebAuthn  WebAuthn
 }
 
 // Error names the variable at fault; it makes the process exit with code 2.
@@ -214,6 +217,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.RefreshCookie = boolean("REFRESH_COOKIE", false)
 	c.OAuthPasswordGrant = boolean("OAUTH_PASSWORD_GRANT", true)
+	loadWebAuthn(&c, env, fail)
 	return c, errors.Join(errs...)
 }
 

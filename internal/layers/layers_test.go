@@ -34,11 +34,13 @@ func TestImportDirection(t *testing.T) {
 		"examples/notes":             {"verify", "examples/notes/graph"},
 		"examples/notes/graph":       {"verify", "examples/notes/graph/model"},
 		"examples/notes/graph/model": {},
-		"docs":                       {}, // documentation checks (tests only)
+		"docs":                       {},       // documentation checks (tests only)
+		"passkey":                    {"auth"}, // the WebAuthn adapter (go-webauthn)
+		"passkey/passkeytest":        {},       // a software authenticator for tests: stdlib and go-webauthn's CBOR
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
 		"":                {"internal/app"},
-		"internal/app":    {"auth", "graph", "metrics", "oauth", "web", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
+		"internal/app":    {"auth", "graph", "metrics", "oauth", "passkey", "web", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
 		"internal/cli":    {"auth", "internal/config", "internal/stores"},
 		"internal/config": {"auth"},
 		"internal/httpx":  {}, // HTTP middleware: stdlib only

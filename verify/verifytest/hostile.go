@@ -13,6 +13,7 @@ import (
 // Verdict is what a verifier must answer for a token of the hostile table.
 type Verdict int
 
+// The verdicts.
 const (
 	Accept  Verdict = iota // a valid token
 	Expired                // correctly signed and right in every respect but its exp

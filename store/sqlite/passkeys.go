@@ -1,0 +1,204 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const passkeyCols = `id, user_id, name, credential_id, transports, record, sign_count, created_at, last_used_at`
+
+func scanPasskey(sc scanner) (auth.Passkey, error) {
+	var (
+		p          auth.Passkey
+		transports string
+		count      int64
+		created    int64
+		used       sql.NullInt64
+	)
+	if err := sc.Scan(&p.ID, &p.UserID, &p.Name, &p.CredentialID, &transports, &p.Record, &count, &created, &used); err != nil {
+		return auth.Passkey{}, err
+	}
+	p.Transports = strings.Fields(transports)
+	p.SignCount = uint32(count)
+	p.CreatedAt, p.LastUsedAt = fromMicros(created), fromNullMicros(used)
+	return p, nil
+}
+
+// isForeignKeyViolation reports a FOREIGN KEY constraint failure (an unknown user).
+func isForeignKeyViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// PasskeyHandle returns the user's WebAuthn user handle; auth.ErrNotFound when none.
+func (s *Store) PasskeyHandle(ctx context.Context, userID string) ([]byte, error) {
+	var h []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT handle FROM passkey_handles WHERE user_id = ?`, userID).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: passkey handle: %w", err)
+	}
+	return h, nil
+}
+
+// EnsurePasskeyHandle stores handle unless the user has one and returns the user's handle.
+func (s *Store) EnsurePasskeyHandle(ctx context.Context, userID string, handle []byte) ([]byte, error) {
+	var h []byte
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO passkey_handles (user_id, handle) VALUES (?, ?)
+			ON CONFLICT (user_id) DO NOTHING`, userID, handle); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT handle FROM passkey_handles WHERE user_id = ?`, userID).Scan(&h)
+	})
+	if isForeignKeyViolation(err) {
+		return nil, auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: ensure passkey handle: %w", err)
+	}
+	return h, nil
+}
+
+// CreatePasskey stores p; auth.ErrPasskeyTaken for a credential id in use.
+func (s *Store) CreatePasskey(ctx context.Context, p auth.Passkey) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO passkeys (`+passkeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.UserID, p.Name, p.CredentialID, strings.Join(p.Transports, " "), nonNil(p.Record), int64(p.SignCount),
+			micros(p.CreatedAt), nullMicros(p.LastUsedAt))
+		return err
+	})
+	switch {
+	case isUniqueViolation(err, "passkeys.credential_id"):
+		return auth.ErrPasskeyTaken
+	case isForeignKeyViolation(err):
+		return auth.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("sqlite: create passkey: %w", err)
+	}
+	return nil
+}
+
+// nonNil keeps a NOT NULL blob column from receiving NULL for an empty record.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// ListPasskeys returns the user's passkeys, oldest first.
+func (s *Store) ListPasskeys(ctx context.Context, userID string) ([]auth.Passkey, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE user_id = ?
+		ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list passkeys: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.Passkey
+	for rows.Next() {
+		p, err := scanPasskey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list passkeys: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PasskeyByCredentialID returns auth.ErrNotFound for an unknown credential id.
+func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (auth.Passkey, error) {
+	p, err := scanPasskey(s.rdb.QueryRowContext(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = ?`, nonNil(credentialID)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.Passkey{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.Passkey{}, fmt.Errorf("sqlite: passkey: %w", err)
+	}
+	return p, nil
+}
+
+// RecordPasskeyUse moves the counter forward in one conditional update.
+func (s *Store) RecordPasskeyUse(ctx context.Context, id string, signCount uint32, record []byte, now time.Time) (bool, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE passkeys SET sign_count = ?2, record = ?3, last_used_at = ?4
+			WHERE id = ?1 AND (sign_count < ?2 OR (sign_count = 0 AND ?2 = 0))`,
+			id, int64(signCount), nonNil(record), micros(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: record passkey use: %w", err)
+	}
+	return n == 1, nil
+}
+
+// DeletePasskey deletes the user's passkey id.
+func (s *Store) DeletePasskey(ctx context.Context, userID, id string) (bool, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM passkeys WHERE id = ? AND user_id = ?`, id, userID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: delete passkey: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CreatePasskeyChallenge stores c.
+func (s *Store) CreatePasskeyChallenge(ctx context.Context, c auth.PasskeyChallenge) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO passkey_challenges (id, purpose, user_id, state, expires_at)
+			VALUES (?, ?, ?, ?, ?)`, c.ID, c.Purpose, c.UserID, nonNil(c.State), micros(c.ExpiresAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create passkey challenge: %w", err)
+	}
+	return nil
+}
+
+// TakePasskeyChallenge deletes and returns the challenge in one statement: single use.
+func (s *Store) TakePasskeyChallenge(ctx context.Context, id string) (auth.PasskeyChallenge, error) {
+	var (
+		c       auth.PasskeyChallenge
+		expires int64
+	)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `DELETE FROM passkey_challenges WHERE id = ?
+			RETURNING id, purpose, user_id, state, expires_at`, id).Scan(&c.ID, &c.Purpose, &c.UserID, &c.State, &expires)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.PasskeyChallenge{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.PasskeyChallenge{}, fmt.Errorf("sqlite: take passkey challenge: %w", err)
+	}
+	c.ExpiresAt = fromMicros(expires)
+	return c, nil
+}
+
+// PurgePasskeyChallenges deletes at most batch challenges that expired before before.
+func (s *Store) PurgePasskeyChallenges(ctx context.Context, before time.Time, batch int) (int64, error) {
+	return s.deleteBatch(ctx, "purge passkey challenges", `DELETE FROM passkey_challenges WHERE id IN
+		(SELECT id FROM passkey_challenges WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`, before, batch)
+}
