@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -415,5 +418,92 @@ func (r *vfRelay) down(down bool) {
 		r.mu.Unlock()
 		r.listen(addr)
 		r.mu.Lock()
+	}
+}
+
+// TestRevocationsBadInput: bad requests to the feed get clear RFC 6749-style errors, never a
+// 500 and never a hang.
+func TestRevocationsBadInput(t *testing.T) {
+	s := servertest.Start(t, nil)
+	id, secret := s.CreateClient("feed")
+	get := func(query string, auth func(*http.Request)) (int, string, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/revocations"+query, nil)
+		if auth != nil {
+			auth(req)
+		}
+		client := &http.Client{Timeout: 10 * time.Second}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Error, resp.Header
+	}
+	basic := func(id, secret string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret)) }
+	}
+	header := func(v string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Authorization", v) } }
+	ok := basic(id, secret)
+
+	status, _, _ := get("", ok)
+	if status != http.StatusOK {
+		t.Fatalf("a good request: %d", status)
+	}
+	for _, c := range []struct {
+		name   string
+		query  string
+		auth   func(*http.Request)
+		status int
+		error  string
+	}{
+		{"no client authentication", "", nil, 401, "invalid_client"},
+		{"wrong secret", "", basic(id, "wrong"), 401, "invalid_client"},
+		{"unknown client", "", basic("nobody", secret), 401, "invalid_client"},
+		{"Basic not base64", "", header("Basic %%%"), 401, "invalid_client"},
+		{"Basic without a colon", "", header("Basic " + base64.StdEncoding.EncodeToString([]byte(id))), 401, "invalid_client"},
+		{"Basic huge", "", header("Basic " + strings.Repeat("A", 64<<10)), 401, "invalid_client"},
+		{"a bearer token instead", "", header("Bearer x.y.z"), 401, "invalid_client"},
+		{"garbage cursor", "?after=garbage", ok, 400, "invalid_cursor"},
+		{"cursor from the future", "?after=c1.999999", ok, 400, "invalid_cursor"},
+		{"cursor overflowing", "?after=c1.99999999999999999999999", ok, 400, "invalid_cursor"},
+		{"huge cursor", "?after=" + strings.Repeat("9", 8<<10), ok, 400, "invalid_cursor"},
+		{"wait not a number", "?wait=soon", ok, 400, "invalid_request"},
+		{"wait negative", "?wait=-1", ok, 400, "invalid_request"},
+		{"wait huge", "?wait=99999999999999999999", ok, 400, "invalid_request"},
+		{"wait repeated", "?wait=1&wait=2", ok, 400, "invalid_request"},
+		{"after repeated", "?after=c1.0&after=c1.0", ok, 400, "invalid_request"},
+	} {
+		status, code, h := get(c.query, c.auth)
+		if status != c.status || code != c.error {
+			t.Errorf("%s: %d %q, want %d %q", c.name, status, code, c.status, c.error)
+		}
+		if status == 401 && !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s: WWW-Authenticate %q", c.name, h.Get("WWW-Authenticate"))
+		}
+	}
+	// wait above 30 is read as 30, not refused; a revoked client is refused at once.
+	start := time.Now()
+	done := make(chan int, 1)
+	go func() { status, _, _ := get("?after=c1.0&wait=31", ok); done <- status }()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := s.Command("", "clients", "revoke", "--id", id); err != nil {
+		t.Fatal(err)
+	}
+	if status, code, _ := get("", ok); status != 401 || code != "invalid_client" {
+		t.Fatalf("a revoked client: %d %q", status, code)
+	}
+	s.Stop() // a shutdown answers the waiting request at once
+	select {
+	case status := <-done:
+		if status != http.StatusOK || time.Since(start) > 10*time.Second {
+			t.Fatalf("the waiting request: %d after %v", status, time.Since(start))
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the waiting request outlived the shutdown")
 	}
 }
