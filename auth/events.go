@@ -22,9 +22,8 @@ const (
 	EventUserRegistered  EventType = "REGISTERED"
 	EventRefreshed       EventType = "REFRESHED"
 	EventRateLimited     EventType = "RATE_LIMITED"
-	// Second factors (mfa.go, mfalogin.go).
-	EventMFAEnabled       EventType = "MFA_ENABLED"
-	EventMFADisabled      EventType = "MFA_DISABLED"
+	// Second factors (mfa.go, mfalogin.go); MFA_ENABLED and MFA_DISABLED, which mail a notice,
+	// are in notices.go.
 	EventMFAFailed        EventType = "MFA_FAILED"
 	EventRecoveryCodeUsed EventType = "RECOVERY_CODE_USED"
 	// Passkeys (Reason: the passkey's name).
@@ -52,6 +51,11 @@ type EventSink interface {
 // publish records a security event in the audit trail (asynchronously; see audit.go) and
 // hands it to Config.Events.
 func (s *Service) publish(ctx context.Context, t EventType, userID, sessionID, reason string) {
+	s.emit(ctx, t, userID, sessionID, reason, noticeOf{})
+}
+
+// emit is publish with more for the event's notice (notices.go).
+func (s *Service) emit(ctx context.Context, t EventType, userID, sessionID, reason string, n noticeOf) {
 	c := ClientFrom(ctx)
 	e := Event{
 		Type: t, At: s.cfg.Now().UTC(), UserID: userID, SessionID: sessionID,
@@ -63,4 +67,5 @@ func (s *Service) publish(ctx context.Context, t EventType, userID, sessionID, r
 	if s.cfg.Events != nil {
 		s.cfg.Events.Publish(ctx, e)
 	}
+	s.notice(ctx, e, n)
 }

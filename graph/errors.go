@@ -20,8 +20,8 @@ const (
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeMFARequired     = "MFA_REQUIRED"
-	CodeInternal        = "INTERNAL_SERVER_ERROR"
 	CodeUnavailable     = "UNAVAILABLE"
+	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
 // unauthenticatedReasons maps auth's refusals to the API's reasons.
@@ -83,9 +83,15 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 			if input.Field != "" {
 				ext["field"] = input.Field
 			}
+			if input.Reason != "" {
+				ext["reason"] = input.Reason
+			}
 		case errors.As(cause, &mfa):
 			gerr.Message = mfa.Error()
 			ext["code"], ext["mfaToken"], ext["methods"] = CodeMFARequired, mfa.Token, mfa.Methods
+		case errors.Is(cause, auth.ErrMailNotConfigured):
+			gerr.Message = cause.Error()
+			ext["code"], ext["reason"] = CodeUnavailable, "MAIL_NOT_CONFIGURED"
 		case errors.As(cause, &limited):
 			gerr.Message = limited.Error()
 			ext["code"], ext["retryAfter"] = CodeRateLimited, limited.RetryAfterSeconds()
