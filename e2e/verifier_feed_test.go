@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -416,4 +420,168 @@ func (r *vfRelay) down(down bool) {
 		r.listen(addr)
 		r.mu.Lock()
 	}
+}
+
+// TestRevocationsBadInput: bad requests to the feed get clear RFC 6749-style errors, never a
+// 500 and never a hang.
+func TestRevocationsBadInput(t *testing.T) {
+	s := servertest.Start(t, nil)
+	id, secret := s.CreateClient("feed")
+	get := func(query string, auth func(*http.Request)) (int, string, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/revocations"+query, nil)
+		if auth != nil {
+			auth(req)
+		}
+		client := &http.Client{Timeout: 10 * time.Second}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Error, resp.Header
+	}
+	basic := func(id, secret string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret)) }
+	}
+	header := func(v string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Authorization", v) } }
+	ok := basic(id, secret)
+
+	status, _, _ := get("", ok)
+	if status != http.StatusOK {
+		t.Fatalf("a good request: %d", status)
+	}
+	for _, c := range []struct {
+		name   string
+		query  string
+		auth   func(*http.Request)
+		status int
+		error  string
+	}{
+		{"no client authentication", "", nil, 401, "invalid_client"},
+		{"wrong secret", "", basic(id, "wrong"), 401, "invalid_client"},
+		{"unknown client", "", basic("nobody", secret), 401, "invalid_client"},
+		{"Basic not base64", "", header("Basic %%%"), 401, "invalid_client"},
+		{"Basic without a colon", "", header("Basic " + base64.StdEncoding.EncodeToString([]byte(id))), 401, "invalid_client"},
+		{"Basic huge", "", header("Basic " + strings.Repeat("A", 64<<10)), 401, "invalid_client"},
+		{"a bearer token instead", "", header("Bearer x.y.z"), 401, "invalid_client"},
+		{"garbage cursor", "?after=garbage", ok, 400, "invalid_cursor"},
+		{"cursor from the future", "?after=c1.999999", ok, 400, "invalid_cursor"},
+		{"cursor overflowing", "?after=c1.99999999999999999999999", ok, 400, "invalid_cursor"},
+		{"huge cursor", "?after=" + strings.Repeat("9", 8<<10), ok, 400, "invalid_cursor"},
+		{"wait not a number", "?wait=soon", ok, 400, "invalid_request"},
+		{"wait negative", "?wait=-1", ok, 400, "invalid_request"},
+		{"wait huge", "?wait=99999999999999999999", ok, 400, "invalid_request"},
+		{"wait repeated", "?wait=1&wait=2", ok, 400, "invalid_request"},
+		{"after repeated", "?after=c1.0&after=c1.0", ok, 400, "invalid_request"},
+	} {
+		status, code, h := get(c.query, c.auth)
+		if status != c.status || code != c.error {
+			t.Errorf("%s: %d %q, want %d %q", c.name, status, code, c.status, c.error)
+		}
+		if status == 401 && !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s: WWW-Authenticate %q", c.name, h.Get("WWW-Authenticate"))
+		}
+	}
+	// wait above 30 is read as 30, not refused; a revoked client is refused at once.
+	start := time.Now()
+	done := make(chan int, 1)
+	go func() { status, _, _ := get("?after=c1.0&wait=31", ok); done <- status }()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := s.Command("", "clients", "revoke", "--id", id); err != nil {
+		t.Fatal(err)
+	}
+	if status, code, _ := get("", ok); status != 401 || code != "invalid_client" {
+		t.Fatalf("a revoked client: %d %q", status, code)
+	}
+	s.Stop() // a shutdown answers the waiting request at once
+	select {
+	case status := <-done:
+		if status != http.StatusOK || time.Since(start) > 10*time.Second {
+			t.Fatalf("the waiting request: %d after %v", status, time.Since(start))
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the waiting request outlived the shutdown")
+	}
+}
+
+// TestRevocationsIdleCostsNoQueries: 50 clients waiting on the feed for 4 s cost the database
+// one read of the change log each, when they start, plus the instance's own once-a-second poll;
+// not a query per second per client.
+func TestRevocationsIdleCostsNoQueries(t *testing.T) {
+	s := servertest.Start(t, nil)
+	id, secret := s.CreateClient("feed")
+	feed := func(query string) string {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/revocations"+query, nil)
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		defer resp.Body.Close()
+		var page struct{ Cursor string }
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&page) != nil {
+			t.Errorf("feed: %s", resp.Status)
+		}
+		return page.Cursor
+	}
+	cursor := feed("")
+	before := vfStoreCalls(t, s)
+	const clients, wait = 50, 4
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Go(func() { feed("?after=" + cursor + "&wait=" + strconv.Itoa(wait)) })
+	}
+	wg.Wait()
+	took := time.Since(start)
+	after := vfStoreCalls(t, s)
+	reads := after["ChangesAfter"] - before["ChangesAfter"]
+	t.Logf("%d clients waiting %v: %d change-log reads, store calls by method: %v", clients, took.Round(time.Millisecond), reads, vfDelta(before, after))
+	if took < wait*time.Second {
+		t.Fatalf("the waits ended after %v, before their %d s", took, wait)
+	}
+	if limit := clients + 2*(wait+1); reads > limit {
+		t.Fatalf("%d change-log reads for %d idle waiting clients over %d s, want at most %d", reads, clients, wait, limit)
+	}
+}
+
+// vfStoreCalls reads the store calls by method from /metrics.
+func vfStoreCalls(t *testing.T, s *servertest.Server) map[string]int {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf strings.Builder
+	if _, err := io.Copy(&buf, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		rest, ok := strings.CutPrefix(line, `auth_store_duration_seconds_count{method="`)
+		if !ok {
+			continue
+		}
+		method, value, _ := strings.Cut(rest, `"} `)
+		n, _ := strconv.Atoi(value)
+		calls[method] = n
+	}
+	return calls
+}
+
+func vfDelta(before, after map[string]int) map[string]int {
+	d := map[string]int{}
+	for m, n := range after {
+		if n-before[m] != 0 {
+			d[m] = n - before[m]
+		}
+	}
+	return d
 }

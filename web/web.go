@@ -106,6 +106,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="{{index .URL "graphiql.min.css"}}">
 <link rel="stylesheet" href="{{index .URL "playground.css"}}">
+<link rel="stylesheet" href="{{index .URL "security.css"}}">
 {{- if .Mailbox}}
 <link rel="stylesheet" href="{{index .URL "mailbox.css"}}">
 {{- end}}
@@ -134,6 +135,8 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <script src="{{index .URL "react-dom.production.min.js"}}"></script>
 <script src="{{index .URL "graphiql.min.js"}}"></script>
 <script src="{{index .URL "playground.js"}}"></script>
+<script src="{{index .URL "qrcode.js"}}"></script>
+<script src="{{index .URL "security.js"}}"></script>
 {{- if .Mailbox}}
 <script src="{{index .URL "mailbox.js"}}"></script>
 {{- end}}

@@ -72,7 +72,7 @@ func TestPage(t *testing.T) {
 	}
 
 	refs := refPattern.FindAllStringSubmatch(page, -1)
-	want := []string{"graphiql.min.", "playground.", "react.production.min.", "react-dom.production.min.", "graphiql.min.", "playground."}
+	want := []string{"graphiql.min.", "playground.", "security.", "react.production.min.", "react-dom.production.min.", "graphiql.min.", "playground.", "qrcode.", "security."}
 	var assets []string
 	for _, m := range refs {
 		if strings.HasPrefix(m[1], "data:") {

@@ -49,11 +49,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * startServer runs the binary until the test t ends and returns its URLs and small helpers.
  * @param {import('node:test').TestContext | {after: Function}} t
  * @param {Record<string,string>} env overrides (ACCESS_TOKEN_TTL, REFRESH_COOKIE, …)
+ * @param {{localhost?: boolean}} opts localhost: the service's public address (JWT_ISSUER,
+ *   PUBLIC_URL, so the WebAuthn origin) is http://localhost:PORT, which browsers treat as a
+ *   secure context (an IP address is not one); pages should open server.publicURL.
  */
-export async function startServer(t, env = {}) {
+export async function startServer(t, env = {}, { localhost = false } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'gqlauth-data-'));
   const url = `http://127.0.0.1:${port}`;
+  const publicURL = localhost ? `http://localhost:${port}` : url;
   const child = spawn(binary(), [], {
     env: {
       PATH: process.env.PATH,
@@ -61,7 +65,8 @@ export async function startServer(t, env = {}) {
       PORT: String(port),
       DATA_DIR: dataDir,
       JWT_SECRET: randomBytes(32).toString('base64url'),
-      JWT_ISSUER: url,
+      JWT_ISSUER: publicURL,
+      ...(localhost ? { PUBLIC_URL: publicURL } : {}),
       BCRYPT_COST: '10',
       ...env,
     },
@@ -110,6 +115,7 @@ export async function startServer(t, env = {}) {
 
   const server = {
     url,
+    publicURL, // what the service calls itself (its issuer and WebAuthn origin)
     dataDir, // the SQLite database is dataDir/app.db
 
     graphqlURL: url + '/query',

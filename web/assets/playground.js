@@ -21,6 +21,7 @@
   let session = null; // { accessToken, refreshToken, expiresAt (ms since epoch), email }
   let refreshTimer = 0;
   let refreshing = null; // the refresh in flight, shared by everyone who waits for it
+  const listeners = []; // panels in other files that follow the session (see the bridge)
 
   const $ = (id) => document.getElementById(id);
 
@@ -39,6 +40,9 @@
   function render() {
     $('signed-out').hidden = !!session;
     $('signed-in').hidden = !session;
+    for (const fn of listeners) {
+      fn(!!session);
+    }
     if (session) {
       $('auth-user').textContent = session.email;
       const until = new Date(session.expiresAt).toLocaleTimeString();
@@ -71,6 +75,7 @@
       const err = new Error(first.message + (ext.reason ? ' (' + ext.reason + ')' : ext.code ? ' (' + ext.code + ')' : ''));
       err.code = ext.code;
       err.reason = ext.reason;
+      err.extensions = ext;
       throw err;
     }
     return body.data;
@@ -153,6 +158,13 @@
       start(data[kind]);
       setStatus(kind === 'register' ? 'Account created.' : '');
     } catch (err) {
+      if (err.code === 'MFA_REQUIRED' && err.extensions.mfaToken) {
+        // The password was right; the second step (security.js) asks for the code.
+        $('auth-password').value = '';
+        setStatus('');
+        document.dispatchEvent(new CustomEvent('gqlauth:mfa-required', { detail: { mfaToken: err.extensions.mfaToken, email } }));
+        return;
+      }
       setStatus(err.message, true);
     } finally {
       setBusy(false);
@@ -230,6 +242,29 @@
     '}',
     '',
   ].join('\n');
+
+  // The bridge for the panels kept in files of their own (security.js: passkeys, the second
+  // sign-in step, the Security panel): they make requests as the signed-in user and start a
+  // session from an AuthPayload, without reaching into this closure or seeing the refresh token.
+  window.gqlauthPlayground = Object.freeze({
+    PAYLOAD,
+    gql: async (query, variables) => {
+      if (session && Date.now() > session.expiresAt - 2000) {
+        await refresh();
+      }
+      return gql(query, variables, session && session.accessToken);
+    },
+    signedIn: () => !!session,
+    start: (payload) => {
+      start(payload);
+      setStatus('');
+    },
+    setStatus,
+    onSession: (fn) => {
+      listeners.push(fn);
+      fn(!!session);
+    },
+  });
 
   render();
   ReactDOM.createRoot(root).render(
