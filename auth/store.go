@@ -22,6 +22,7 @@ type Store interface {
 	AuditLog     // audit.go
 	ClientStore  // clients.go
 	APIKeyStore  // apikeys.go
+	TokenStore   // introspect.go
 	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
