@@ -50,6 +50,9 @@ type Requirement struct {
 // and what req asks of the session.
 func (s *Service) Authorize(ctx context.Context, req Requirement) (Principal, error) {
 	id := IdentityFrom(ctx)
+	if id.APIKey != nil {
+		return s.authorizeAPIKey(ctx, id.APIKey, req)
+	}
 	if id.Claims == nil {
 		return Principal{}, id.Err
 	}

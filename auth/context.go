@@ -16,8 +16,15 @@ const (
 // the API's error (code and reason).
 type Identity struct {
 	Claims *Claims
-	Err    error // ErrTokenMissing, ErrTokenInvalid or ErrTokenExpired when Claims is nil
+	// APIKey is the stored hash of a well-formed API key the request presented (Claims nil):
+	// whether it is a live key is for Authorize to find out, in the view.
+	APIKey []byte
+	Err    error // ErrTokenMissing, ErrTokenInvalid or ErrTokenExpired when both are nil
 }
+
+// Present reports whether the identity carries a credential to authorise (a verified token's
+// claims or an API key).
+func (id Identity) Present() bool { return id.Claims != nil || id.APIKey != nil }
 
 // WithIdentity returns ctx carrying id.
 func WithIdentity(ctx context.Context, id Identity) context.Context {

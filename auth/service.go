@@ -129,6 +129,7 @@ type Service struct {
 	devices *deviceTokens // nil without tokens: none issued, none accepted
 	hasher  *Hasher
 	view    *view
+	keyUses *keyUses // API keys' LastUsedAt, written off the request path
 	grace   *graceCache
 	audit   *auditWriter
 	locker  HousekeepingLocker // nil: every instance purges (deletes are idempotent)
@@ -157,6 +158,7 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		locker: locker,
 		feed:   feedState{stopping: make(chan struct{})},
 	}
+	s.keyUses = newKeyUses(store, cfg.Logger, cfg.Now)
 	if tokens != nil {
 		s.devices = newDeviceTokens(tokens.keys, cfg.DeviceTokenTTL, cfg.Now)
 		s.decoys = newPasskeyDecoys(tokens.keys)
@@ -188,7 +190,12 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 func (s *Service) Close() { s.audit.Close() }
 
 // Run keeps the in-memory view in step with the store until ctx ends.
-func (s *Service) Run(ctx context.Context) { s.view.run(ctx, s.cfg.PollInterval) }
+func (s *Service) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { defer close(done); s.keyUses.run(ctx) }()
+	s.view.run(ctx, s.cfg.PollInterval)
+	<-done
+}
 
 // Wake makes the view poll the change log now; push subscribers call it.
 func (s *Service) Wake() { s.view.Wake() }

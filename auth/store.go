@@ -21,6 +21,7 @@ type Store interface {
 	ChangeLog
 	AuditLog     // audit.go
 	ClientStore  // clients.go
+	APIKeyStore  // apikeys.go
 	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).

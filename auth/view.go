@@ -25,6 +25,7 @@ type view struct {
 	mu      sync.RWMutex
 	ended   map[string]time.Time // session id → when it can be forgotten
 	clients map[string]time.Time // revoked client id → when its last token has expired
+	keys    *keyCache            // API keys (apikeyview.go); its own lock
 	users   map[string]User
 	epoch   uint64 // bumped on every user invalidation; guards against caching a stale read
 	lastSeq int64
@@ -46,7 +47,7 @@ func newView(store Store, window time.Duration, now func() time.Time, log *slog.
 	return &view{
 		store: store, window: window, now: now, log: log,
 		ended: map[string]time.Time{}, users: map[string]User{}, clients: map[string]time.Time{},
-		wake: make(chan struct{}, 1), applied: make(chan struct{}),
+		keys: newKeyCache(), wake: make(chan struct{}, 1), applied: make(chan struct{}),
 	}
 }
 
@@ -192,6 +193,8 @@ func (v *view) sync(ctx context.Context) error {
 			case ChangeUser:
 				delete(v.users, c.UserID)
 				v.epoch++
+			case ChangeAPIKeyRevoked:
+				v.keys.forget(c.SessionID)
 			case ChangeClientRevoked:
 				if until := c.At.Add(v.window); until.After(now) {
 					v.clients[c.UserID] = until
@@ -254,6 +257,7 @@ func (v *view) run(ctx context.Context, interval time.Duration) {
 			clear(v.users)
 			v.epoch++
 			v.mu.Unlock()
+			v.keys.clear()
 		}
 		v.forgetExpired()
 	}

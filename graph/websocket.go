@@ -168,7 +168,7 @@ func websocketInit(svc *auth.Service, sockets *userSockets) transport.WebsocketI
 			ctx = auth.WithIdentity(ctx, auth.IdentifyRequest(svc.Tokens(), []string{h}))
 		}
 		id := auth.IdentityFrom(ctx)
-		if id.Claims == nil {
+		if !id.Present() {
 			return refuseInit(ctx, closeForbidden, "unauthorized: "+id.Err.Error())
 		}
 		p, err := svc.Authorize(ctx, auth.Requirement{AllowUnverified: true}) // the connection; each operation is authorised for its field
@@ -178,7 +178,11 @@ func websocketInit(svc *auth.Service, sockets *userSockets) transport.WebsocketI
 		if !holder.holdUserSlot(sockets, p.User.ID) {
 			return refuseInit(ctx, closeTooManySockets, fmt.Sprintf("too many sockets for this user (at most %d)", sockets.max))
 		}
-		go watchConnection(ctx, holder, svc, id.Claims.ExpiresAt.Time)
+		expires := time.Time{}.AddDate(9999, 0, 0) // an API key: Authorize checks its expiry every second
+		if id.Claims != nil {
+			expires = id.Claims.ExpiresAt.Time
+		}
+		go watchConnection(ctx, holder, svc, expires)
 		return ctx, nil, nil
 	}
 }

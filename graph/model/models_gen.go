@@ -11,6 +11,19 @@ import (
 	"time"
 )
 
+// A personal API key. Its secret is shown only once, in NewApiKey.
+type APIKey struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// The secret's first characters (gqa_ and eight more), to tell keys apart.
+	Prefix    string    `json:"prefix"`
+	CreatedAt time.Time `json:"createdAt"`
+	// Null: the key never expires.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// When the key was last used, to the minute; null: never.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+}
+
 // A stored security event (the audit trail).
 type AuditEvent struct {
 	// The event's sequence number: a later event has a larger one.
@@ -65,6 +78,12 @@ type LoginInput struct {
 }
 
 type Mutation struct {
+}
+
+type NewAPIKey struct {
+	APIKey *APIKey `json:"apiKey"`
+	// The secret itself: send it as `Authorization: Bearer <secret>`. Shown only here.
+	Secret string `json:"secret"`
 }
 
 type PageInfo struct {

@@ -23,6 +23,7 @@ const usage = `usage:
   gqlauth user enable --email E
   gqlauth sessions revoke --user E
   gqlauth keys generate --alg EdDSA|ES256|RS256 [--out FILE]
+  gqlauth apikeys revoke --user E
   gqlauth clients create --name N [--scope S]...
   gqlauth clients list
   gqlauth clients revoke --id ID
@@ -41,6 +42,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return adminCommands["user "+args[1]](ctx, args[2:], getenv, stdout, stderr)
 	case len(args) >= 2 && args[0] == "sessions" && adminCommands["sessions "+args[1]] != nil:
 		return adminCommands["sessions "+args[1]](ctx, args[2:], getenv, stdout, stderr)
+	case len(args) >= 2 && args[0] == "apikeys" && args[1] == "revoke":
+		return apiKeysRevoke(ctx, args[2:], getenv, stdout, stderr)
 	case len(args) >= 2 && args[0] == "clients" && clientCommands["clients "+args[1]] != nil:
 		return clientCommands["clients "+args[1]](ctx, args[2:], getenv, stdout, stderr)
 	case len(args) >= 2 && args[0] == "keys" && args[1] == "generate":

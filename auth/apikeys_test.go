@@ -1,0 +1,165 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+)
+
+// keyCtx is a request presenting secret as its bearer token.
+func keyCtx(f *svcFixture, secret string) context.Context {
+	return auth.WithIdentity(clientCtx(), auth.IdentifyRequest(f.tokens, []string{"Bearer " + secret}))
+}
+
+// TestAPIKeyExpiry: a key works until its expiry and answers ErrTokenExpired from then on; a
+// key made with no expiry still works years later.
+func TestAPIKeyExpiry(t *testing.T) {
+	f := newSvc(t, "", nil, nil, nil)
+	if _, err := f.svc.Register(clientCtx(), "ada@example.com", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	p := f.principal(t, f.login(t, "ada@example.com"))
+	day := 1
+	short, err := f.svc.CreateAPIKey(clientCtx(), p, "one day", &day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forever, err := f.svc.CreateAPIKey(clientCtx(), p, "forever", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		after time.Duration
+		want  error
+	}{{0, nil}, {24*time.Hour - time.Second, nil}, {24 * time.Hour, auth.ErrTokenExpired}, {400 * 24 * time.Hour, auth.ErrTokenExpired}} {
+		f.clock.Add(step.after - f.clock.Now().Sub(short.Key.CreatedAt))
+		got, err := f.svc.Authorize(keyCtx(f, short.Secret), auth.Requirement{})
+		if !errors.Is(err, step.want) {
+			t.Fatalf("%v after creation: %v, want %v", step.after, err, step.want)
+		}
+		if err == nil && (got.Kind != auth.PrincipalAPIKey || got.User.ID != p.User.ID || got.APIKeyID != short.Key.ID || got.SessionID != "") {
+			t.Fatalf("principal %+v", got)
+		}
+		if _, err := f.svc.Authorize(keyCtx(f, forever.Secret), auth.Requirement{}); err != nil {
+			t.Fatalf("the key without expiry, %v after creation: %v", step.after, err)
+		}
+	}
+}
+
+// TestAPIKeyCredentialFields: a key is refused where a session is required, and where the
+// user's role is not enough, the role answer comes first (as for sessions).
+func TestAPIKeyCredentialFields(t *testing.T) {
+	f := newSvc(t, "", nil, nil, nil)
+	if _, err := f.svc.Register(clientCtx(), "ada@example.com", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	p := f.principal(t, f.login(t, "ada@example.com"))
+	k, err := f.svc.CreateAPIKey(clientCtx(), p, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := keyCtx(f, k.Secret)
+	var fe *auth.ForbiddenError
+	if _, err := f.svc.Authorize(ctx, auth.Requirement{Session: true}); !errors.As(err, &fe) || fe.Reason != auth.ReasonSessionRequired {
+		t.Fatalf("Session: %v", err)
+	}
+	if _, err := f.svc.Authorize(ctx, auth.Requirement{Role: auth.RoleAdmin}); !errors.As(err, &fe) || fe.Requires != auth.RoleAdmin {
+		t.Fatalf("ADMIN: %v", err)
+	}
+	kp, err := f.svc.Authorize(ctx, auth.Requirement{MFA: true, Recent: true}) // about sessions, not keys
+	if err != nil {
+		t.Fatalf("MFA/Recent: %v", err)
+	}
+	if _, err := f.svc.CreateAPIKey(clientCtx(), kp, "from a key", nil); !errors.As(err, &fe) || fe.Reason != auth.ReasonSessionRequired {
+		t.Fatalf("a key making a key: %v", err)
+	}
+}
+
+// TestAPIKeyLastUsed: uses are written in the background, at most once a minute per key.
+func TestAPIKeyLastUsed(t *testing.T) {
+	f := newSvc(t, "", nil, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if _, err := f.svc.Register(clientCtx(), "ada@example.com", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	p := f.principal(t, f.login(t, "ada@example.com"))
+	k, err := f.svc.CreateAPIKey(clientCtx(), p, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastUsed := func() time.Time {
+		ks, err := f.svc.APIKeys(context.Background(), p.User.ID)
+		if err != nil || len(ks) != 1 {
+			t.Fatalf("APIKeys: %v %v", ks, err)
+		}
+		return ks[0].LastUsedAt
+	}
+	waitFor := func(want time.Time) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for !lastUsed().Equal(want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("LastUsedAt = %v, want %v", lastUsed(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	use := func() {
+		t.Helper()
+		if _, err := f.svc.Authorize(keyCtx(f, k.Secret), auth.Requirement{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := f.clock.Now().UTC()
+	use()
+	waitFor(first)
+	f.clock.Add(30 * time.Second)
+	use()
+	time.Sleep(200 * time.Millisecond) // room for a write that must not happen
+	if got := lastUsed(); !got.Equal(first) {
+		t.Fatalf("a use 30 s later wrote LastUsedAt = %v", got)
+	}
+	f.clock.Add(31 * time.Second)
+	use()
+	waitFor(f.clock.Now().UTC())
+}
+
+// TestParseAPIKey: only gqa_ and exactly 43 base64url characters (32 bytes) parse.
+func TestParseAPIKey(t *testing.T) {
+	good := "gqa_" + strings.Repeat("A", 43)
+	for key, want := range map[string]bool{
+		good: true, "gqa_" + strings.Repeat("A", 42): false, good + "A": false, "gqb_" + strings.Repeat("A", 43): false,
+		"gqa_" + strings.Repeat("A", 42) + "\n": false, "gqa_" + strings.Repeat("A", 42) + "=": false, "gqa_" + strings.Repeat("A", 42) + "+": false,
+		"": false, "gqa_": false,
+	} {
+		if _, ok := auth.ParseAPIKey(key); ok != want {
+			t.Errorf("ParseAPIKey(%q) = %v, want %v", key, ok, want)
+		}
+	}
+}
+
+// FuzzParseAPIKey: whatever it accepts is an API key of the one shape, and its hash is fixed.
+func FuzzParseAPIKey(f *testing.F) {
+	for _, s := range []string{"gqa_" + strings.Repeat("A", 43), "gqa_", "gqa_" + strings.Repeat("_", 43), "rt_abc", "gqa_" + strings.Repeat("A", 42) + "\r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, ok := auth.ParseAPIKey(s)
+		if !ok {
+			return
+		}
+		if !auth.IsAPIKey(s) || len(s) != 47 || len(h) != 32 || strings.ContainsAny(s, "\r\n=+/ ") {
+			t.Fatalf("accepted %q", s)
+		}
+		if h2, _ := auth.ParseAPIKey(s); string(h2) != string(h) {
+			t.Fatal("hash not deterministic")
+		}
+	})
+}

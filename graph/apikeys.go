@@ -1,0 +1,33 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/graph/model"
+)
+
+func (r *queryResolver) apiKeysOf(ctx context.Context, userID string) ([]*model.APIKey, error) {
+	list, err := r.Auth.APIKeys(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.APIKey, len(list))
+	for i, k := range list {
+		out[i] = toAPIKey(k)
+	}
+	return out, nil
+}
+
+func toAPIKey(k auth.APIKey) *model.APIKey {
+	m := &model.APIKey{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt.UTC()}
+	if !k.ExpiresAt.IsZero() {
+		t := k.ExpiresAt.UTC()
+		m.ExpiresAt = &t
+	}
+	if !k.LastUsedAt.IsZero() {
+		t := k.LastUsedAt.UTC()
+		m.LastUsedAt = &t
+	}
+	return m
+}

@@ -1,0 +1,154 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/example/gqlauth/auth"
+)
+
+const apiKeyCols = `id, user_id, name, prefix, hash, created_at, expires_at, last_used_at, revoked_at`
+
+func scanAPIKey(sc scanner) (auth.APIKey, error) {
+	var (
+		k                      auth.APIKey
+		created                int64
+		expires, used, revoked sql.NullInt64
+	)
+	if err := sc.Scan(&k.ID, &k.UserID, &k.Name, &k.Prefix, &k.Hash, &created, &expires, &used, &revoked); err != nil {
+		return auth.APIKey{}, err
+	}
+	k.CreatedAt, k.ExpiresAt = fromMicros(created), fromNullMicros(expires)
+	k.LastUsedAt, k.RevokedAt = fromNullMicros(used), fromNullMicros(revoked)
+	return k, nil
+}
+
+// CreateAPIKey inserts k.
+func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.UserID, k.Name, k.Prefix, k.Hash, micros(k.CreatedAt), nullMicros(k.ExpiresAt),
+			nullMicros(k.LastUsedAt), nullMicros(k.RevokedAt)); err != nil {
+			return fmt.Errorf("sqlite: create api key: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) apiKeyWhere(ctx context.Context, where string, arg any) (auth.APIKey, error) {
+	k, err := scanAPIKey(s.rdb.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.APIKey{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.APIKey{}, fmt.Errorf("sqlite: api key: %w", err)
+	}
+	return k, nil
+}
+
+// APIKeyByHash returns the key stored under hash, revoked or not.
+func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (auth.APIKey, error) {
+	return s.apiKeyWhere(ctx, `hash = ?`, hash)
+}
+
+// APIKeyByID returns a key, revoked or not.
+func (s *Store) APIKeyByID(ctx context.Context, id string) (auth.APIKey, error) {
+	return s.apiKeyWhere(ctx, `id = ?`, id)
+}
+
+// ListAPIKeys returns the user's keys that are not revoked, newest first.
+func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]auth.APIKey, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys
+		WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIKey revokes an active key and logs it, in one transaction.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, now time.Time) (bool, error) {
+	var revoked bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var userID string
+		err := tx.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING user_id`,
+			micros(now), id).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM api_keys WHERE id = ?`, id).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return auth.ErrNotFound
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: revoke api key: %w", err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: revoke api key: %w", err)
+		}
+		revoked = true
+		return s.appendChange(ctx, tx, auth.ChangeAPIKeyRevoked, userID, id, now)
+	})
+	return revoked, err
+}
+
+// RevokeUserAPIKeys revokes every active key of the user and logs each, in one transaction.
+func (s *Store) RevokeUserAPIKeys(ctx context.Context, userID string, now time.Time) ([]string, error) {
+	var ids []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		ids = nil
+		rows, err := tx.QueryContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING id`,
+			micros(now), userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: revoke api keys: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: revoke api keys: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: revoke api keys: %w", err)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if err := s.appendChange(ctx, tx, auth.ChangeAPIKeyRevoked, userID, id, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// TouchAPIKey sets last_used_at unless it is already at or after notBefore.
+func (s *Store) TouchAPIKey(ctx context.Context, id string, now, notBefore time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?
+			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, micros(now), id, micros(notBefore)); err != nil {
+			return fmt.Errorf("sqlite: touch api key: %w", err)
+		}
+		return nil
+	})
+}
