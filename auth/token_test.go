@@ -245,70 +245,8 @@ func TestLeewayIsCapped(t *testing.T) {
 	}
 }
 
-// TestVerifyRefusals: the Tokens section's refusals, for every algorithm. Each token differs
-// from an accepted one (the control) in one respect.
-func TestVerifyRefusals(t *testing.T) {
-	for _, alg := range ktAlgs {
-		t.Run(alg, func(t *testing.T) {
-			key, _ := ktSigningKey(t, alg, 0)
-			ks, _ := NewKeySet(key)
-			tokens := NewTokens(ks, ktTokenConfig(nil))
-			good := ktGoodClaims()
-			hdr := ktGoodHeader(key.KID)
-			sign := func(h, c map[string]any) string { return ktSign(t, key.method, key.sign, h, c) }
-			expired := ktWith(good, "iat", ktStart.Add(-2*time.Hour).Unix(), "nbf", ktStart.Add(-2*time.Hour).Unix(), "exp", ktStart.Add(-time.Hour).Unix())
-
-			cases := []struct {
-				name string
-				tok  string
-				want error
-			}{
-				{"control", sign(hdr, good), nil},
-				{"typ application/at+jwt", sign(ktWith(hdr, "typ", "application/at+jwt"), good), nil},
-				{"expired", sign(hdr, expired), ErrTokenExpired},
-
-				{"typ JWT", sign(ktWith(hdr, "typ", "JWT"), good), ErrTokenInvalid},
-				{"typ missing", sign(ktWith(hdr, "typ", nil), good), ErrTokenInvalid},
-				{"typ a number", sign(ktWith(hdr, "typ", 1), good), ErrTokenInvalid},
-				{"typ at+jwt with parameters", sign(ktWith(hdr, "typ", "at+jwt; x=y"), good), ErrTokenInvalid},
-				{"kid unknown", sign(ktWith(hdr, "kid", "nope"), good), ErrTokenInvalid},
-				{"kid missing", sign(ktWith(hdr, "kid", nil), good), ErrTokenInvalid},
-				{"kid a number", sign(ktWith(hdr, "kid", 3), good), ErrTokenInvalid},
-				{"crit unknown", sign(ktWith(hdr, "crit", []string{"x-ext"}, "x-ext", 1), good), ErrTokenInvalid},
-				{"crit empty", sign(ktWith(hdr, "crit", []string{}), good), ErrTokenInvalid},
-				{"jwk", sign(ktWith(hdr, "jwk", map[string]any{"kty": "oct", "k": "AAAA"}), good), ErrTokenInvalid},
-				{"jku", sign(ktWith(hdr, "jku", "https://evil.example/jwks"), good), ErrTokenInvalid},
-				{"x5u", sign(ktWith(hdr, "x5u", "https://evil.example/cert"), good), ErrTokenInvalid},
-				{"x5c", sign(ktWith(hdr, "x5c", []string{"MIIB"}), good), ErrTokenInvalid},
-				{"x5c null", sign(ktWith(hdr, "x5c", json.RawMessage("null")), good), ErrTokenInvalid},
-
-				{"iss wrong", sign(hdr, ktWith(good, "iss", "https://evil.example")), ErrTokenInvalid},
-				{"iss missing", sign(hdr, ktWith(good, "iss", nil)), ErrTokenInvalid},
-				{"aud wrong", sign(hdr, ktWith(good, "aud", "other")), ErrTokenInvalid},
-				{"aud missing", sign(hdr, ktWith(good, "aud", nil)), ErrTokenInvalid},
-				{"exp missing", sign(hdr, ktWith(good, "exp", nil)), ErrTokenInvalid},
-				{"exp a string", sign(hdr, ktWith(good, "exp", "soon")), ErrTokenInvalid},
-				{"nbf in the future", sign(hdr, ktWith(good, "nbf", ktStart.Add(time.Minute).Unix())), ErrTokenInvalid},
-				{"iat in the future", sign(hdr, ktWith(good, "iat", ktStart.Add(time.Minute).Unix())), ErrTokenInvalid},
-				{"sub missing", sign(hdr, ktWith(good, "sub", nil)), ErrTokenInvalid},
-				{"sid missing", sign(hdr, ktWith(good, "sid", nil)), ErrTokenInvalid},
-				{"jti missing", sign(hdr, ktWith(good, "jti", nil)), ErrTokenInvalid},
-				{"expired and wrong aud", sign(hdr, ktWith(expired, "aud", "other")), ErrTokenInvalid},
-				{"expired and wrong iss", sign(hdr, ktWith(expired, "iss", "other")), ErrTokenInvalid},
-
-				{"alg none", ktSign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr, good), ErrTokenInvalid},
-				{"empty", "", ErrTokenInvalid},
-				{"two segments", "a.b", ErrTokenInvalid},
-				{"over 8 KiB", sign(hdr, ktWith(good, "pad", strings.Repeat("x", 8<<10))), ErrTokenInvalid},
-			}
-			for _, c := range cases {
-				if _, err := tokens.Verify(c.tok); err != c.want {
-					t.Errorf("%s: Verify = %v, want %v", c.name, err, c.want)
-				}
-			}
-		})
-	}
-}
+// The refusals of docs/tokens.md, one token per rule, are the shared hostile-token table:
+// TestHostileTable (hostile_test.go) runs it here, and package verify runs the same rows.
 
 // TestVerifyRefusesAnyAlteredToken: changing any one character of a valid token, the
 // signature's unused trailing bits included, makes it invalid. Accepting a second spelling of a

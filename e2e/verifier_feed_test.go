@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -506,4 +507,81 @@ func TestRevocationsBadInput(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the waiting request outlived the shutdown")
 	}
+}
+
+// TestRevocationsIdleCostsNoQueries: 50 clients waiting on the feed for 4 s cost the database
+// one read of the change log each, when they start, plus the instance's own once-a-second poll;
+// not a query per second per client.
+func TestRevocationsIdleCostsNoQueries(t *testing.T) {
+	s := servertest.Start(t, nil)
+	id, secret := s.CreateClient("feed")
+	feed := func(query string) string {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/revocations"+query, nil)
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		defer resp.Body.Close()
+		var page struct{ Cursor string }
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&page) != nil {
+			t.Errorf("feed: %s", resp.Status)
+		}
+		return page.Cursor
+	}
+	cursor := feed("")
+	before := vfStoreCalls(t, s)
+	const clients, wait = 50, 4
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Go(func() { feed("?after=" + cursor + "&wait=" + strconv.Itoa(wait)) })
+	}
+	wg.Wait()
+	took := time.Since(start)
+	after := vfStoreCalls(t, s)
+	reads := after["ChangesAfter"] - before["ChangesAfter"]
+	t.Logf("%d clients waiting %v: %d change-log reads, store calls by method: %v", clients, took.Round(time.Millisecond), reads, vfDelta(before, after))
+	if took < wait*time.Second {
+		t.Fatalf("the waits ended after %v, before their %d s", took, wait)
+	}
+	if limit := clients + 2*(wait+1); reads > limit {
+		t.Fatalf("%d change-log reads for %d idle waiting clients over %d s, want at most %d", reads, clients, wait, limit)
+	}
+}
+
+// vfStoreCalls reads the store calls by method from /metrics.
+func vfStoreCalls(t *testing.T, s *servertest.Server) map[string]int {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf strings.Builder
+	if _, err := io.Copy(&buf, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		rest, ok := strings.CutPrefix(line, `auth_store_duration_seconds_count{method="`)
+		if !ok {
+			continue
+		}
+		method, value, _ := strings.Cut(rest, `"} `)
+		n, _ := strconv.Atoi(value)
+		calls[method] = n
+	}
+	return calls
+}
+
+func vfDelta(before, after map[string]int) map[string]int {
+	d := map[string]int{}
+	for m, n := range after {
+		if n-before[m] != 0 {
+			d[m] = n - before[m]
+		}
+	}
+	return d
 }

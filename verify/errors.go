@@ -6,7 +6,7 @@ import (
 	"github.com/example/gqlauth/internal/tokenrules"
 )
 
-// Refusals of a token by the rules of the service's Tokens section, the same values the service
+// Refusals of a token by the service's token rules (docs/tokens.md), the same values the service
 // itself uses. Every one but ErrExpired wraps ErrInvalid.
 var (
 	ErrInvalid        = tokenrules.ErrInvalid

@@ -19,6 +19,9 @@ func TestImportDirection(t *testing.T) {
 		"oauth":               {"auth"},
 		"metrics":             {"auth"},
 		"web":                 {},
+		"mail":                {"auth"},         // renders outbox mails; the development mailbox
+		"mail/smtp":           {"auth", "mail"}, // the SMTP transport (go-mail)
+		"internal/smtptest":   {},               // an SMTP server for tests (go-smtp): no project code
 		"store/sqlite":        {"auth", "internal/migration"},
 		"store/postgres":      {"auth", "internal/migration"},
 		"store/redis":         {"auth"},
@@ -40,10 +43,10 @@ func TestImportDirection(t *testing.T) {
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
 		"":                {"internal/app"},
-		"internal/app":    {"auth", "graph", "metrics", "oauth", "passkey", "web", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
+		"internal/app":    {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
 		"internal/cli":    {"auth", "internal/config", "internal/stores"},
-		"internal/config": {"auth"},
-		"internal/httpx":  {}, // HTTP middleware: stdlib only
+		"internal/config": {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
+		"internal/httpx":  {},                            // HTTP middleware: stdlib only
 		"internal/stores": {"auth", "internal/config", "store/sqlite", "store/postgres", "store/redis"},
 		"e2e":             {}, // the end-to-end suite: tests only, through internal/app
 		"internal/layers": {}, // this test
