@@ -23,6 +23,7 @@ type Store interface {
 	MailStore    // mailstore.go
 	ClientStore  // clients.go
 	APIKeyStore  // apikeys.go
+	TokenStore   // introspect.go
 	MFAStore     // mfastore.go
 	PasskeyStore // passkey.go
 
