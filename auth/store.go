@@ -23,6 +23,7 @@ type Store interface {
 	MailStore    // mailstore.go
 	ClientStore  // clients.go
 	APIKeyStore  // apikeys.go
+	TokenStore   // introspect.go
 	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).

@@ -55,8 +55,10 @@ func newHandler(d deps) http.Handler {
 	}
 	mux.HandleFunc("POST /token", d.oauth.Token)
 	mux.HandleFunc("POST /revoke", d.oauth.Revoke)
+	mux.HandleFunc("POST /introspect", d.oauth.Introspect)
 	mux.HandleFunc("/token", oauthMethodNotAllowed) // other methods: an RFC 6749 error body, not text
 	mux.HandleFunc("/revoke", oauthMethodNotAllowed)
+	mux.HandleFunc("/introspect", oauthMethodNotAllowed)
 	mux.HandleFunc("GET /revocations", d.oauth.Revocations)
 	mux.HandleFunc("GET /.well-known/jwks.json", d.oauth.JWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", d.oauth.Metadata)
