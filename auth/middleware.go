@@ -28,7 +28,7 @@ type CookieNames struct {
 
 // DeviceTokenHeader is the request header that presents a device token on a login or /token
 // password attempt (see device.go).
-const DeviceTokenHeader = "X-Device-Token" //nolint:gosec // G101: a header's name, not a credential
+const DeviceTokenHeader = "X-Device-Token"
 
 // RequestContext is what Middleware adds to a request's context, for callers that build the
 // request's context in one place (one r.WithContext per request instead of one per layer):

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +178,21 @@ func TestAdminCLIWithoutServer(t *testing.T) {
 		if code, stdout, stderr := runCLI(t, env, args...); code != 0 || !strings.Contains(stdout, "x@example.com") {
 			t.Errorf("%v: exit %d\n%s%s", args, code, stdout, stderr)
 		}
+	}
+}
+
+// TestVersion: `gqlauth version` of the built binary prints the version, the commit and the Go
+// version on one line and exits 0, with no configuration and no database.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	res := runBinary(t, buildBinary(t), map[string]string{"DATA_DIR": dir}, "", []string{"version"})
+	fields := strings.Fields(res.stdout)
+	if res.code != 0 || strings.Count(res.stdout, "\n") != 1 || len(fields) != 5 || fields[0] != "gqlauth" ||
+		fields[2] != "commit" || fields[4] != runtime.Version() || res.stderr != "" {
+		t.Fatalf("version: exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("version touched the data folder: %v", entries)
 	}
 }

@@ -27,6 +27,7 @@ const usage = `usage:
   gqlauth clients create --name N [--scope S]...
   gqlauth clients list
   gqlauth clients revoke --id ID
+  gqlauth version                           version, commit and Go version, on one line
 
 Commands work on the database DATABASE_URL names (SQLite in DATA_DIR by default), also while
 servers run on it: they take effect there within about a second. Each takes --help.
@@ -48,6 +49,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return clientCommands["clients "+args[1]](ctx, args[2:], getenv, stdout, stderr)
 	case len(args) >= 2 && args[0] == "keys" && args[1] == "generate":
 		return keysGenerate(args[2:], stdout, stderr)
+	case len(args) == 1 && (args[0] == "version" || args[0] == "--version"):
+		return version(stdout)
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
 		fmt.Fprint(stdout, usage)
 		return nil
