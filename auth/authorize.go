@@ -100,6 +100,9 @@ func (s *Service) check(p Principal, req Requirement) error {
 	if !p.User.HasRole(role) {
 		return &ForbiddenError{Requires: role}
 	}
+	if s.cfg.Mail.Verification == VerificationRequired && !req.AllowUnverified && !p.User.EmailVerified {
+		return &ForbiddenError{Reason: ReasonEmailNotVerified}
+	}
 	if req.Session && p.Kind != PrincipalSession {
 		return &ForbiddenError{Reason: ReasonSessionRequired}
 	}

@@ -132,6 +132,60 @@ func (s *boundedStore) ChangesAfter(ctx context.Context, afterSeq int64, notBefo
 	return s.Store.ChangesAfter(ctx, afterSeq, notBefore, limit)
 }
 
+func (s *boundedStore) EnqueueMail(ctx context.Context, m OutboxMail) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.EnqueueMail(ctx, m)
+}
+
+func (s *boundedStore) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMail, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.ClaimMail(ctx, now, lease, limit)
+}
+
+func (s *boundedStore) IssueMailToken(ctx context.Context, mailID string, t MailToken, data map[string]string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.IssueMailToken(ctx, mailID, t, data)
+}
+
+func (s *boundedStore) RetryMail(ctx context.Context, id string, next time.Time, lastErr string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.RetryMail(ctx, id, next, lastErr)
+}
+
+func (s *boundedStore) FinishMail(ctx context.Context, id string, status MailStatus, lastErr string, now time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.FinishMail(ctx, id, status, lastErr, now)
+}
+
+func (s *boundedStore) MailTokenByHash(ctx context.Context, hash []byte) (MailToken, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.MailTokenByHash(ctx, hash)
+}
+
+func (s *boundedStore) RedeemMailToken(ctx context.Context, userID string, use MailTokenUse, now time.Time) (User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.RedeemMailToken(ctx, userID, use, now)
+}
+
+func (s *boundedStore) AppendMailbox(ctx context.Context, e MailboxEntry, keep int) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.AppendMailbox(ctx, e, keep)
+}
+
+func (s *boundedStore) ListMailbox(ctx context.Context, limit int) ([]MailboxEntry, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.ListMailbox(ctx, limit)
+}
+
 func (s *boundedStore) PasskeyHandle(ctx context.Context, userID string) ([]byte, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

@@ -72,3 +72,9 @@ func (s *boundedStore) TouchAPIKey(ctx context.Context, id string, now, notBefor
 	defer cancel()
 	return s.Store.TouchAPIKey(ctx, id, now, notBefore)
 }
+
+func (s *boundedStore) RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.Store.RefreshTokenByHash(ctx, hash)
+}

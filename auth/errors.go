@@ -64,6 +64,8 @@ func (e *ForbiddenError) Error() string {
 type InputError struct {
 	Field   string
 	Message string
+	// Reason, when set, says more (ReasonTokenInvalid, ReasonTokenExpired for a mail token).
+	Reason string
 }
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Message }

@@ -9,6 +9,9 @@ import (
 var subscriberEvents = map[EventType]bool{
 	EventLogin: true, EventLogout: true, EventSessionRevoked: true,
 	EventRefreshReuse: true, EventPasswordChanged: true, EventRolesChanged: true,
+	EventEmailVerificationRequested: true, EventEmailVerified: true, EventPasswordResetRequested: true,
+	EventPasswordReset: true, EventEmailChangeRequested: true, EventEmailChanged: true,
+	EventMailSent: true, EventMailFailed: true,
 	EventPasskeyAdded: true, EventPasskeyRemoved: true, EventPasskeyCloneDetected: true,
 }
 

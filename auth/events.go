@@ -47,6 +47,11 @@ type EventSink interface {
 // publish records a security event in the audit trail (asynchronously; see audit.go) and
 // hands it to Config.Events.
 func (s *Service) publish(ctx context.Context, t EventType, userID, sessionID, reason string) {
+	s.emit(ctx, t, userID, sessionID, reason, noticeOf{})
+}
+
+// emit is publish with more for the event's notice (notices.go).
+func (s *Service) emit(ctx context.Context, t EventType, userID, sessionID, reason string, n noticeOf) {
 	c := ClientFrom(ctx)
 	e := Event{
 		Type: t, At: s.cfg.Now().UTC(), UserID: userID, SessionID: sessionID,
@@ -58,4 +63,5 @@ func (s *Service) publish(ctx context.Context, t EventType, userID, sessionID, r
 	if s.cfg.Events != nil {
 		s.cfg.Events.Publish(ctx, e)
 	}
+	s.notice(ctx, e, n)
 }

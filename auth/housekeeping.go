@@ -40,6 +40,7 @@ type PurgeReport struct {
 	Sessions int64
 	Changes  int64
 	Audit    int64
+	Mail     int64 // finished mails and used or expired mail tokens
 	// PasskeyChallenges: started passkey ceremonies that expired unfinished.
 	PasskeyChallenges int64
 }
@@ -61,8 +62,8 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.cfg.Logger.Warn("housekeeping failed; will retry", "err", err)
-		case r.Sessions+r.Changes+r.Audit > 0:
-			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit)
+		case r.Sessions+r.Changes+r.Audit+r.Mail > 0:
+			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit, "mail", r.Mail)
 		}
 	}
 }
@@ -105,6 +106,13 @@ func (s *Service) Housekeep(ctx context.Context) (PurgeReport, error) {
 	}
 	if r.Audit, err = s.purge(ctx, "audit", func(ctx context.Context, n int) (int64, error) {
 		return s.store.PurgeAudit(ctx, now.Add(-s.cfg.AuditRetention), n)
+	}); err != nil {
+		return r, err
+	}
+	// Finished mails (their data, the links, were cleared when they finished) and spent
+	// tokens are kept a day, for the operator's look into a delivery problem.
+	if r.Mail, err = s.purge(ctx, "mail", func(ctx context.Context, n int) (int64, error) {
+		return s.store.PurgeMail(ctx, now.Add(-minKeep), n)
 	}); err != nil {
 		return r, err
 	}

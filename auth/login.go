@@ -9,19 +9,25 @@ import (
 
 // Register creates an account with the USER role and signs it in.
 func (s *Service) Register(ctx context.Context, email, password string) (Grant, error) {
-	u, err := s.CreateUser(ctx, email, password, []Role{RoleUser})
+	u, err := s.createUser(ctx, email, password, []Role{RoleUser}, false)
 	if err != nil {
 		return Grant{}, err
 	}
 	g, err := s.newSession(ctx, u, PasswordSignIn())
 	if err == nil {
 		s.publish(ctx, EventUserRegistered, u.ID, g.SessionID, "")
+		s.sendVerification(ctx, u)
 	}
 	return g, err
 }
 
-// CreateUser validates and stores a new account (register and the `user create` command).
+// CreateUser validates and stores a new account for the `user create` command. Its address
+// counts as verified: the operator who creates an account vouches for it.
 func (s *Service) CreateUser(ctx context.Context, email, password string, roles []Role) (User, error) {
+	return s.createUser(ctx, email, password, roles, true)
+}
+
+func (s *Service) createUser(ctx context.Context, email, password string, roles []Role, verified bool) (User, error) {
 	email, err := NormalizeEmail(email, "email")
 	if err != nil {
 		return User{}, err
@@ -42,7 +48,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, roles 
 		return User{}, err
 	}
 	now := s.cfg.Now().UTC()
-	u := User{ID: newID(now), Email: email, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
+	u := User{ID: newID(now), Email: email, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now, EmailVerified: verified}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrEmailTaken) {
 			return User{}, &InputError{Field: "email", Message: "email is already registered"}

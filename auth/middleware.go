@@ -16,7 +16,7 @@ type CookieNames struct {
 
 // DeviceTokenHeader is the request header that presents a device token on a login or /token
 // password attempt (see device.go).
-const DeviceTokenHeader = "X-Device-Token" //nolint:gosec // G101: a header's name, not a credential
+const DeviceTokenHeader = "X-Device-Token"
 
 // RequestContext identifies a request; it never refuses. It verifies the bearer token, if
 // any, and returns ctx carrying the identity (IdentityFrom) and the client (ClientFrom) of r.
@@ -89,4 +89,3 @@ func IdentifyRequest(tokens *Tokens, headers []string) Identity {
 	}
 	return Identity{Claims: claims}
 }
-

@@ -73,6 +73,9 @@ type Config struct {
 	PurgePause        time.Duration
 	// OnPurged, when set, observes how many rows housekeeping deleted from table.
 	OnPurged func(table string, n int64)
+
+	// Mail is the mail policy: the Mailer, EMAIL_VERIFICATION, links, limits, the sender.
+	Mail MailConfig
 }
 
 func (c *Config) setDefaults() {
@@ -109,6 +112,7 @@ func (c *Config) setDefaults() {
 	defLimit(&c.LoginPerIP, 300, 15*time.Minute)
 	defLimit(&c.RegisterPerIP, 100, 10*time.Minute)
 	defLimit(&c.RefreshPerIP, 1200, time.Minute)
+	c.Mail.setDefaults()
 	defLimit(&c.PasskeyStartPerIP, 120, time.Minute)
 	defLimit(&c.ClientAuthPerClient, 20, 15*time.Minute)
 	defLimit(&c.ClientAuthPerIP, 300, 15*time.Minute)
@@ -133,7 +137,8 @@ type Service struct {
 	grace   *graceCache
 	audit   *auditWriter
 	locker  HousekeepingLocker // nil: every instance purges (deletes are idempotent)
-	feed    feedState          // the revocation feed's knowledge of the change log (revocations.go)
+	outbox  *outbox
+	feed    feedState // the revocation feed's knowledge of the change log (revocations.go)
 	decoys  *passkeyDecoys
 }
 
@@ -155,8 +160,8 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		cfg: cfg, store: store, tokens: tokens, hasher: hasher,
 		view:   newView(store, window, cfg.Now, cfg.Logger),
 		grace:  newGraceCache(cfg.ReuseGrace, cfg.Now),
-		locker: locker,
-		feed:   feedState{stopping: make(chan struct{})},
+		locker: locker, outbox: newOutbox(),
+		feed: feedState{stopping: make(chan struct{})},
 	}
 	s.keyUses = newKeyUses(store, cfg.Logger, cfg.Now)
 	if tokens != nil {

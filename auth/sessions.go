@@ -37,7 +37,7 @@ func (s *Service) endUserSessions(ctx context.Context, userID, exceptID, reason 
 // client is logged out either way), but a missing or bad access token is.
 func (s *Service) Logout(ctx context.Context, refreshToken string) (bool, error) {
 	if refreshToken == "" {
-		p, err := s.Authorize(ctx, Requirement{Session: true, AllowUnverified: true}) // an API key has no session to end
+		p, err := s.Authorize(ctx, Requirement{Session: true, AllowUnverified: true}) // an API key has no session to end; logging out is always allowed
 		if err != nil {
 			return false, err
 		}

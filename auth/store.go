@@ -20,8 +20,10 @@ type Store interface {
 	SessionStore
 	ChangeLog
 	AuditLog     // audit.go
+	MailStore    // mailstore.go
 	ClientStore  // clients.go
 	APIKeyStore  // apikeys.go
+	TokenStore   // introspect.go
 	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
@@ -72,6 +74,11 @@ type SecurityChange struct {
 	// before the change is worth nothing after it.
 	Keep        string
 	KeepRefresh []byte
+	// Token, when set, is a mail token the change redeems (a password reset): it is consumed
+	// in the same transaction, and when it cannot be (ErrMailTokenInvalid) nothing is applied.
+	Token *MailTokenUse
+	// Verify marks the address verified (a reset proves the mailbox, as a verification does).
+	Verify bool
 }
 
 // SessionStore keeps login sessions and their refresh tokens. A refresh token is stored only as

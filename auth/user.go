@@ -31,6 +31,9 @@ type User struct {
 	// void a sign-in in flight (password, status). A session is only started for the stamp
 	// the password was checked against, so a sign-in that raced such a change fails.
 	SecurityStamp int64
+	// EmailVerified: the owner of Email proved it by a link mailed there (or the account was
+	// created before verification existed, or by an operator).
+	EmailVerified bool
 }
 
 // HasRole reports whether the user holds r (an ADMIN holds USER too).

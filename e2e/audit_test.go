@@ -82,7 +82,11 @@ func TestAuditEventsQuery(t *testing.T) {
 	want := []string{"REGISTERED", "LOGIN_FAILED", "LOGIN", "REFRESH_TOKEN_REUSE", "LOGOUT", "ROLES_CHANGED", "USER_DISABLED"}
 	var got []string
 	eventually(t, 5*time.Second, "audit rows", func() bool {
-		got = auditTypes(t, s, admin.AccessToken, reg.User.ID)
+		// MAIL_SENT (the notice of the token reuse) is written when the outbox delivers it,
+		// at its own time: the order of the other events is what this test is about.
+		got = slices.DeleteFunc(auditTypes(t, s, admin.AccessToken, reg.User.ID), func(typ string) bool {
+			return strings.HasPrefix(typ, "MAIL_")
+		})
 		return len(got) >= len(want)
 	})
 	if !slices.Equal(got, want) {

@@ -47,13 +47,15 @@ func fetchJWKS(t *testing.T, s *testServer) []jwk {
 	return set.Keys
 }
 
-func b64int(t *testing.T, s string) *big.Int {
+func b64bytes(t *testing.T, s string) []byte {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return new(big.Int).SetBytes(b)
+	return b
 }
+
+func b64int(t *testing.T, s string) *big.Int { return new(big.Int).SetBytes(b64bytes(t, s)) }
 
 // publicKey turns a published JWK into a Go public key, as an independent verifier would.
 func publicKey(t *testing.T, k jwk) any {
@@ -66,7 +68,12 @@ func publicKey(t *testing.T, k jwk) any {
 		x, _ := base64.RawURLEncoding.DecodeString(k.X)
 		return ed25519.PublicKey(x)
 	case "EC":
-		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: b64int(t, k.X), Y: b64int(t, k.Y)}
+		// SEC 1 uncompressed point: 0x04 || x || y (the raw coordinates are deprecated).
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, b64bytes(t, k.X)...), b64bytes(t, k.Y)...))
+		if err != nil {
+			t.Fatalf("EC JWK: %v", err)
+		}
+		return pub
 	case "RSA":
 		return &rsa.PublicKey{N: b64int(t, k.N), E: int(b64int(t, k.E).Int64())}
 	}

@@ -30,18 +30,18 @@ type tokenForge struct {
 	raw    string         // the real token
 }
 
-func newTokenForge(t testing.TB, s *testServer, real string) *tokenForge {
+func newTokenForge(t testing.TB, s *testServer, token string) *tokenForge {
 	t.Helper()
 	secret := []byte(s.env["JWT_SECRET"])
 	key, err := auth.NewHMACKey(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := strings.Split(real, ".")
+	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		t.Fatalf("not a JWS: %q", real)
+		t.Fatalf("not a JWS: %q", token)
 	}
-	f := &tokenForge{t: t, secret: secret, kid: key.KID, raw: real}
+	f := &tokenForge{t: t, secret: secret, kid: key.KID, raw: token}
 	f.header = decodeSegment(t, parts[0])
 	f.claims = decodeSegment(t, parts[1])
 	if f.header["kid"] != key.KID || f.header["typ"] != "at+jwt" || f.header["alg"] != "HS256" {

@@ -12,7 +12,8 @@ func toUser(u auth.User) *model.User {
 	for i, r := range u.Roles {
 		roles[i] = model.Role(r)
 	}
-	return &model.User{ID: u.ID, Email: u.Email, Roles: roles, CreatedAt: u.CreatedAt.UTC(), Disabled: u.Disabled}
+	return &model.User{ID: u.ID, Email: u.Email, Roles: roles, CreatedAt: u.CreatedAt.UTC(), Disabled: u.Disabled,
+		EmailVerified: u.EmailVerified}
 }
 
 func toPayload(g auth.Grant) *model.AuthPayload {

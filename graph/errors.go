@@ -19,8 +19,8 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeRateLimited     = "RATE_LIMITED"
-	CodeInternal        = "INTERNAL_SERVER_ERROR"
 	CodeUnavailable     = "UNAVAILABLE"
+	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
 // unauthenticatedReasons maps auth's refusals to the API's reasons.
@@ -76,6 +76,12 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 		case errors.As(cause, &input):
 			gerr.Message = input.Message
 			ext["code"], ext["field"] = CodeBadUserInput, input.Field
+			if input.Reason != "" {
+				ext["reason"] = input.Reason
+			}
+		case errors.Is(cause, auth.ErrMailNotConfigured):
+			gerr.Message = cause.Error()
+			ext["code"], ext["reason"] = CodeUnavailable, "MAIL_NOT_CONFIGURED"
 		case errors.As(cause, &limited):
 			gerr.Message = limited.Error()
 			ext["code"], ext["retryAfter"] = CodeRateLimited, limited.RetryAfterSeconds()

@@ -9,14 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/auth/limitertest"
+	"github.com/example/gqlauth/internal/authtest"
 	"github.com/example/gqlauth/store/sqlite"
 )
 
@@ -26,7 +25,7 @@ import (
 // its own database, clock and listener on 127.0.0.1:0.
 
 // testAccessTTL is the access tokens' lifetime in these tests.
-const testAccessTTL = time.Minute
+const testAccessTTL = authtest.AccessTTL
 
 // testAPI is one such handler and what a test needs to drive it.
 type testAPI struct {
@@ -46,50 +45,29 @@ type apiConfig struct {
 // newTestAPI builds the handler; configure, when given, adjusts the options first.
 func newTestAPI(t *testing.T, configure ...func(*apiConfig)) *testAPI {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "graph.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	key, err := auth.NewHMACKey([]byte("graph-test-secret-0123456789abcdefghijklm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := limitertest.NewClock()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	tokens := auth.NewTokens(ks, auth.TokenConfig{
-		Issuer: "http://test", Audience: "graphql-api", TTL: testAccessTTL, Now: clock.Now,
+	cfg := apiConfig{graph: Options{
+		Logger:    log,
+		RequestID: func(context.Context) string { return "req-0123456789" },
+	}}
+	env := authtest.New(t, func(c *auth.Config) {
+		cfg.auth = *c
+		cfg.auth.Logger = log
+		for _, c := range configure {
+			c(&cfg)
+		}
+		*c = cfg.auth
 	})
-	cfg := apiConfig{
-		auth: auth.Config{BcryptCost: 4, Now: clock.Now, Logger: log},
-		graph: Options{
-			Logger:    log,
-			RequestID: func(context.Context) string { return "req-0123456789" },
-		},
-	}
-	for _, c := range configure {
-		c(&cfg)
-	}
-	svc, err := auth.New(ctx, store, tokens, cfg.auth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	cfg.graph.Auth = svc
+	cfg.graph.Auth = env.Service
 	gql := NewHandler(cfg.graph)
 	clientIP := auth.NewClientIP(nil, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := auth.RequestContext(r.Context(), r, tokens, clientIP, auth.CookieNames{})
+		ctx := auth.RequestContext(r.Context(), r, env.Tokens, clientIP, auth.CookieNames{})
 		gql.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	t.Cleanup(srv.Close)
-	return &testAPI{svc: svc, store: store, clock: clock, url: srv.URL + "/query", logs: logs}
+	return &testAPI{svc: env.Service, store: env.Store, clock: env.Clock, url: srv.URL + "/query", logs: logs}
 }
 
 // newTestService is an auth service on a real SQLite file, with one user; it returns an

@@ -16,6 +16,8 @@ var storeMethods = []string{
 	"UpgradePasswordHash", "CreateSession", "RotateRefreshToken", "SessionByRefreshHash", "SessionByID", "ListLiveSessions", "EndSession", "EndUserSessions",
 	"CountLiveSessions", "PurgeSessions", "ChangesAfter", "LatestChangeSeq", "PurgeChanges", "AppendAudit", "ListAudit",
 	"AuditAfter", "PurgeAudit",
+	"EnqueueMail", "ClaimMail", "IssueMailToken", "RetryMail", "FinishMail", "MailTokenByHash",
+	"RedeemMailToken", "MailStats", "PurgeMail", "AppendMailbox", "ListMailbox",
 	"PasskeyHandle", "EnsurePasskeyHandle", "CreatePasskey", "ListPasskeys", "PasskeyByCredentialID",
 	"RecordPasskeyUse", "DeletePasskey", "CreatePasskeyChallenge", "TakePasskeyChallenge", "PurgePasskeyChallenges",
 }
@@ -168,6 +170,61 @@ func (t *timedStore) AuditAfter(ctx context.Context, afterSeq int64, limit int) 
 func (t *timedStore) PurgeAudit(ctx context.Context, before time.Time, batch int) (int64, error) {
 	defer t.done("PurgeAudit", time.Now())
 	return t.inner.PurgeAudit(ctx, before, batch)
+}
+
+func (t *timedStore) EnqueueMail(ctx context.Context, m auth.OutboxMail) error {
+	defer t.done("EnqueueMail", time.Now())
+	return t.inner.EnqueueMail(ctx, m)
+}
+
+func (t *timedStore) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.OutboxMail, error) {
+	defer t.done("ClaimMail", time.Now())
+	return t.inner.ClaimMail(ctx, now, lease, limit)
+}
+
+func (t *timedStore) IssueMailToken(ctx context.Context, mailID string, tok auth.MailToken, data map[string]string) error {
+	defer t.done("IssueMailToken", time.Now())
+	return t.inner.IssueMailToken(ctx, mailID, tok, data)
+}
+
+func (t *timedStore) RetryMail(ctx context.Context, id string, next time.Time, lastErr string) error {
+	defer t.done("RetryMail", time.Now())
+	return t.inner.RetryMail(ctx, id, next, lastErr)
+}
+
+func (t *timedStore) FinishMail(ctx context.Context, id string, status auth.MailStatus, lastErr string, now time.Time) error {
+	defer t.done("FinishMail", time.Now())
+	return t.inner.FinishMail(ctx, id, status, lastErr, now)
+}
+
+func (t *timedStore) MailTokenByHash(ctx context.Context, hash []byte) (auth.MailToken, error) {
+	defer t.done("MailTokenByHash", time.Now())
+	return t.inner.MailTokenByHash(ctx, hash)
+}
+
+func (t *timedStore) RedeemMailToken(ctx context.Context, userID string, use auth.MailTokenUse, now time.Time) (auth.User, error) {
+	defer t.done("RedeemMailToken", time.Now())
+	return t.inner.RedeemMailToken(ctx, userID, use, now)
+}
+
+func (t *timedStore) MailStats(ctx context.Context) (int64, time.Time, error) {
+	defer t.done("MailStats", time.Now())
+	return t.inner.MailStats(ctx)
+}
+
+func (t *timedStore) PurgeMail(ctx context.Context, before time.Time, batch int) (int64, error) {
+	defer t.done("PurgeMail", time.Now())
+	return t.inner.PurgeMail(ctx, before, batch)
+}
+
+func (t *timedStore) AppendMailbox(ctx context.Context, e auth.MailboxEntry, keep int) error {
+	defer t.done("AppendMailbox", time.Now())
+	return t.inner.AppendMailbox(ctx, e, keep)
+}
+
+func (t *timedStore) ListMailbox(ctx context.Context, limit int) ([]auth.MailboxEntry, error) {
+	defer t.done("ListMailbox", time.Now())
+	return t.inner.ListMailbox(ctx, limit)
 }
 
 func (t *timedStore) PasskeyHandle(ctx context.Context, userID string) ([]byte, error) {

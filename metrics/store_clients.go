@@ -11,7 +11,7 @@ import (
 // their own so each feature's methods sit together).
 func init() {
 	storeMethods = append(storeMethods, "CreateClient", "ClientByID", "ListClients", "RevokeClient",
-		"CreateAPIKey", "APIKeyByHash", "APIKeyByID", "ListAPIKeys", "RevokeAPIKey", "RevokeUserAPIKeys", "TouchAPIKey")
+		"CreateAPIKey", "APIKeyByHash", "APIKeyByID", "ListAPIKeys", "RevokeAPIKey", "RevokeUserAPIKeys", "TouchAPIKey", "RefreshTokenByHash")
 }
 
 func (t *timedStore) CreateClient(ctx context.Context, c auth.OAuthClient) error {
@@ -67,4 +67,9 @@ func (t *timedStore) RevokeUserAPIKeys(ctx context.Context, userID string, now t
 func (t *timedStore) TouchAPIKey(ctx context.Context, id string, now, notBefore time.Time) error {
 	defer t.done("TouchAPIKey", time.Now())
 	return t.inner.TouchAPIKey(ctx, id, now, notBefore)
+}
+
+func (t *timedStore) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.RefreshToken, error) {
+	defer t.done("RefreshTokenByHash", time.Now())
+	return t.inner.RefreshTokenByHash(ctx, hash)
 }

@@ -208,7 +208,7 @@ func clientAuthMethods(public bool) []string {
 	return m
 }
 
-// parseForm reads the form body both endpoints take (RFC 6749 §3.2, RFC 7009 §2.1); a body of
+// parseForm reads the form body the endpoints take (RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662); a body of
 // another type, or one that does not parse, is answered invalid_request and parseForm is false.
 func parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {

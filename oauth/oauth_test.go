@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/auth/limitertest"
+	"github.com/example/gqlauth/internal/authtest"
 	"github.com/example/gqlauth/oauth"
 	"github.com/example/gqlauth/store/sqlite"
 )
@@ -34,35 +34,15 @@ type testServer struct {
 
 func newTestServer(t *testing.T, configure ...func(*oauth.Handler, *auth.Config)) *testServer {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "oauth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	key, err := auth.NewHMACKey([]byte("oauth-test-secret-0123456789abcdefghijklm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := limitertest.NewClock()
-	tokens := auth.NewTokens(keys, auth.TokenConfig{Issuer: "http://issuer.test", Audience: "api", TTL: time.Minute, Now: clock.Now})
-	h := &oauth.Handler{Keys: keys, Issuer: "http://issuer.test", PasswordGrant: true,
+	h := &oauth.Handler{Issuer: "http://issuer.test", PasswordGrant: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	cfg := auth.Config{BcryptCost: 4, Now: clock.Now}
-	for _, c := range configure {
-		c(h, &cfg)
-	}
-	svc, err := auth.New(ctx, store, tokens, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	h.Auth = svc
-	if _, err := svc.Register(ctx, "ada@example.com", testPassword); err != nil {
+	env := authtest.New(t, func(c *auth.Config) {
+		for _, configure := range configure {
+			configure(h, c)
+		}
+	})
+	h.Auth, h.Keys = env.Service, env.Keys
+	if _, err := env.Service.Register(context.Background(), "ada@example.com", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -72,7 +52,7 @@ func newTestServer(t *testing.T, configure ...func(*oauth.Handler, *auth.Config)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", h.Metadata)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &testServer{svc: svc, store: store, tokens: tokens, clock: clock, url: srv.URL}
+	return &testServer{svc: env.Service, store: env.Store, tokens: env.Tokens, clock: env.Clock, url: srv.URL}
 }
 
 type response struct {

@@ -77,11 +77,14 @@ type user struct {
 	creds []webauthn.Credential
 }
 
-func newUser(u auth.PasskeyUser) (*user, error) {
+// newUser converts u's passkeys; records are read only for a verification (full): the options
+// need ids and transports alone, so starting a ceremony costs the same for an account with
+// passkeys as for the decoys of an unknown email.
+func newUser(u auth.PasskeyUser, full bool) (*user, error) {
 	out := &user{PasskeyUser: u, creds: make([]webauthn.Credential, 0, len(u.Passkeys))}
 	for _, p := range u.Passkeys {
 		var c webauthn.Credential
-		if len(p.Record) > 0 { // decoys (auth's) have none: only their id and transports show
+		if full && len(p.Record) > 0 { // decoys (auth's) have none: only their id and transports show
 			if err := json.Unmarshal(p.Record, &c); err != nil {
 				return nil, fmt.Errorf("passkey %s: record: %w", p.ID, err)
 			}
@@ -105,7 +108,7 @@ func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 // BeginRegistration returns PublicKeyCredentialCreationOptions excluding u's passkeys.
 func (a *Adapter) BeginRegistration(pu auth.PasskeyUser) (options, state []byte, err error) {
-	u, err := newUser(pu)
+	u, err := newUser(pu, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -132,7 +135,7 @@ func (a *Adapter) FinishRegistration(pu auth.PasskeyUser, state, response []byte
 	if err != nil {
 		return auth.NewPasskey{}, fmt.Errorf("%w: %s", auth.ErrPasskeyMalformed, describe(err))
 	}
-	u, err := newUser(pu)
+	u, err := newUser(pu, true)
 	if err != nil {
 		return auth.NewPasskey{}, err
 	}
@@ -140,6 +143,9 @@ func (a *Adapter) FinishRegistration(pu auth.PasskeyUser, state, response []byte
 	if err != nil {
 		return auth.NewPasskey{}, fmt.Errorf("%w: %s", auth.ErrPasskeyRejected, describe(err))
 	}
+	// The attestation (a 'none' statement: we ask for none) is not kept: nothing verifies it
+	// later, and a record read at every sign-in should be small.
+	cred.Attestation = webauthn.CredentialAttestation{}
 	record, err := json.Marshal(cred)
 	if err != nil {
 		return auth.NewPasskey{}, err
@@ -164,7 +170,7 @@ func (a *Adapter) BeginLogin(pu *auth.PasskeyUser) (options, state []byte, err e
 		}
 		return encode(assertion.Response, session)
 	}
-	u, err := newUser(*pu)
+	u, err := newUser(*pu, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -197,7 +203,7 @@ func (a *Adapter) FinishLogin(state, response []byte, owner func(credentialID, u
 	if err != nil {
 		return auth.PasskeyAssertion{}, err // ErrPasskeyRejected, or the store's failure
 	}
-	u, err := newUser(pu)
+	u, err := newUser(pu, true)
 	if err != nil {
 		return auth.PasskeyAssertion{}, err
 	}

@@ -1,3 +1,5 @@
+// Package model holds the GraphQL types gqlgen generates from the schema (models_gen.go) and
+// the marshalling of the JSON scalar.
 package model
 
 import (

@@ -150,6 +150,8 @@ type User struct {
 	Roles     []Role    `json:"roles"`
 	CreatedAt time.Time `json:"createdAt"`
 	Disabled  bool      `json:"disabled"`
+	// True once the owner of the address proved it (a link mailed there, a password reset, or an account made before verification or by an operator).
+	EmailVerified bool `json:"emailVerified"`
 }
 
 type UserConnection struct {
@@ -165,18 +167,26 @@ type UserEdge struct {
 type AuditEventType string
 
 const (
-	AuditEventTypeRegistered        AuditEventType = "REGISTERED"
-	AuditEventTypeLogin             AuditEventType = "LOGIN"
-	AuditEventTypeLoginFailed       AuditEventType = "LOGIN_FAILED"
-	AuditEventTypeLogout            AuditEventType = "LOGOUT"
-	AuditEventTypeSessionRevoked    AuditEventType = "SESSION_REVOKED"
-	AuditEventTypeRefreshTokenReuse AuditEventType = "REFRESH_TOKEN_REUSE"
-	AuditEventTypePasswordChanged   AuditEventType = "PASSWORD_CHANGED"
-	AuditEventTypeRolesChanged      AuditEventType = "ROLES_CHANGED"
-	AuditEventTypeUserDisabled      AuditEventType = "USER_DISABLED"
-	AuditEventTypeUserEnabled       AuditEventType = "USER_ENABLED"
-	AuditEventTypePasskeyAdded      AuditEventType = "PASSKEY_ADDED"
-	AuditEventTypePasskeyRemoved    AuditEventType = "PASSKEY_REMOVED"
+	AuditEventTypeRegistered                 AuditEventType = "REGISTERED"
+	AuditEventTypeLogin                      AuditEventType = "LOGIN"
+	AuditEventTypeLoginFailed                AuditEventType = "LOGIN_FAILED"
+	AuditEventTypeLogout                     AuditEventType = "LOGOUT"
+	AuditEventTypeSessionRevoked             AuditEventType = "SESSION_REVOKED"
+	AuditEventTypeRefreshTokenReuse          AuditEventType = "REFRESH_TOKEN_REUSE"
+	AuditEventTypePasswordChanged            AuditEventType = "PASSWORD_CHANGED"
+	AuditEventTypeRolesChanged               AuditEventType = "ROLES_CHANGED"
+	AuditEventTypeUserDisabled               AuditEventType = "USER_DISABLED"
+	AuditEventTypeUserEnabled                AuditEventType = "USER_ENABLED"
+	AuditEventTypeEmailVerificationRequested AuditEventType = "EMAIL_VERIFICATION_REQUESTED"
+	AuditEventTypeEmailVerified              AuditEventType = "EMAIL_VERIFIED"
+	AuditEventTypePasswordResetRequested     AuditEventType = "PASSWORD_RESET_REQUESTED"
+	AuditEventTypePasswordReset              AuditEventType = "PASSWORD_RESET"
+	AuditEventTypeEmailChangeRequested       AuditEventType = "EMAIL_CHANGE_REQUESTED"
+	AuditEventTypeEmailChanged               AuditEventType = "EMAIL_CHANGED"
+	AuditEventTypeMailSent                   AuditEventType = "MAIL_SENT"
+	AuditEventTypeMailFailed                 AuditEventType = "MAIL_FAILED"
+	AuditEventTypePasskeyAdded               AuditEventType = "PASSKEY_ADDED"
+	AuditEventTypePasskeyRemoved             AuditEventType = "PASSKEY_REMOVED"
 	// A passkey's signature counter went back: a copy of it was used. The sign-in was refused.
 	AuditEventTypePasskeyCloneDetected AuditEventType = "PASSKEY_CLONE_DETECTED"
 )
@@ -192,6 +202,14 @@ var AllAuditEventType = []AuditEventType{
 	AuditEventTypeRolesChanged,
 	AuditEventTypeUserDisabled,
 	AuditEventTypeUserEnabled,
+	AuditEventTypeEmailVerificationRequested,
+	AuditEventTypeEmailVerified,
+	AuditEventTypePasswordResetRequested,
+	AuditEventTypePasswordReset,
+	AuditEventTypeEmailChangeRequested,
+	AuditEventTypeEmailChanged,
+	AuditEventTypeMailSent,
+	AuditEventTypeMailFailed,
 	AuditEventTypePasskeyAdded,
 	AuditEventTypePasskeyRemoved,
 	AuditEventTypePasskeyCloneDetected,
@@ -199,7 +217,7 @@ var AllAuditEventType = []AuditEventType{
 
 func (e AuditEventType) IsValid() bool {
 	switch e {
-	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypePasskeyAdded, AuditEventTypePasskeyRemoved, AuditEventTypePasskeyCloneDetected:
+	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeEmailVerificationRequested, AuditEventTypeEmailVerified, AuditEventTypePasswordResetRequested, AuditEventTypePasswordReset, AuditEventTypeEmailChangeRequested, AuditEventTypeEmailChanged, AuditEventTypeMailSent, AuditEventTypeMailFailed, AuditEventTypePasskeyAdded, AuditEventTypePasskeyRemoved, AuditEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false
@@ -298,15 +316,23 @@ func (e Role) MarshalJSON() ([]byte, error) {
 type SecurityEventType string
 
 const (
-	SecurityEventTypeLogin                SecurityEventType = "LOGIN"
-	SecurityEventTypeLogout               SecurityEventType = "LOGOUT"
-	SecurityEventTypeSessionRevoked       SecurityEventType = "SESSION_REVOKED"
-	SecurityEventTypeRefreshTokenReuse    SecurityEventType = "REFRESH_TOKEN_REUSE"
-	SecurityEventTypePasswordChanged      SecurityEventType = "PASSWORD_CHANGED"
-	SecurityEventTypeRolesChanged         SecurityEventType = "ROLES_CHANGED"
-	SecurityEventTypePasskeyAdded         SecurityEventType = "PASSKEY_ADDED"
-	SecurityEventTypePasskeyRemoved       SecurityEventType = "PASSKEY_REMOVED"
-	SecurityEventTypePasskeyCloneDetected SecurityEventType = "PASSKEY_CLONE_DETECTED"
+	SecurityEventTypeLogin                      SecurityEventType = "LOGIN"
+	SecurityEventTypeLogout                     SecurityEventType = "LOGOUT"
+	SecurityEventTypeSessionRevoked             SecurityEventType = "SESSION_REVOKED"
+	SecurityEventTypeRefreshTokenReuse          SecurityEventType = "REFRESH_TOKEN_REUSE"
+	SecurityEventTypePasswordChanged            SecurityEventType = "PASSWORD_CHANGED"
+	SecurityEventTypeRolesChanged               SecurityEventType = "ROLES_CHANGED"
+	SecurityEventTypeEmailVerificationRequested SecurityEventType = "EMAIL_VERIFICATION_REQUESTED"
+	SecurityEventTypeEmailVerified              SecurityEventType = "EMAIL_VERIFIED"
+	SecurityEventTypePasswordResetRequested     SecurityEventType = "PASSWORD_RESET_REQUESTED"
+	SecurityEventTypePasswordReset              SecurityEventType = "PASSWORD_RESET"
+	SecurityEventTypeEmailChangeRequested       SecurityEventType = "EMAIL_CHANGE_REQUESTED"
+	SecurityEventTypeEmailChanged               SecurityEventType = "EMAIL_CHANGED"
+	SecurityEventTypeMailSent                   SecurityEventType = "MAIL_SENT"
+	SecurityEventTypeMailFailed                 SecurityEventType = "MAIL_FAILED"
+	SecurityEventTypePasskeyAdded               SecurityEventType = "PASSKEY_ADDED"
+	SecurityEventTypePasskeyRemoved             SecurityEventType = "PASSKEY_REMOVED"
+	SecurityEventTypePasskeyCloneDetected       SecurityEventType = "PASSKEY_CLONE_DETECTED"
 )
 
 var AllSecurityEventType = []SecurityEventType{
@@ -316,6 +342,14 @@ var AllSecurityEventType = []SecurityEventType{
 	SecurityEventTypeRefreshTokenReuse,
 	SecurityEventTypePasswordChanged,
 	SecurityEventTypeRolesChanged,
+	SecurityEventTypeEmailVerificationRequested,
+	SecurityEventTypeEmailVerified,
+	SecurityEventTypePasswordResetRequested,
+	SecurityEventTypePasswordReset,
+	SecurityEventTypeEmailChangeRequested,
+	SecurityEventTypeEmailChanged,
+	SecurityEventTypeMailSent,
+	SecurityEventTypeMailFailed,
 	SecurityEventTypePasskeyAdded,
 	SecurityEventTypePasskeyRemoved,
 	SecurityEventTypePasskeyCloneDetected,
@@ -323,7 +357,7 @@ var AllSecurityEventType = []SecurityEventType{
 
 func (e SecurityEventType) IsValid() bool {
 	switch e {
-	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypePasskeyAdded, SecurityEventTypePasskeyRemoved, SecurityEventTypePasskeyCloneDetected:
+	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeEmailVerificationRequested, SecurityEventTypeEmailVerified, SecurityEventTypePasswordResetRequested, SecurityEventTypePasswordReset, SecurityEventTypeEmailChangeRequested, SecurityEventTypeEmailChanged, SecurityEventTypeMailSent, SecurityEventTypeMailFailed, SecurityEventTypePasskeyAdded, SecurityEventTypePasskeyRemoved, SecurityEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false

@@ -62,6 +62,15 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 			limiter = rc.Limiter() // shared; per instance while Redis is unavailable
 		}
 	}
+	mm := m.NewMail()
+	mailer, err := newMailer(cfg, store, log)
+	if err != nil {
+		if rc != nil {
+			rc.Close()
+		}
+		store.Close()
+		return nil, err
+	}
 	webauthn, err := passkeys(cfg, log)
 	if err != nil {
 		if rc != nil {
@@ -80,6 +89,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		OnChange: onChange, AdminMFA: cfg.AdminMFA, Passkeys: webauthn,
 		// Subscribers are fed from the audit trail, which holds every instance's events.
 		Deliver: bus.Deliver, AuditRetention: cfg.AuditRetention, OnPurged: m.ObservePurged,
+		Mail: auth.MailConfig{
+			Mailer: mailer, Verification: cfg.EmailVerification, LinkBase: cfg.MailLinkBase,
+			SendTimeout: cfg.SMTPTimeout, OnMail: mm.ObserveMail,
+		},
 	})
 	if err != nil {
 		if rc != nil {
@@ -93,6 +106,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	go svc.Run(bg)
 	go svc.RunHousekeeping(bg)
 	go m.RunLiveSessions(bg, store.CountLiveSessions, 15*time.Second)
+	go svc.RunMailSender(bg)
+	go mm.Run(bg, store.MailStats, 15*time.Second)
 	if rc != nil {
 		rc.Start(bg, svc.Wake) // Redis pub/sub wakes every instance's view
 	} else {
@@ -107,7 +122,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	handler := newHandler(deps{
 		cfg: cfg, log: log, auth: svc, graphql: gql,
 		oauth: &oauth.Handler{Auth: svc, Keys: keys, Issuer: cfg.Issuer, PasswordGrant: cfg.OAuthPasswordGrant, Logger: log},
-		ready: svc.Ready, metrics: metricsHandler, redis: stores.RedisStatus(rc),
+		ready: svc.Ready, metrics: metricsHandler, redis: stores.RedisStatus(rc), mailbox: store,
 	})
 	return &app{
 		handler: handler, metrics: metricsHandler, auth: svc, storeName: storeName,

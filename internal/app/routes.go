@@ -11,6 +11,7 @@ import (
 	"github.com/example/gqlauth/graph"
 	"github.com/example/gqlauth/internal/config"
 	"github.com/example/gqlauth/internal/httpx"
+	"github.com/example/gqlauth/mail"
 	"github.com/example/gqlauth/oauth"
 	"github.com/example/gqlauth/web"
 )
@@ -24,7 +25,8 @@ type deps struct {
 	oauth   *oauth.Handler
 	metrics http.Handler
 	ready   func(ctx context.Context) error
-	redis   func() string // "ok" or "unavailable"; nil without Redis
+	redis   func() string     // "ok" or "unavailable"; nil without Redis
+	mailbox mail.MailboxStore // the development mailbox (served in development only)
 }
 
 // newHandler is the whole URL surface and the middleware order, in one place.
@@ -49,10 +51,15 @@ func newHandler(d deps) http.Handler {
 		assets = pg
 	}
 	mux.Handle("GET /assets/", assets)
+	if !d.cfg.Production && d.mailbox != nil {
+		mux.Handle("GET /dev/mailbox", mail.MailboxHandler(d.mailbox))
+	}
 	mux.HandleFunc("POST /token", d.oauth.Token)
 	mux.HandleFunc("POST /revoke", d.oauth.Revoke)
+	mux.HandleFunc("POST /introspect", d.oauth.Introspect)
 	mux.HandleFunc("/token", oauth.MethodNotAllowed) // other methods: an RFC 6749 error body, not text
 	mux.HandleFunc("/revoke", oauth.MethodNotAllowed)
+	mux.HandleFunc("/introspect", oauth.MethodNotAllowed)
 	mux.HandleFunc("GET /revocations", d.oauth.Revocations)
 	mux.HandleFunc("GET /.well-known/jwks.json", d.oauth.JWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", d.oauth.Metadata)

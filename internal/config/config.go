@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/mail"
+	"github.com/example/gqlauth/mail/smtp"
 )
 
 // Config is the service's configuration, read from the environment (docs/configuration.md).
@@ -51,8 +55,16 @@ type Config struct {
 	ShutdownTimeout    time.Duration
 	AuditRetention     time.Duration // how long audit events are kept
 
-	PublicURL string // where users reach the service; JWT_ISSUER's value by default
-	WebAuthn  WebAuthn
+	// Mail (docs/mail.md).
+	PublicURL         string       // where users reach the service; JWT_ISSUER's value by default
+	SMTP              *smtp.Config // nil: no SMTP_URL
+	SMTPTimeout       time.Duration
+	SMTPCAFile        string
+	MailFrom          *netmail.Address
+	MailLinkBase      string // no trailing slash
+	MailTemplatesDir  string
+	EmailVerification auth.Verification
+	WebAuthn          WebAuthn
 }
 
 // Error names the variable at fault; it makes the process exit with code 2.
@@ -218,7 +230,50 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RefreshCookie = boolean("REFRESH_COOKIE", false)
 	c.OAuthPasswordGrant = boolean("OAUTH_PASSWORD_GRANT", true)
 	loadWebAuthn(&c, env, fail)
+	loadMailConfig(&c, env, fail, duration)
 	return c, errors.Join(errs...)
+}
+
+// loadMailConfig reads the mail settings. EMAIL_VERIFICATION=required in production needs a
+// way to send the verification mails: SMTP_URL.
+func loadMailConfig(c *Config, env func(string, string) string, fail func(string, string, ...any), duration func(string, string) time.Duration) {
+	// PUBLIC_URL is read (and checked) with the WebAuthn settings, which come first.
+	c.MailLinkBase = strings.TrimRight(env("MAIL_LINK_BASE", c.PublicURL), "/")
+	if env("MAIL_LINK_BASE", "") != "" && !isBaseURL(c.MailLinkBase) {
+		fail("MAIL_LINK_BASE", "%q is not an http(s) URL without query or fragment", c.MailLinkBase)
+	}
+	if raw := env("SMTP_URL", ""); raw != "" {
+		sc, err := smtp.ParseURL(raw)
+		if err != nil {
+			fail("SMTP_URL", "%v", err)
+		} else {
+			c.SMTP = &sc
+		}
+	}
+	c.SMTPTimeout = duration("SMTP_TIMEOUT", "30s")
+	c.SMTPCAFile = env("SMTP_CA_FILE", "")
+	from, err := mail.ParseFrom(env("MAIL_FROM", "gqlauth <no-reply@localhost>"))
+	if err != nil {
+		fail("MAIL_FROM", "%q is not an address like \"Name <no-reply@example.com>\": %v", env("MAIL_FROM", ""), err)
+	}
+	c.MailFrom = from
+	c.MailTemplatesDir = env("MAIL_TEMPLATES_DIR", "")
+	switch v := auth.Verification(env("EMAIL_VERIFICATION", "optional")); v {
+	case auth.VerificationOff, auth.VerificationOptional, auth.VerificationRequired:
+		c.EmailVerification = v
+	default:
+		fail("EMAIL_VERIFICATION", "%q is not off, optional or required", v)
+	}
+	if c.Production && c.EmailVerification == auth.VerificationRequired && c.SMTP == nil && env("SMTP_URL", "") == "" {
+		fail("SMTP_URL", "is required in production with EMAIL_VERIFICATION=required (the verification mails need it)")
+	}
+}
+
+// isBaseURL reports whether s is an absolute http(s) URL that links can be appended to.
+func isBaseURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.RawQuery == "" && u.Fragment == "" && u.User == nil
 }
 
 // checkKeys validates the signing key settings. A short HS256 key is refused everywhere; in

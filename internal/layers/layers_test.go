@@ -19,15 +19,19 @@ func TestImportDirection(t *testing.T) {
 		"oauth":               {"auth"},
 		"metrics":             {"auth"},
 		"web":                 {},
+		"mail":                {"auth"},         // renders outbox mails; the development mailbox
+		"mail/smtp":           {"auth", "mail"}, // the SMTP transport (go-mail)
+		"internal/smtptest":   {},               // an SMTP server for tests (go-smtp): no project code
 		"store/sqlite":        {"auth", "internal/migration"},
 		"store/postgres":      {"auth", "internal/migration"},
 		"store/redis":         {"auth"},
 		"store/storetest":     {"auth"},
-		"internal/itest":      {},                      // test helpers: drivers only
-		"internal/bytelru":    {},                      // a byte-bounded cache: stdlib only
-		"internal/migration":  {},                      // the one ordering of SQL files and Go steps: stdlib only
-		"internal/tokenrules": {},                      // the access-token rules, shared by auth and verify: jwt only
-		"verify":              {"internal/tokenrules"}, // for other services: never gqlgen, never a store
+		"internal/itest":      {},                                           // test helpers: drivers only
+		"internal/authtest":   {"auth", "auth/limitertest", "store/sqlite"}, // adapters' tests: the real service on SQLite
+		"internal/bytelru":    {},                                           // a byte-bounded cache: stdlib only
+		"internal/migration":  {},                                           // the one ordering of SQL files and Go steps: stdlib only
+		"internal/tokenrules": {},                                           // the access-token rules, shared by auth and verify: jwt only
+		"verify":              {"internal/tokenrules"},                      // for other services: never gqlgen, never a store
 		"verify/verifytest":   {"internal/tokenrules"},
 		"internal/servertest": {"internal/app"}, // runs the real server in a test process
 		// The example resource server: trusts our tokens through package verify only.
@@ -40,10 +44,10 @@ func TestImportDirection(t *testing.T) {
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
 		"":                {"internal/app"},
-		"internal/app":    {"auth", "graph", "metrics", "oauth", "passkey", "web", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
+		"internal/app":    {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
 		"internal/cli":    {"auth", "internal/config", "internal/stores"},
-		"internal/config": {"auth"},
-		"internal/httpx":  {}, // HTTP middleware: stdlib only
+		"internal/config": {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
+		"internal/httpx":  {},                            // HTTP middleware: stdlib only
 		"internal/stores": {"auth", "internal/config", "store/sqlite", "store/postgres", "store/redis"},
 		"e2e":             {}, // the end-to-end suite: tests only, through internal/app
 		"internal/layers": {}, // this test

@@ -122,3 +122,21 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, now, notBefore time.
 	}
 	return nil
 }
+
+// RefreshTokenByHash returns the refresh token stored under hash, current or rotated.
+func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.RefreshToken, error) {
+	var (
+		rt      auth.RefreshToken
+		rotated *time.Time
+	)
+	err := s.pool.QueryRow(ctx, `SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = $1`, hash).
+		Scan(&rt.SessionID, &rt.CreatedAt, &rotated)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return auth.RefreshToken{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.RefreshToken{}, fmt.Errorf("postgres: refresh token: %w", err)
+	}
+	rt.CreatedAt, rt.RotatedAt = utc(rt.CreatedAt), fromNullTime(rotated)
+	return rt, nil
+}

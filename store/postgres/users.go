@@ -10,14 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at, security_stamp`
+const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at, security_stamp, email_verified`
 
 func scanUser(row pgx.Row) (auth.User, error) {
 	var (
 		u     auth.User
 		roles []string
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.SecurityStamp); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.SecurityStamp, &u.EmailVerified); err != nil {
 		return auth.User{}, err
 	}
 	u.Roles = decodeRoles(roles)
@@ -47,8 +47,8 @@ func decodeRoles(roles []string) []auth.Role {
 
 // CreateUser inserts u; auth.ErrEmailTaken when the email is in use.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, u.CreatedAt, u.UpdatedAt, u.SecurityStamp)
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, u.CreatedAt, u.UpdatedAt, u.SecurityStamp, u.EmailVerified)
 	if isUniqueViolation(err, "users_email_key") {
 		return auth.ErrEmailTaken
 	}
@@ -120,12 +120,22 @@ func (s *Store) ChangeUserSecurity(ctx context.Context, id string, c auth.Securi
 		args = append(args, *c.Disabled)
 		set += fmt.Sprintf(`, disabled = $%d`, len(args)+2)
 	}
+	if c.Verify {
+		set += `, email_verified = true`
+	}
 	var (
 		u     auth.User
 		ended []string
 	)
 	err := s.changeTx(ctx, func(tx pgx.Tx) error {
 		var err error
+		// The token first, so that its stamp is compared with the stamp before the bump; every
+		// change of a user holds the change-log lock, so no other change runs meanwhile.
+		if c.Token != nil {
+			if _, err := consumeMailToken(ctx, tx, id, *c.Token, now); err != nil {
+				return err
+			}
+		}
 		if u, err = updateUser(ctx, tx, id, now, set, args...); err != nil {
 			return err
 		}

@@ -152,3 +152,22 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, now, notBefore time.
 		return nil
 	})
 }
+
+// RefreshTokenByHash returns the refresh token stored under hash, current or rotated.
+func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.RefreshToken, error) {
+	var (
+		rt      auth.RefreshToken
+		created int64
+		rotated sql.NullInt64
+	)
+	err := s.rdb.QueryRowContext(ctx, `SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = ?`, hash).
+		Scan(&rt.SessionID, &created, &rotated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.RefreshToken{}, auth.ErrNotFound
+	}
+	if err != nil {
+		return auth.RefreshToken{}, fmt.Errorf("sqlite: refresh token: %w", err)
+	}
+	rt.CreatedAt, rt.RotatedAt = fromMicros(created), fromNullMicros(rotated)
+	return rt, nil
+}

@@ -16,9 +16,9 @@ import (
 // CreateUser inserts u; auth.ErrEmailTaken when the email is in use.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, micros(u.CreatedAt), micros(u.UpdatedAt),
-			u.SecurityStamp)
+			u.SecurityStamp, u.EmailVerified)
 		return err
 	})
 	if isUniqueViolation(err, "users.email") {
@@ -110,12 +110,20 @@ func (s *Store) ChangeUserSecurity(ctx context.Context, id string, c auth.Securi
 	if c.Disabled != nil {
 		sets, vals = append(sets, `disabled = ?`), append(vals, *c.Disabled)
 	}
+	if c.Verify {
+		sets = append(sets, `email_verified = 1`)
+	}
 	var (
 		u     auth.User
 		ended []string
 	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
+		if c.Token != nil { // first, so that its stamp is compared with the stamp before the bump
+			if _, err := consumeMailToken(ctx, tx, id, *c.Token, now); err != nil {
+				return err
+			}
+		}
 		if u, err = s.updateUser(ctx, tx, id, now, sets, vals...); err != nil {
 			return err
 		}

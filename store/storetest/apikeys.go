@@ -15,6 +15,7 @@ var apiKeyTests = []test{
 	{"APIKeys/Revoke", testAPIKeyRevoke},
 	{"APIKeys/RevokeUser", testAPIKeyRevokeUser},
 	{"APIKeys/Touch", testAPIKeyTouch},
+	{"Tokens/RefreshTokenByHash", testRefreshTokenByHash},
 }
 
 func newAPIKey(id, userID string) auth.APIKey {
@@ -187,5 +188,33 @@ func testAPIKeyTouch(t *testing.T, s auth.Store) {
 	must(t, s.TouchAPIKey(ctx, "nope", at(time.Minute), at(0))) // unknown: nothing to do
 	if cs := allChanges(t, s); len(cs) != 0 {
 		t.Fatalf("touching logged %+v", cs)
+	}
+}
+
+// RefreshTokenByHash finds current and rotated refresh tokens with their times; an unknown
+// hash is ErrNotFound.
+func testRefreshTokenByHash(t *testing.T, s auth.Store) {
+	ctx := ctxOf(t)
+	mustCreateUser(t, s, newUser("u1"))
+	mustCreateSession(t, s, newSession("s1", "u1"))
+	first, err := s.RefreshTokenByHash(ctx, hashOf("s1/0"))
+	must(t, err)
+	if first.SessionID != "s1" || !first.CreatedAt.Equal(t0.Truncate(time.Microsecond)) || !first.RotatedAt.IsZero() {
+		t.Fatalf("current token: %+v", first)
+	}
+	_, err = s.RotateRefreshToken(ctx, hashOf("s1/0"), hashOf("s1/1"), at(time.Minute))
+	must(t, err)
+	old, err := s.RefreshTokenByHash(ctx, hashOf("s1/0"))
+	must(t, err)
+	if !old.RotatedAt.Equal(at(time.Minute).Truncate(time.Microsecond)) || old.RotatedAt.Location() != time.UTC {
+		t.Fatalf("rotated token: %+v", old)
+	}
+	cur, err := s.RefreshTokenByHash(ctx, hashOf("s1/1"))
+	must(t, err)
+	if cur.SessionID != "s1" || !cur.RotatedAt.IsZero() || !cur.CreatedAt.Equal(at(time.Minute).Truncate(time.Microsecond)) {
+		t.Fatalf("new token: %+v", cur)
+	}
+	if _, err := s.RefreshTokenByHash(ctx, hashOf("nothing")); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
 	}
 }
