@@ -75,6 +75,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, id
 	if err != nil {
 		return Passkey{}, err
 	}
+	if len(pu.Passkeys) >= MaxPasskeysPerUser { // registrations started side by side
+		return Passkey{}, &InputError{Field: "passkeys", Message: fmt.Sprintf("an account can have at most %d passkeys; remove one first", MaxPasskeysPerUser)}
+	}
 	np, err := s.cfg.Passkeys.FinishRegistration(pu, c.State, response)
 	if err != nil {
 		return Passkey{}, passkeyInputError(err)
@@ -106,10 +109,20 @@ func (s *Service) DeletePasskey(ctx context.Context, p Principal, id string) (bo
 	if err != nil {
 		return false, fmt.Errorf("list passkeys: %w", err)
 	}
-	name := ""
+	name, found := "", false
 	for _, pk := range list {
 		if pk.ID == id {
-			name = pk.Name
+			name, found = pk.Name, true
+		}
+	}
+	// An account without a password signs in only with its passkeys: its last one stays.
+	if found && len(list) == 1 {
+		u, err := s.store.UserByID(ctx, p.User.ID) // the stored account, not a cached copy
+		if err != nil {
+			return false, fmt.Errorf("load user: %w", err)
+		}
+		if u.PasswordHash == "" {
+			return false, &InputError{Field: "id", Message: "this is the account's only way to sign in; add another passkey first"}
 		}
 	}
 	ok, err := s.store.DeletePasskey(ctx, p.User.ID, id)

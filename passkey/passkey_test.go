@@ -421,7 +421,7 @@ func TestPasskeyOnlyAccount(t *testing.T) {
 	f := newFixture(t)
 	p := f.register(t, "grace@example.com")
 	a := passkeytest.New(origin)
-	f.addPasskey(t, p, a, "")
+	pk := f.addPasskey(t, p, a, "")
 	db, err := sql.Open("sqlite", f.path)
 	if err != nil {
 		t.Fatal(err)
@@ -436,5 +436,15 @@ func TestPasskeyOnlyAccount(t *testing.T) {
 	}
 	if _, err := f.svc.Login(ctx(), "grace@example.com", ""); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("password login of a passwordless account = %v", err)
+	}
+	// Its only passkey cannot be removed: nothing else would sign it in.
+	q := f.principal(t, g)
+	var ie *auth.InputError
+	if ok, err := f.svc.DeletePasskey(ctx(), q, pk.ID); ok || !errors.As(err, &ie) || ie.Field != "id" {
+		t.Errorf("removing the last passkey of a passwordless account = %v, %v", ok, err)
+	}
+	f.addPasskey(t, q, passkeytest.New(origin), "second")
+	if ok, err := f.svc.DeletePasskey(ctx(), q, pk.ID); !ok || err != nil {
+		t.Errorf("removing one of two passkeys = %v, %v", ok, err)
 	}
 }

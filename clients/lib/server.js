@@ -58,20 +58,18 @@ export async function startServer(t, env = {}, { localhost = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gqlauth-data-'));
   const url = `http://127.0.0.1:${port}`;
   const publicURL = localhost ? `http://localhost:${port}` : url;
-  const child = spawn(binary(), [], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      JWT_ISSUER: publicURL,
-      ...(localhost ? { PUBLIC_URL: publicURL } : {}),
-      BCRYPT_COST: '10',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const serverEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    JWT_ISSUER: publicURL,
+    ...(localhost ? { PUBLIC_URL: publicURL } : {}),
+    BCRYPT_COST: '10',
+    ...env,
+  };
+  const child = spawn(binary(), [], { env: serverEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
   const pidFile = process.env.GQLAUTH_PID_DIR ? join(process.env.GQLAUTH_PID_DIR, String(child.pid)) : null;
   if (pidFile) writeFileSync(pidFile, String(child.pid));
@@ -122,6 +120,12 @@ export async function startServer(t, env = {}, { localhost = false } = {}) {
     wsURL: `ws://127.0.0.1:${port}/query`,
     log: () => log,
     stop,
+    /** cli runs a command (`clients create …`) on the server's database; returns its stdout. */
+    cli(...args) {
+      const r = spawnSync(binary(), args, { env: serverEnv, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`gqlauth ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+      return r.stdout;
+    },
     /** gql posts one operation and returns the parsed body (with the HTTP response). */
     async gql(query, variables = {}, { token, headers = {} } = {}) {
       const h = { 'Content-Type': 'application/json', ...headers };
