@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -129,7 +130,7 @@ func TestCredentialFieldsNeedARecentSignIn(t *testing.T) {
 // TestPresenterMFA: MFA_REQUIRED carries the token and the methods; a code or token refusal is
 // UNAUTHENTICATED with its reason.
 func TestPresenterMFA(t *testing.T) {
-	present := errorPresenter(nil, func(context.Context) string { return "" }, true)
+	present := errorPresenter(slog.Default(), true)
 	got := present(context.Background(), &auth.MFARequiredError{Token: "mfa_abc", Methods: []string{auth.MethodTOTP, auth.MethodRecoveryCode}})
 	if got.Extensions["code"] != CodeMFARequired || got.Extensions["mfaToken"] != "mfa_abc" {
 		t.Errorf("MFA_REQUIRED extensions %v", got.Extensions)
