@@ -196,15 +196,9 @@ func (s *Service) authorizeAPIKey(ctx context.Context, hash []byte, req Requirem
 	case k.ExpiredAt(now):
 		return Principal{}, ErrTokenExpired
 	}
-	u, err := s.view.user(ctx, k.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrTokenInvalid
-	}
+	u, err := s.credentialUser(ctx, k.UserID)
 	if err != nil {
 		return Principal{}, err
-	}
-	if u.Disabled {
-		return Principal{}, ErrAccountDisabled
 	}
 	s.keyUses.used(k.ID, now)
 	p := Principal{Kind: PrincipalAPIKey, User: u, APIKeyID: k.ID}

@@ -68,17 +68,11 @@ func (s *Service) Authorize(ctx context.Context, req Requirement) (Principal, er
 		p := Principal{Kind: PrincipalClient, ClientID: id.Claims.ClientID, Claims: id.Claims}
 		return p, s.check(p, req)
 	}
-	u, err := s.view.user(ctx, id.Claims.Subject)
-	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrTokenInvalid
-	}
-	if err != nil {
-		return Principal{}, err
-	}
 	// A disabled account is reported before its ended sessions: disabling ends every session,
 	// so checking the session first would make ACCOUNT_DISABLED unreachable.
-	if u.Disabled {
-		return Principal{}, ErrAccountDisabled
+	u, err := s.credentialUser(ctx, id.Claims.Subject)
+	if err != nil {
+		return Principal{}, err
 	}
 	if s.view.sessionEnded(id.Claims.SessionID) {
 		return Principal{}, ErrTokenRevoked
@@ -119,4 +113,20 @@ func (s *Service) check(p Principal, req Requirement) error {
 		}
 	}
 	return nil
+}
+
+// credentialUser is the account a credential (an access token, an API key) acts for, as the
+// view knows it now: ErrTokenInvalid when there is no such account any more,
+// ErrAccountDisabled when it is disabled.
+func (s *Service) credentialUser(ctx context.Context, userID string) (User, error) {
+	u, err := s.view.user(ctx, userID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return User{}, ErrTokenInvalid
+	case err != nil:
+		return User{}, err
+	case u.Disabled:
+		return User{}, ErrAccountDisabled
+	}
+	return u, nil
 }

@@ -33,13 +33,19 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 
 // IdentityFrom returns the identity the middleware stored, or a missing-token identity.
 func IdentityFrom(ctx context.Context) Identity {
-	switch id := ctx.Value(identityKey).(type) {
-	case Identity:
-		return id
-	case *Identity:
-		return *id
+	return valueOf(ctx, identityKey, Identity{Err: ErrTokenMissing})
+}
+
+// valueOf is the value ctx holds under key: a T (WithIdentity, WithClient) or a *T (a
+// requestContext, which hands out pointers to its fields); otherwise none.
+func valueOf[T any](ctx context.Context, key contextKey, none T) T {
+	switch v := ctx.Value(key).(type) {
+	case T:
+		return v
+	case *T:
+		return *v
 	}
-	return Identity{Err: ErrTokenMissing}
+	return none
 }
 
 // requestContext carries a request's identity and client in one allocation; it answers Value
@@ -82,12 +88,4 @@ func WithClient(ctx context.Context, c Client) context.Context {
 }
 
 // ClientFrom returns the client stored by the middleware (zero when none).
-func ClientFrom(ctx context.Context) Client {
-	switch c := ctx.Value(clientKey).(type) {
-	case Client:
-		return c
-	case *Client:
-		return *c
-	}
-	return Client{}
-}
+func ClientFrom(ctx context.Context) Client { return valueOf(ctx, clientKey, Client{}) }

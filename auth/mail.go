@@ -96,7 +96,7 @@ func (c *MailConfig) setDefaults() {
 		c.Batch = 20
 	}
 	def(&c.SendTimeout, 30*time.Second)
-	def(&c.Lease, max(2*time.Minute, 2*c.SendTimeout+5*time.Second))
+	def(&c.Lease, 2*c.SendTimeout+5*time.Second)
 	def(&c.Poll, 2*time.Second)
 	def(&c.RetryMin, 2*time.Second)
 	def(&c.RetryMax, 30*time.Minute)

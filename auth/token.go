@@ -41,16 +41,7 @@ type Claims struct {
 // user's token) or a client whose id is the subject (a client's token), never both. The
 // parser calls it (golang-jwt's ClaimsValidator) after the rules' own checks.
 func (c *Claims) Validate() error {
-	if c.ID == "" {
-		return tokenrules.ErrClaims
-	}
-	switch {
-	case c.ClientID == "" && c.SessionID != "":
-		return nil
-	case c.ClientID != "" && c.SessionID == "" && c.Subject == c.ClientID && len(c.Roles) == 0:
-		return nil
-	}
-	return tokenrules.ErrClaims
+	return tokenrules.Principal(c.ID, c.Subject, c.SessionID, c.ClientID, len(c.Roles))
 }
 
 // IsClient reports whether these are the claims of a client's own token.
@@ -149,54 +140,41 @@ func (t *Tokens) TTL() time.Duration { return t.cfg.TTL }
 // absolute expiry (a zero ExpiresAt sets no bound), and it says how the session's sign-in was
 // made (amr, auth_time). It returns the token and its lifetime.
 func (t *Tokens) Issue(u User, sess Session) (string, time.Duration, error) {
-	now := t.cfg.Now().Truncate(time.Second)
-	exp := now.Add(t.cfg.TTL)
-	if !sess.ExpiresAt.IsZero() && sess.ExpiresAt.Before(exp) {
-		exp = sess.ExpiresAt
-	}
-	claims := Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    t.cfg.Issuer,
-			Subject:   u.ID,
-			Audience:  jwt.ClaimStrings{t.cfg.Audience},
-			ExpiresAt: jwt.NewNumericDate(exp),
-			NotBefore: jwt.NewNumericDate(now),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        randomID(16),
-		},
-		SessionID: sess.ID,
-		Roles:     u.Roles,
-		AMR:       sess.AMR,
-	}
-	if !sess.AuthTime.IsZero() {
-		claims.AuthTime = jwt.NewNumericDate(sess.AuthTime)
-	}
-	key := t.keys.current
-	tok := jwt.NewWithClaims(key.method, claims)
-	tok.Header["typ"] = accessTokenType
-	tok.Header["kid"] = key.KID
-	s, err := tok.SignedString(key.sign)
-	return s, exp.Sub(now), err
+	return t.sign(u.ID, sess.ExpiresAt, func(c *Claims) {
+		c.SessionID, c.Roles, c.AMR = sess.ID, u.Roles, sess.AMR
+		if !sess.AuthTime.IsZero() {
+			c.AuthTime = jwt.NewNumericDate(sess.AuthTime)
+		}
+	})
 }
 
 // IssueClient mints an OAuth client's own access token (client_credentials): sub and
 // client_id are the client's id, scope the granted scopes; no sid, no roles.
 func (t *Tokens) IssueClient(clientID string, scopes []string) (string, time.Duration, error) {
+	return t.sign(clientID, time.Time{}, func(c *Claims) {
+		c.ClientID, c.Scope = clientID, strings.Join(scopes, " ")
+	})
+}
+
+// sign mints a token for subject that expires after the TTL, or at notAfter if that is sooner
+// (zero: no bound), with the registered claims every token has and what fill adds. It returns
+// the token and its lifetime.
+func (t *Tokens) sign(subject string, notAfter time.Time, fill func(*Claims)) (string, time.Duration, error) {
 	now := t.cfg.Now().Truncate(time.Second)
 	exp := now.Add(t.cfg.TTL)
-	claims := Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    t.cfg.Issuer,
-			Subject:   clientID,
-			Audience:  jwt.ClaimStrings{t.cfg.Audience},
-			ExpiresAt: jwt.NewNumericDate(exp),
-			NotBefore: jwt.NewNumericDate(now),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        randomID(16),
-		},
-		ClientID: clientID,
-		Scope:    strings.Join(scopes, " "),
+	if !notAfter.IsZero() && notAfter.Before(exp) {
+		exp = notAfter
 	}
+	claims := Claims{RegisteredClaims: jwt.RegisteredClaims{
+		Issuer:    t.cfg.Issuer,
+		Subject:   subject,
+		Audience:  jwt.ClaimStrings{t.cfg.Audience},
+		ExpiresAt: jwt.NewNumericDate(exp),
+		NotBefore: jwt.NewNumericDate(now),
+		IssuedAt:  jwt.NewNumericDate(now),
+		ID:        randomID(16),
+	}}
+	fill(&claims)
 	key := t.keys.current
 	tok := jwt.NewWithClaims(key.method, claims)
 	tok.Header["typ"] = accessTokenType
