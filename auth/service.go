@@ -211,9 +211,6 @@ func (s *Service) Tokens() *Tokens { return s.tokens }
 // DeviceTokenTTL is how long a device token is accepted (the device cookie's lifetime).
 func (s *Service) DeviceTokenTTL() time.Duration { return s.cfg.DeviceTokenTTL }
 
-// Hasher returns the password hasher (metrics hook its wait time).
-func (s *Service) Hasher() *Hasher { return s.hasher }
-
 // Ready reports whether the store answers.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 

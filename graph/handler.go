@@ -53,7 +53,7 @@ type Options struct {
 // mutation), limits, caches and the error presenter.
 func NewHandler(o Options) http.Handler {
 	srv, ws := newServer(o)
-	return withConnHolder(srv, ws)
+	return requireJSONPost(withConnHolder(srv, ws))
 }
 
 // newServer is the gqlgen server alone, and its WebSocket transport; a WebSocket it accepts is

@@ -50,12 +50,7 @@ type errorResponse struct {
 // that carries client authentication which fails is answered 401 invalid_client whatever its
 // grant: a client that believes it authenticated must learn that it did not.
 func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
-	if !formEncoded(r) {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
+	if !parseForm(w, r) {
 		return
 	}
 	for _, p := range []string{"grant_type", "username", "password", "refresh_token", "scope"} {
@@ -119,12 +114,7 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 // Revoke is POST /revoke (RFC 7009): ends the session of a refresh token. Unknown tokens get
 // 200 too, so the endpoint reveals nothing.
 func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
-	if !formEncoded(r) {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
+	if !parseForm(w, r) {
 		return
 	}
 	token := r.PostForm.Get("token")
@@ -218,9 +208,32 @@ func clientAuthMethods(public bool) []string {
 	return m
 }
 
-func formEncoded(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == "application/x-www-form-urlencoded"
+// parseForm reads the form body the endpoints take (RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662); a body of
+// another type, or one that does not parse, is answered invalid_request and parseForm is false.
+func parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
+		return false
+	}
+	return true
+}
+
+// MethodNotAllowed answers a method other than POST at /token or /revoke: 405 with an RFC 6749
+// error object, not text, since OAuth clients read the body as one.
+func MethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	writeError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
+}
+
+// WriteTooLarge answers a body over limitText ("1 MiB") at an OAuth endpoint: 413 with an RFC
+// 6749 error object, and the connection closed (the rest of the body is not read).
+func WriteTooLarge(w http.ResponseWriter, limitText string) {
+	w.Header().Set("Connection", "close")
+	writeError(w, http.StatusRequestEntityTooLarge, "invalid_request", "request body is larger than "+limitText)
 }
 
 func writeError(w http.ResponseWriter, status int, code, description string) {
