@@ -164,6 +164,46 @@ func TestVerifierFollowsTheFeed(t *testing.T) {
 	}
 }
 
+// TestVerifierFeedAnyInstance: the follower reads instance A's feed while the logouts happen on
+// instance B of the same deployment (PostgreSQL, with and without Redis): every instance answers
+// the same, and B's logout wakes A's waiting feed requests through the instances' fan-out.
+func TestVerifierFeedAnyInstance(t *testing.T) {
+	for _, withRedis := range []bool{false, true} {
+		name := "PostgresListenNotify"
+		if withRedis {
+			name = "Redis"
+		}
+		t.Run(name, func(t *testing.T) {
+			shared := map[string]string{"DATABASE_URL": itest.PostgresURL(t)}
+			if withRedis {
+				shared["REDIS_URL"] = itest.RedisURL(t)
+				shared["REDIS_KEY_PREFIX"] = itest.KeyPrefix(t, shared["REDIS_URL"])
+			}
+			a := servertest.Start(t, shared)
+			envB := map[string]string{}
+			for k, v := range a.Env {
+				envB[k] = v
+			}
+			envB["PORT"] = servertest.FreePort(t)
+			b := servertest.StartEnv(t, envB)
+			a.CreateUser("ada@example.com", vfPassword, false)
+			v := vfFollower(t, a, verify.Options{})
+			var delays []time.Duration
+			for range 10 {
+				g := b.Login("ada@example.com", vfPassword)
+				sent := time.Now()
+				b.Logout(g.RefreshToken)
+				delays = append(delays, vfRefusedWithin(t, v, g.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second))
+			}
+			slices.Sort(delays)
+			t.Logf("%s: logouts on B refused by A's follower after p50 %v, max %v", name, vfPercentile(delays, 50), delays[len(delays)-1])
+			if delays[len(delays)-1] > time.Second {
+				t.Errorf("a logout on another instance took %v", delays[len(delays)-1])
+			}
+		})
+	}
+}
+
 // TestVerifierFeedSurvivesServerRestart: while the server is down the follower keeps what it
 // knew (and, within StaleAfter, accepts the other tokens); a session ended meanwhile from the
 // command line is refused once the server is back, and so is a logout after that.
