@@ -11,6 +11,7 @@ import (
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
+	"github.com/example/gqlauth/internal/reqmeta"
 )
 
 // Error codes of extensions.code (docs/api.md, Errors).
@@ -38,15 +39,12 @@ var unauthenticatedReasons = []struct {
 	{auth.ErrAccountDisabled, "ACCOUNT_DISABLED"},
 }
 
-// RequestIDFunc returns the request id of ctx (set by the HTTP layer), for masked errors.
-type RequestIDFunc func(ctx context.Context) string
-
 // errorPresenter is the one place where errors become the API's extensions. Errors gqlgen
 // made itself (parse, validation) pass through; auth's errors get their code and reason;
 // anything else is logged and masked as INTERNAL_SERVER_ERROR with the request id. In
 // production no message suggests names: every error passes here, whichever rule, coercion or
 // transport made it.
-func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) graphql.ErrorPresenterFunc {
+func errorPresenter(log *slog.Logger, production bool) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		if production {
@@ -100,7 +98,7 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 				ext["code"], ext["reason"] = CodeUnauthenticated, reason
 				break
 			}
-			id := requestID(ctx)
+			id := reqmeta.ID(ctx)
 			log.ErrorContext(ctx, "internal error", "request_id", id, "path", gerr.Path.String(), "err", cause)
 			gerr.Message = "internal server error"
 			ext["code"] = CodeInternal

@@ -9,7 +9,6 @@ import (
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph"
 	"github.com/example/gqlauth/internal/config"
-	"github.com/example/gqlauth/internal/httpx"
 	"github.com/example/gqlauth/internal/stores"
 	"github.com/example/gqlauth/metrics"
 	"github.com/example/gqlauth/oauth"
@@ -115,8 +114,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	}
 
 	gql := graph.NewHandler(graph.Options{
-		Auth: svc, Events: bus, Logger: log, RequestID: httpx.RequestID, Production: cfg.Production,
-		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation, AnnotateOperation: httpx.NoteOperation,
+		Auth: svc, Events: bus, Logger: log, Production: cfg.Production,
+		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation,
 	})
 	metricsHandler := m.Handler()
 	handler := newHandler(deps{
