@@ -37,6 +37,10 @@ type Config struct {
 	// 20 per 15 min, per client IP 300 per 15 min.
 	ClientAuthPerClient Limit
 	ClientAuthPerIP     Limit
+	// UnknownAPIKeyPerIP limits bearer tokens shaped as API keys that match no key, per client
+	// IP (each costs a database read); 100 per 10 min. Known keys, revoked ones included, are
+	// answered from memory and never count.
+	UnknownAPIKeyPerIP Limit
 	// LoginPerDevice replaces LoginPerAccount for an attempt presenting a device token of the
 	// account (see device.go); 10 per 15 min. The per-IP rule applies as ever.
 	LoginPerDevice Limit
@@ -116,6 +120,7 @@ func (c *Config) setDefaults() {
 	defLimit(&c.PasskeyStartPerIP, 120, time.Minute)
 	defLimit(&c.ClientAuthPerClient, 20, 15*time.Minute)
 	defLimit(&c.ClientAuthPerIP, 300, 15*time.Minute)
+	defLimit(&c.UnknownAPIKeyPerIP, 100, 10*time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
