@@ -13,9 +13,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/example/gqlauth/internal/reqmeta"
 )
 
 // MaxBodyBytes is the largest request body accepted (413 beyond 1 MiB); MaxBodyText says it.
@@ -23,49 +24,6 @@ const (
 	MaxBodyBytes = 1 << 20
 	MaxBodyText  = "1 MiB"
 )
-
-type requestIDKey struct{}
-
-// RequestID returns the request id that WithRequestContext stored.
-func RequestID(ctx context.Context) string {
-	if m := requestMetaFrom(ctx); m != nil {
-		return m.id
-	}
-	return ""
-}
-
-// requestMeta is what WithRequestContext puts in a request's context: its id, and where the GraphQL
-// handler notes the operation for the access log line (NoteOperation). One value, one
-// allocation per request.
-type requestMeta struct {
-	id string
-
-	mu            sync.Mutex
-	opType, field string // the first operation (a WebSocket carries several)
-}
-
-func requestMetaFrom(ctx context.Context) *requestMeta {
-	m, _ := ctx.Value(requestIDKey{}).(*requestMeta)
-	return m
-}
-
-func (m *requestMeta) operation() (string, string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.opType, m.field
-}
-
-// NoteOperation records the operation type and root field of the request ctx belongs to
-// (graph.Options.AnnotateOperation).
-func NoteOperation(ctx context.Context, opType, field string) {
-	if m := requestMetaFrom(ctx); m != nil {
-		m.mu.Lock()
-		if m.field == "" {
-			m.opType, m.field = opType, field
-		}
-		m.mu.Unlock()
-	}
-}
 
 // Request ids: 16 hex digits, a random 32-bit prefix per process and a 32-bit counter. Unique
 // enough to find a request's lines (and another process's), without crypto/rand per request.
@@ -96,7 +54,7 @@ func WithRequestContext(identify func(ctx context.Context, r *http.Request) cont
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id := newRequestID()
 			w.Header().Set("X-Request-Id", id)
-			ctx := context.WithValue(r.Context(), requestIDKey{}, &requestMeta{id: id})
+			ctx := reqmeta.NewContext(r.Context(), id)
 			if identify != nil {
 				ctx = identify(ctx, r)
 			}
@@ -143,7 +101,7 @@ func RecoverPanics(log *slog.Logger, internalError func(http.ResponseWriter)) fu
 					if p == http.ErrAbortHandler {
 						panic(p)
 					}
-					log.ErrorContext(r.Context(), "panic in handler", "panic", p, "request_id", RequestID(r.Context()))
+					log.ErrorContext(r.Context(), "panic in handler", "panic", p, "request_id", reqmeta.ID(r.Context()))
 					internalError(w)
 				}
 			}()
@@ -188,15 +146,13 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				return
 			}
 			attrs := [7]slog.Attr{
-				slog.String("request_id", RequestID(r.Context())),
+				slog.String("request_id", reqmeta.ID(r.Context())),
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
 			}
 			n := 5
-			if m := requestMetaFrom(r.Context()); m != nil {
-				if opType, field := m.operation(); field != "" {
-					attrs[5], attrs[6], n = slog.String("operation_type", opType), slog.String("operation", field), 7
-				}
+			if opType, field := reqmeta.Operation(r.Context()); field != "" {
+				attrs[5], attrs[6], n = slog.String("operation_type", opType), slog.String("operation", field), 7
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 		})
