@@ -41,6 +41,8 @@ type PurgeReport struct {
 	Changes  int64
 	Audit    int64
 	Mail     int64 // finished mails and used or expired mail tokens
+	// MFAChallenges: expired two-step sign-ins (mfaTokens).
+	MFAChallenges int64
 	// PasskeyChallenges: started passkey ceremonies that expired unfinished.
 	PasskeyChallenges int64
 }
@@ -62,15 +64,16 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.cfg.Logger.Warn("housekeeping failed; will retry", "err", err)
-		case r.Sessions+r.Changes+r.Audit+r.Mail > 0:
-			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit, "mail", r.Mail)
+		case r.Sessions+r.Changes+r.Audit+r.Mail+r.MFAChallenges+r.PasskeyChallenges > 0:
+			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit, "mail", r.Mail,
+				"mfa_challenges", r.MFAChallenges, "passkey_challenges", r.PasskeyChallenges)
 		}
 	}
 }
 
 // Housekeep runs one purge pass: sessions that ended or expired more than a day ago (with
 // their refresh tokens), change-log entries older than a day, audit entries older than
-// Config.AuditRetention, and passkey challenges that expired unfinished. Each table is purged
+// Config.AuditRetention, passkey challenges that expired unfinished and expired mfaTokens. Each table is purged
 // in batches of Config.PurgeBatch rows with Config.PurgePause between batches, so requests
 // waiting for the database (SQLite's single writer) get their turn.
 //
@@ -113,6 +116,12 @@ func (s *Service) Housekeep(ctx context.Context) (PurgeReport, error) {
 	// tokens are kept a day, for the operator's look into a delivery problem.
 	if r.Mail, err = s.purge(ctx, "mail", func(ctx context.Context, n int) (int64, error) {
 		return s.store.PurgeMail(ctx, now.Add(-minKeep), n)
+	}); err != nil {
+		return r, err
+	}
+	// A two-step sign-in's challenge is worthless once expired (5 minutes).
+	if r.MFAChallenges, err = s.purge(ctx, "mfa_challenges", func(ctx context.Context, n int) (int64, error) {
+		return s.store.PurgeMFAChallenges(ctx, now, n)
 	}); err != nil {
 		return r, err
 	}

@@ -49,6 +49,12 @@ type Config struct {
 	// AdminMFA (ADMIN_MFA=required): every ADMIN requirement also needs a session that
 	// passed a second factor.
 	AdminMFA bool
+	// MFAKeys seal the TOTP secrets at rest (MFA_ENCRYPTION_KEY); nil derives them from the
+	// signing key material (see mfakeys.go).
+	MFAKeys *MFAKeys
+	// TOTPIssuer names the service in authenticator apps (the otpauth:// URI's issuer);
+	// "gqlauth".
+	TOTPIssuer string
 
 	// Passkeys is the WebAuthn adapter (package passkey); nil turns passkeys off.
 	Passkeys PasskeyProtocol
@@ -124,6 +130,9 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "gqlauth"
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -136,6 +145,7 @@ type Service struct {
 	store   Store
 	tokens  *Tokens
 	devices *deviceTokens // nil without tokens: none issued, none accepted
+	mfaKeys *MFAKeys      // nil: no TOTP can be enrolled or checked
 	hasher  *Hasher
 	view    *view
 	keyUses *keyUses // API keys' LastUsedAt, written off the request path
@@ -174,6 +184,10 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		s.decoys = newPasskeyDecoys(tokens.keys)
 	} else {
 		s.decoys = newPasskeyDecoys(nil)
+	}
+	s.mfaKeys = cfg.MFAKeys
+	if s.mfaKeys == nil && tokens != nil {
+		s.mfaKeys = mfaKeysFromSigning(tokens.keys)
 	}
 	s.view.onChange = cfg.OnChange
 	if err := s.view.sync(ctx); err != nil {
