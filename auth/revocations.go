@@ -56,7 +56,10 @@ const (
 	MaxRevocationWait = 30 * time.Second
 	// RevocationPageSize bounds the entries of one answer.
 	RevocationPageSize = 500
-	cursorPrefix       = "c1."
+	// MaxRevocationWaiters bounds the feed requests waiting at once on an instance (each holds
+	// a goroutine and a timer); beyond it a request is answered at once, as with wait=0.
+	MaxRevocationWaiters = 10_000
+	cursorPrefix         = "c1."
 )
 
 // formatCursor and parseCursor: "c1." and the Seq in decimal, the only spelling accepted.
@@ -85,6 +88,7 @@ func parseCursor(s string) (int64, error) {
 type feedState struct {
 	known    atomic.Int64
 	pages    pageReads // one read of the change log per cursor and wake-up, however many wait
+	waiting  atomic.Int64
 	stopOnce sync.Once
 	stopping chan struct{}
 }
@@ -118,6 +122,10 @@ func (s *Service) Revocations(ctx context.Context, cursor string, wait time.Dura
 	if err := s.checkCursor(ctx, after); err != nil {
 		return RevocationPage{}, err
 	}
+	if s.feed.waiting.Add(1) > MaxRevocationWaiters {
+		wait = 0
+	}
+	defer s.feed.waiting.Add(-1)
 	var timeout <-chan time.Time
 	if wait > 0 {
 		t := time.NewTimer(wait)

@@ -41,6 +41,10 @@ type Config struct {
 	// 20 per 15 min, per client IP 300 per 15 min.
 	ClientAuthPerClient Limit
 	ClientAuthPerIP     Limit
+	// UnknownAPIKeyPerIP limits bearer tokens shaped as API keys that match no key, per client
+	// IP (each costs a database read); 100 per 10 min. Known keys, revoked ones included, are
+	// answered from memory and never count.
+	UnknownAPIKeyPerIP Limit
 	// LoginPerDevice replaces LoginPerAccount for an attempt presenting a device token of the
 	// account (see device.go); 10 per 15 min. The per-IP rule applies as ever.
 	LoginPerDevice Limit
@@ -49,6 +53,12 @@ type Config struct {
 	// AdminMFA (ADMIN_MFA=required): every ADMIN requirement also needs a session that
 	// passed a second factor.
 	AdminMFA bool
+	// MFAKeys seal the TOTP secrets at rest (MFA_ENCRYPTION_KEY); nil derives them from the
+	// signing key material (see mfakeys.go).
+	MFAKeys *MFAKeys
+	// TOTPIssuer names the service in authenticator apps (the otpauth:// URI's issuer);
+	// "gqlauth".
+	TOTPIssuer string
 
 	// Passkeys is the WebAuthn adapter (package passkey); nil turns passkeys off.
 	Passkeys PasskeyProtocol
@@ -120,8 +130,12 @@ func (c *Config) setDefaults() {
 	defLimit(&c.PasskeyStartPerIP, 120, time.Minute)
 	defLimit(&c.ClientAuthPerClient, 20, 15*time.Minute)
 	defLimit(&c.ClientAuthPerIP, 300, 15*time.Minute)
+	defLimit(&c.UnknownAPIKeyPerIP, 100, 10*time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "gqlauth"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -135,6 +149,7 @@ type Service struct {
 	store   Store
 	tokens  *Tokens
 	devices *deviceTokens // nil without tokens: none issued, none accepted
+	mfaKeys *MFAKeys      // nil: no TOTP can be enrolled or checked
 	hasher  *Hasher
 	view    *view
 	keyUses *keyUses // API keys' LastUsedAt, written off the request path
@@ -176,6 +191,10 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		s.decoys = newPasskeyDecoys(tokens.keys)
 	} else {
 		s.decoys = newPasskeyDecoys(nil)
+	}
+	s.mfaKeys = cfg.MFAKeys
+	if s.mfaKeys == nil && tokens != nil {
+		s.mfaKeys = mfaKeysFromSigning(tokens.keys)
 	}
 	s.view.onChange = cfg.OnChange
 	if err := s.view.sync(ctx); err != nil {

@@ -20,6 +20,7 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeRateLimited     = "RATE_LIMITED"
+	CodeMFARequired     = "MFA_REQUIRED"
 	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
@@ -37,6 +38,8 @@ var unauthenticatedReasons = []struct {
 	{auth.ErrRefreshTokenReused, "REFRESH_TOKEN_REUSED"},
 	{auth.ErrRefreshTokenInvalid, "REFRESH_TOKEN_INVALID"},
 	{auth.ErrAccountDisabled, "ACCOUNT_DISABLED"},
+	{auth.ErrMFACodeInvalid, "MFA_CODE_INVALID"},
+	{auth.ErrMFATokenInvalid, "MFA_TOKEN_INVALID"},
 }
 
 // errorPresenter is the one place where errors become the API's extensions. Errors gqlgen
@@ -61,6 +64,7 @@ func errorPresenter(log *slog.Logger, production bool) graphql.ErrorPresenterFun
 			forbidden *auth.ForbiddenError
 			input     *auth.InputError
 			limited   *auth.RateLimitedError
+			mfa       *auth.MFARequiredError
 			badJSON   *model.JSONInputError
 		)
 		switch {
@@ -73,10 +77,16 @@ func errorPresenter(log *slog.Logger, production bool) graphql.ErrorPresenterFun
 			}
 		case errors.As(cause, &input):
 			gerr.Message = input.Message
-			ext["code"], ext["field"] = CodeBadUserInput, input.Field
+			ext["code"] = CodeBadUserInput
+			if input.Field != "" {
+				ext["field"] = input.Field
+			}
 			if input.Reason != "" {
 				ext["reason"] = input.Reason
 			}
+		case errors.As(cause, &mfa):
+			gerr.Message = mfa.Error()
+			ext["code"], ext["mfaToken"], ext["methods"] = CodeMFARequired, mfa.Token, mfa.Methods
 		case errors.Is(cause, auth.ErrMailNotConfigured):
 			gerr.Message = cause.Error()
 			ext["code"], ext["reason"] = CodeUnavailable, "MAIL_NOT_CONFIGURED"

@@ -32,6 +32,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	if err != nil {
 		return nil, err
 	}
+	mk, err := config.MFAKeys(cfg)
+	if err != nil {
+		return nil, &config.Error{Var: "MFA_ENCRYPTION_KEY", Reason: err.Error()}
+	}
 	store, storeName, err := stores.Open(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -87,6 +91,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},
 		Limiter:       limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
 		OnChange: onChange, AdminMFA: cfg.AdminMFA, Passkeys: webauthn,
+		MFAKeys: mk, TOTPIssuer: config.TOTPIssuer(cfg),
 		// Subscribers are fed from the audit trail, which holds every instance's events.
 		Deliver: bus.Deliver, AuditRetention: cfg.AuditRetention, OnPurged: m.ObservePurged,
 		Mail: auth.MailConfig{
