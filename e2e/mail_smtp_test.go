@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -398,6 +399,14 @@ func TestMailLimits(t *testing.T) {
 		}
 	}
 	eventually(t, 10*time.Second, "3 reset mails", func() bool { return countSent(t, srv, "limited@example.com", "Reset your") == 3 })
+	// 30 mail requests per client address per hour, whatever the addresses: 8 were made above
+	// (the refused ones count too).
+	for i := range 22 {
+		if r := s.gql(t, "", `mutation($e:String!){ requestPasswordReset(email:$e) }`, map[string]any{"e": fmt.Sprintf("spray%d@example.com", i)}); len(r.Errors) > 0 {
+			t.Fatalf("request %d of the client address: %+v", 9+i, r.Errors)
+		}
+	}
+	expectError(t, s.gql(t, "", `mutation { requestPasswordReset(email: "one-more@example.com") }`, nil), "RATE_LIMITED", "")
 }
 
 // TestResetRacingLogin: a sign-in whose password check overlaps a password reset never keeps a

@@ -82,7 +82,11 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 		return err
 	}
 	defer store.Close()
-	svcCfg := auth.Config{Logger: log, BcryptCost: 4} // no hashing: the cheapest cost spares the hasher's set-up
+	svcCfg := auth.Config{Logger: log, BcryptCost: 4, // no hashing: the cheapest cost spares the hasher's set-up
+		// Notices of what a command does (a second factor removed, say) are queued for a
+		// server on the same database to deliver, when this deployment sends mail at all.
+		Mail: auth.MailConfig{QueueOnly: cfg.SMTP != nil || !cfg.Production, LinkBase: cfg.MailLinkBase, Verification: cfg.EmailVerification},
+	}
 	if hashes {
 		svcCfg.BcryptCost, svcCfg.Passwords = cfg.BcryptCost, auth.PasswordPolicy{MinLength: cfg.MinPasswordLength}
 	}
