@@ -11,20 +11,6 @@ import (
 
 // Config holds the service's policy. Zero values take the documented defaults.
 type Config struct {
-<<<<<<< HEAD
-	RefreshTTL   time.Duration // absolute session lifetime; 720h
-	ReuseGrace   time.Duration // retry window after a rotation; 10s
-	BcryptCost   int           // 12
-	BcryptSlots  int           // concurrent bcrypt operations; the number of CPUs
-	BcryptQueue  time.Duration // longest wait for a bcrypt slot; 15s
-	Passwords    PasswordPolicy
-	PollInterval time.Duration // change log poll; 1s
-	StoreTimeout time.Duration // deadline of each store call made for a request; 5s
-	// WrapStore, when set, decorates the store (metrics time every call). New applies it, and
-	// the request deadline around it, after reading the store's own optional interfaces
-	// (HousekeepingLocker): the store is wrapped here only, and a decorator forwards nothing.
-	WrapStore func(Store) Store
-=======
 	RefreshTTL  time.Duration // absolute session lifetime; 720h
 	ReuseGrace  time.Duration // retry window after a rotation; 10s
 	BcryptCost  int           // 12
@@ -38,7 +24,10 @@ type Config struct {
 	Passwords         PasswordPolicy
 	PollInterval      time.Duration // change log poll; 1s
 	StoreTimeout      time.Duration // deadline of each store call made for a request; 5s
->>>>>>> main
+	// WrapStore, when set, decorates the store (metrics time every call). New applies it, and
+	// the request deadline around it, after reading the store's own optional interfaces
+	// (HousekeepingLocker): the store is wrapped here only, and a decorator forwards nothing.
+	WrapStore func(Store) Store
 
 	// OnChange, when set, is called after this instance appended to the change log (a session
 	// ended, a user changed). A push channel (Redis) publishes from it so that other instances
