@@ -10,27 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/store/sqlite"
 )
 
-// testClock is a settable clock shared by the service and its tokens.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// testClock is the settable clock shared by the service and its tokens.
+type testClock = fakeclock.Clock
 
 // svcFixture is an auth service on a real SQLite file with a manual clock.
 type svcFixture struct {
@@ -60,7 +47,7 @@ func newSvc(t *testing.T, path string, clock *testClock, store auth.Store, cfg f
 		path = filepath.Join(t.TempDir(), "auth.db")
 	}
 	if clock == nil {
-		clock = &testClock{t: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
+		clock = fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	}
 	if store == nil {
 		store = openSQLite(t, path)
@@ -237,7 +224,12 @@ func (b *blockingAudit) AppendAudit(ctx context.Context, events []auth.Event) er
 func TestAuditWriteIsOffTheRequestPath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.db")
 	slow := &blockingAudit{Store: openSQLite(t, path), release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(slow.release) }) }
 	f := newSvc(t, path, nil, slow, nil)
+	// Registered after newSvc's cleanup, so it runs first: a failing test must not leave
+	// Close waiting for a write that is never released.
+	t.Cleanup(release)
 	if _, err := f.svc.Register(clientCtx(), "bob@example.com", testPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +255,7 @@ func TestAuditWriteIsOffTheRequestPath(t *testing.T) {
 		t.Fatal("Close returned before the queued events were stored")
 	case <-time.After(100 * time.Millisecond):
 	}
-	close(slow.release)
+	release()
 	select {
 	case <-closed:
 	case <-time.After(10 * time.Second):

@@ -11,14 +11,23 @@ import (
 
 // Config holds the service's policy. Zero values take the documented defaults.
 type Config struct {
-	RefreshTTL   time.Duration // absolute session lifetime; 720h
-	ReuseGrace   time.Duration // retry window after a rotation; 10s
-	BcryptCost   int           // 12
-	BcryptSlots  int           // concurrent bcrypt operations; the number of CPUs
-	BcryptQueue  time.Duration // longest wait for a bcrypt slot; 15s
-	Passwords    PasswordPolicy
-	PollInterval time.Duration // change log poll; 1s
-	StoreTimeout time.Duration // deadline of each store call made for a request; 5s
+	RefreshTTL  time.Duration // absolute session lifetime; 720h
+	ReuseGrace  time.Duration // retry window after a rotation; 10s
+	BcryptCost  int           // 12
+	BcryptSlots int           // concurrent bcrypt operations; the number of CPUs
+	BcryptQueue time.Duration // longest wait for a bcrypt slot; 15s
+	// BcryptLowPriority runs the hashing on threads of the lowest scheduling priority (Linux;
+	// see bcryptpool.go), so that cheap requests win the CPU during a login flood. The server
+	// turns it on; tests that time hashing leave it off, so that other test processes running
+	// at once cannot starve what they measure.
+	BcryptLowPriority bool
+	Passwords         PasswordPolicy
+	PollInterval      time.Duration // change log poll; 1s
+	StoreTimeout      time.Duration // deadline of each store call made for a request; 5s
+	// WrapStore, when set, decorates the store (metrics time every call). New applies it, and
+	// the request deadline around it, after reading the store's own optional interfaces
+	// (HousekeepingLocker): the store is wrapped here only, and a decorator forwards nothing.
+	WrapStore func(Store) Store
 
 	// OnChange, when set, is called after this instance appended to the change log (a session
 	// ended, a user changed). A push channel (Redis) publishes from it so that other instances
@@ -161,11 +170,17 @@ type Service struct {
 func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service, error) {
 	cfg.setDefaults()
 	hasher, err := NewHasher(cfg.BcryptCost, cfg.BcryptSlots, cfg.BcryptQueue)
+	if err == nil {
+		hasher.pool.lowPriority = cfg.BcryptLowPriority
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bcrypt: %w", err)
 	}
 	hasher.OnWait = cfg.OnBcryptWait
-	locker := lockerOf(store) // before wrapping, which hides optional interfaces
+	locker, _ := store.(HousekeepingLocker) // the store's own: wrappers hide optional interfaces
+	if cfg.WrapStore != nil {
+		store = cfg.WrapStore(store)
+	}
 	store = boundStore(store, cfg.StoreTimeout)
 	window := 15*time.Minute + MaxLeeway // no tokens: a command-line tool that issues none
 	if tokens != nil {
