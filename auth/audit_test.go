@@ -10,27 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/store/sqlite"
 )
 
-// testClock is a settable clock shared by the service and its tokens.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// testClock is the settable clock shared by the service and its tokens.
+type testClock = fakeclock.Clock
 
 // svcFixture is an auth service on a real SQLite file with a manual clock.
 type svcFixture struct {
@@ -60,7 +47,7 @@ func newSvc(t *testing.T, path string, clock *testClock, store auth.Store, cfg f
 		path = filepath.Join(t.TempDir(), "auth.db")
 	}
 	if clock == nil {
-		clock = &testClock{t: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
+		clock = fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	}
 	if store == nil {
 		store = openSQLite(t, path)

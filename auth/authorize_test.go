@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/auth"
 )
 
@@ -14,7 +16,7 @@ import (
 // are, at connection_init) stop being authorised exactly when a fresh verification of the same
 // token would refuse it: at exp plus the verifier's leeway, with ErrTokenExpired.
 func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
-	clock := &testClock{t: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	key, err := auth.NewHMACKey([]byte("authorize-test-secret-0123456789abcdefgh"))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 // reason: a second factor (asked by the field, or by AdminMFA for ADMIN fields), a sign-in in
 // the last ten minutes; a role is still reported as the role.
 func TestAuthorizeRequirements(t *testing.T) {
-	clock := &testClock{t: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	key, err := auth.NewHMACKey([]byte("authorize-test-secret-0123456789abcdefgh"))
 	if err != nil {
 		t.Fatal(err)

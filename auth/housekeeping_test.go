@@ -101,17 +101,17 @@ func (l *lockedStore) PurgeSessions(ctx context.Context, before time.Time, batch
 	return l.Store.PurgeSessions(ctx, before, batch)
 }
 
-// wrapper hides its store's optional interfaces except through Unwrap, like a metrics decorator.
+// wrapper hides its store's optional interfaces, like the metrics decorator.
 type wrapper struct{ auth.Store }
 
-func (w wrapper) Unwrap() auth.Store { return w.Store }
-
 // With a store that can lock, only the instance holding the lock purges; the lock is found
-// through wrappers.
+// although Config.WrapStore decorates the store.
 func TestHousekeepSkipsWithoutTheLock(t *testing.T) {
 	for _, free := range []bool{false, true} {
 		locked := &lockedStore{Store: openSQLite(t, t.TempDir()+"/auth.db"), free: free}
-		f := newSvc(t, "", nil, wrapper{locked}, nil)
+		f := newSvc(t, "", nil, locked, func(c *auth.Config) {
+			c.WrapStore = func(s auth.Store) auth.Store { return wrapper{s} }
+		})
 		r, err := f.svc.Housekeep(context.Background())
 		if err != nil {
 			t.Fatal(err)

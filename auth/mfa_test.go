@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/auth"
 )
 
@@ -459,7 +461,7 @@ func TestMFAKeyRotation(t *testing.T) {
 	}
 	path := t.TempDir() + "/auth.db"
 	store := openSQLite(t, path)
-	clock := &testClock{t: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	old := newSvc(t, path, clock, store, keys(k1))
 	m := enrol(t, old, "ada@example.com")
 	sealed := func() []byte {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/verify"
 	"github.com/example/gqlauth/verify/verifytest"
 )
@@ -44,22 +46,7 @@ func newTestVerifier(t *testing.T, iss *verifytest.Issuer, o verify.Options) *ve
 	return v
 }
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type testClock = fakeclock.Clock
 
 func fixedIssuer(alg string) *verifytest.Issuer {
 	iss := verifytest.NewIssuer(alg, testIssuer, testAudience)
@@ -129,7 +116,7 @@ func TestRefusalReasons(t *testing.T) {
 // one JWKS request, and more unknown kids within 10 s cost none.
 func TestUnknownKidRefetchesOnce(t *testing.T) {
 	iss := fixedIssuer("EdDSA")
-	clock := &testClock{t: testNow}
+	clock := fakeclock.New(testNow)
 	v := newTestVerifier(t, iss, verify.Options{Clock: clock.Now})
 	if _, err := v.Verify(context.Background(), iss.Mint("u", "s")); err != nil {
 		t.Fatal(err)
@@ -331,7 +318,7 @@ func BenchmarkVerify(b *testing.B) {
 // is refused once the set is reloaded without it.
 func TestRemovedKeyStopsVerifying(t *testing.T) {
 	iss := fixedIssuer("EdDSA")
-	clock := &testClock{t: testNow}
+	clock := fakeclock.New(testNow)
 	v := newTestVerifier(t, iss, verify.Options{Clock: clock.Now})
 	old := iss.Mint("u", "s")
 	for range 2 { // the second answer comes from the cache
