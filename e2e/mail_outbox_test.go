@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -36,6 +37,19 @@ func TestOutboxSMTPOutage(t *testing.T) {
 	}
 	if n := countSent(t, srv, "outage@example.com", "Reset your"); n != 1 {
 		t.Fatalf("%d reset mails, want 1", n)
+	}
+	// The metrics saw the failed attempts and the delivery (counted once its row is finished,
+	// a moment after the server took it).
+	var text string
+	eventually(t, 5*time.Second, "the delivery in the metrics", func() bool {
+		text = scrapeMetrics(t, s)
+		return strings.Contains(text, `auth_mail_total{outcome="sent"} 1`)
+	})
+	for _, want := range []string{`auth_mail_total{outcome="sent"} 1`, `auth_mail_total{outcome="retry"} 2`,
+		`auth_mail_total{outcome="failed"} 0`, "auth_mail_queued ", "auth_mail_oldest_queued_age_seconds "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
 
@@ -129,4 +143,25 @@ func TestMailLimitsSharedByRedis(t *testing.T) {
 		expectOK(t, ask(s))
 	}
 	expectError(t, ask(b), "RATE_LIMITED", "")
+}
+
+// TestResetEndsSessionsOnEveryInstance: a reset made on one instance ends the sessions another
+// instance serves, within a second.
+func TestResetEndsSessionsOnEveryInstance(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{User: smtpUser, Pass: smtpPass})
+	shared := sharedEnv(t, "")
+	for k, v := range smtpEnv(srv, map[string]string{"EMAIL_VERIFICATION": "off"}) {
+		shared[k] = v
+	}
+	a, b := startPair(t, shared)
+	a.register(t, "everywhere@example.com")
+	onB, r := b.login(t, "everywhere@example.com", testPassword)
+	expectOK(t, r)
+	expectOK(t, b.me(t, onB.AccessToken))
+	expectOK(t, a.gql(t, "", `mutation { requestPasswordReset(email: "everywhere@example.com") }`, nil))
+	_, tok := tokenOf(t, waitSent(t, srv, "everywhere@example.com", "Reset your", 10*time.Second).text)
+	expectOK(t, a.gql(t, "", `mutation($t:String!,$p:String!){ resetPassword(token:$t, newPassword:$p) { accessToken } }`, map[string]any{"t": tok, "p": newPassword}))
+	took := eventually(t, 2*time.Second, "instance B refuses the ended session", func() bool { return revoked(t, b, onB.AccessToken) })
+	t.Logf("B refused the session %v after the reset on A", took)
 }

@@ -437,13 +437,21 @@ func TestAdminMFARequiredEndToEnd(t *testing.T) {
 
 // TestStartTotpSetupFreshSession: a fresh sign-in may enrol (the refusal of an older one is
 // tested with the service's clock in graph's TestCredentialFieldsNeedARecentSignIn); the
-// second-factor mutations need a token at all.
+// second-factor mutations need a token at all, and refuse an API key.
 func TestStartTotpSetupFreshSession(t *testing.T) {
 	s := startServer(t, nil)
 	p := s.register(t, "ada@example.com")
 	expectOK(t, s.gql(t, p.AccessToken, `mutation { startTotpSetup { secret } }`, nil))
 	expectError(t, s.gql(t, "", `mutation { startTotpSetup { secret } }`, nil), "UNAUTHENTICATED", "TOKEN_MISSING")
 	expectError(t, s.gql(t, "", `mutation { confirmTotpSetup(code: "123456") }`, nil), "UNAUTHENTICATED", "TOKEN_MISSING")
+	// An API key acts as its user, but cannot manage second factors.
+	r := s.gql(t, p.AccessToken, `mutation { createApiKey(name: "ci") { secret } }`, nil)
+	var key struct{ Secret string }
+	r.decode(t, "createApiKey", &key)
+	for _, m := range []string{`mutation { startTotpSetup { secret } }`, `mutation { confirmTotpSetup(code: "123456") }`,
+		`mutation { disableTotp(code: "123456") }`, `mutation { regenerateRecoveryCodes(code: "123456") }`} {
+		expectError(t, s.gql(t, key.Secret, m, nil), "FORBIDDEN", "SESSION_REQUIRED")
+	}
 }
 
 // TestMFANoEnumerationByTiming: a wrong password costs the same for an account with TOTP and
@@ -458,33 +466,45 @@ func TestMFANoEnumerationByTiming(t *testing.T) {
 		s.enrolTOTP(t, fmt.Sprintf("totp%d@example.com", i))
 		s.register(t, fmt.Sprintf("plain%d@example.com", i))
 	}
-	var withTOTP, without []time.Duration
-	began := time.Now()
-	for i := 0; i < 30 && (i < 10 || time.Since(began) < 30*time.Second); i++ {
-		attempt := func(email string, into *[]time.Duration) gqlResponse {
-			start := time.Now()
-			_, r := s.login(t, email, "wrong guess 123")
-			*into = append(*into, time.Since(start))
-			expectError(t, r, "UNAUTHENTICATED", "INVALID_CREDENTIALS")
-			return r
+	// A round is 10 to 30 interleaved pairs (alternating which goes first, so load from other
+	// processes hits both alike). A shared machine's noise can push one round's medians apart;
+	// a real difference pushes every round apart, so up to three rounds are measured and one
+	// within 20 % passes.
+	round := func() (mt, mp time.Duration) {
+		var withTOTP, without []time.Duration
+		began := time.Now()
+		for i := 0; i < 30 && (i < 10 || time.Since(began) < 30*time.Second); i++ {
+			attempt := func(email string, into *[]time.Duration) gqlResponse {
+				start := time.Now()
+				_, r := s.login(t, email, "wrong guess 123")
+				*into = append(*into, time.Since(start))
+				expectError(t, r, "UNAUTHENTICATED", "INVALID_CREDENTIALS")
+				return r
+			}
+			a, b := fmt.Sprintf("totp%d@example.com", i%accounts), fmt.Sprintf("plain%d@example.com", i%accounts)
+			var ra, rb gqlResponse
+			if i%2 == 0 {
+				ra, rb = attempt(a, &withTOTP), attempt(b, &without)
+			} else {
+				rb, ra = attempt(b, &without), attempt(a, &withTOTP)
+			}
+			if ra.Errors[0].Message != rb.Errors[0].Message || fmt.Sprint(ra.Errors[0].Extensions) != fmt.Sprint(rb.Errors[0].Extensions) {
+				t.Fatalf("different answers: %+v vs %+v", ra.Errors, rb.Errors)
+			}
 		}
-		a, b := fmt.Sprintf("totp%d@example.com", i%accounts), fmt.Sprintf("plain%d@example.com", i%accounts)
-		var ra, rb gqlResponse
-		if i%2 == 0 {
-			ra, rb = attempt(a, &withTOTP), attempt(b, &without)
-		} else {
-			rb, ra = attempt(b, &without), attempt(a, &withTOTP)
-		}
-		if ra.Errors[0].Message != rb.Errors[0].Message || fmt.Sprint(ra.Errors[0].Extensions) != fmt.Sprint(rb.Errors[0].Extensions) {
-			t.Fatalf("different answers: %+v vs %+v", ra.Errors, rb.Errors)
+		return median(withTOTP), median(without)
+	}
+	var ratios []float64
+	for range 3 {
+		mt, mp := round()
+		ratio := float64(mt) / float64(mp)
+		ratios = append(ratios, ratio)
+		t.Logf("median wrong password with TOTP %v, without %v (ratio %.2f)", mt, mp, ratio)
+		if ratio >= 0.8 && ratio <= 1.2 {
+			return
 		}
 	}
-	mt, mp := median(withTOTP), median(without)
-	ratio := float64(mt) / float64(mp)
-	t.Logf("%d pairs: median wrong password with TOTP %v, without %v (ratio %.2f)", len(withTOTP), mt, mp, ratio)
-	if ratio < 0.8 || ratio > 1.2 {
-		t.Errorf("timing reveals the second factor: with TOTP %v vs without %v", mt, mp)
-	}
+	t.Errorf("timing reveals the second factor: ratios %.2f in three rounds", ratios)
 }
 
 // TestTOTPAcrossInstances: two instances on one PostgreSQL database: a sign-in started on one
