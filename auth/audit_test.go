@@ -5,39 +5,21 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/testclock"
 	"github.com/example/gqlauth/store/sqlite"
 )
-
-// testClock is a settable clock shared by the service and its tokens.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // svcFixture is an auth service on a real SQLite file with a manual clock.
 type svcFixture struct {
 	svc    *auth.Service
 	store  auth.Store
 	path   string
-	clock  *testClock
+	clock  *testclock.Clock
 	tokens *auth.Tokens
 }
 
@@ -54,13 +36,13 @@ func openSQLite(t *testing.T, path string) *sqlite.Store {
 }
 
 // newSvc builds a service; wrap (optional) wraps its store, cfg (optional) adjusts its config.
-func newSvc(t *testing.T, path string, clock *testClock, store auth.Store, cfg func(*auth.Config)) *svcFixture {
+func newSvc(t *testing.T, path string, clock *testclock.Clock, store auth.Store, cfg func(*auth.Config)) *svcFixture {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "auth.db")
 	}
 	if clock == nil {
-		clock = &testClock{t: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
+		clock = testclock.At(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	}
 	if store == nil {
 		store = openSQLite(t, path)
@@ -145,7 +127,7 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	if _, err := f.svc.Refresh(ctx, s2.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(2 * time.Second) // past the reuse grace
+	f.clock.Advance(2 * time.Second) // past the reuse grace
 	if _, err := f.svc.Refresh(ctx, s2.RefreshToken); !errors.Is(err, auth.ErrRefreshTokenReused) {
 		t.Fatalf("reuse: %v", err)
 	}

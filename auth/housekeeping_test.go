@@ -40,14 +40,14 @@ func TestHousekeepPurgesOnlyWhatIsDue(t *testing.T) {
 	f.svc.Close() // store the audit rows now (REGISTERED, LOGIN, LOGOUT)
 
 	// An hour later nothing is due.
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	r, err := f.svc.Housekeep(context.Background())
 	if err != nil || r != (auth.PurgeReport{}) {
 		t.Fatalf("Housekeep after an hour = %+v, %v; want nothing purged", r, err)
 	}
 
 	// A day later the ended session and its change-log entry go; the live session stays.
-	f.clock.Add(24 * time.Hour)
+	f.clock.Advance(24 * time.Hour)
 	r, err = f.svc.Housekeep(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestHousekeepPurgesOnlyWhatIsDue(t *testing.T) {
 	}
 
 	// Past the audit retention the first three rows go (the reuse row is a day younger).
-	f.clock.Add(24 * time.Hour)
+	f.clock.Advance(24 * time.Hour)
 	r, err = f.svc.Housekeep(context.Background())
 	if err != nil {
 		t.Fatal(err)

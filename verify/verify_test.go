@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/testclock"
 	"github.com/example/gqlauth/verify"
 	"github.com/example/gqlauth/verify/verifytest"
 )
@@ -41,23 +42,6 @@ func newTestVerifier(t *testing.T, iss *verifytest.Issuer, o verify.Options) *ve
 	}
 	t.Cleanup(v.Close)
 	return v
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func fixedIssuer(alg string) *verifytest.Issuer {
@@ -128,14 +112,14 @@ func TestRefusalReasons(t *testing.T) {
 // one JWKS request, and more unknown kids within 10 s cost none.
 func TestUnknownKidRefetchesOnce(t *testing.T) {
 	iss := fixedIssuer("EdDSA")
-	clock := &testClock{t: testNow}
+	clock := testclock.At(testNow)
 	v := newTestVerifier(t, iss, verify.Options{Clock: clock.Now})
 	if _, err := v.Verify(context.Background(), iss.Mint("u", "s")); err != nil {
 		t.Fatal(err)
 	}
 	before := iss.JWKSRequests()
 	iss.Rotate(true)
-	clock.Add(11 * time.Second) // the key set was loaded more than 10 s ago
+	clock.Advance(11 * time.Second) // the key set was loaded more than 10 s ago
 	tok := iss.Mint("u", "s")
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)

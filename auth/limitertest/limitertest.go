@@ -15,33 +15,18 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/testclock"
 )
 
 // Factory returns a fresh, empty limiter of its own that reads the time from now.
 type Factory func(t *testing.T, now func() time.Time) auth.Limiter
 
-// Clock is a manual clock; limiters count in milliseconds, so it starts on a whole one.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is the tests' manual clock (internal/testclock).
+type Clock = testclock.Clock
 
-// NewClock returns a clock at a fixed instant.
-func NewClock() *Clock { return &Clock{t: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// NewClock returns a clock at a fixed instant on a whole millisecond (limiters count in
+// milliseconds).
+func NewClock() *Clock { return testclock.At(time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 const window = 15 * time.Minute
 

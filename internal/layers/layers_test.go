@@ -28,10 +28,12 @@ func TestImportDirection(t *testing.T) {
 		"store/storetest":     {"auth"},
 		"internal/itest":      {},                                           // test helpers: drivers only
 		"internal/authtest":   {"auth", "auth/limitertest", "store/sqlite"}, // adapters' tests: the real service on SQLite
-		"internal/bytelru":    {},                                           // a byte-bounded cache: stdlib only
-		"internal/migration":  {},                                           // the one ordering of SQL files and Go steps: stdlib only
-		"internal/tokenrules": {},                                           // the access-token rules, shared by auth and verify: jwt only
-		"verify":              {"internal/tokenrules"},                      // for other services: never gqlgen, never a store
+		"internal/testclock":  {},                                           // the tests' manual clock: stdlib only
+		"auth/limitertest":    {"auth", "internal/testclock"},
+		"internal/bytelru":    {},                      // a byte-bounded cache: stdlib only
+		"internal/migration":  {},                      // the one ordering of SQL files and Go steps: stdlib only
+		"internal/tokenrules": {},                      // the access-token rules, shared by auth and verify: jwt only
+		"verify":              {"internal/tokenrules"}, // for other services: never gqlgen, never a store
 		"verify/verifytest":   {"internal/tokenrules"},
 		"internal/servertest": {"internal/app"}, // runs the real server in a test process
 		// The example resource server: trusts our tokens through package verify only.
