@@ -182,7 +182,9 @@ func (s *Service) RevokeUserAPIKeys(ctx context.Context, userID string) ([]strin
 // authorizeAPIKey is Authorize for a request presenting an API key: answered from the
 // in-memory view (the first use of a key on this instance reads it once).
 func (s *Service) authorizeAPIKey(ctx context.Context, hash []byte, req Requirement) (Principal, error) {
-	k, err := s.view.apiKey(ctx, hash)
+	k, err := s.view.apiKey(ctx, hash, func() (Reservation, error) {
+		return s.reserve(ctx, s.cfg.UnknownAPIKeyPerIP, ipKey(ctx, "apikey"))
+	})
 	if errors.Is(err, ErrNotFound) {
 		return Principal{}, ErrTokenInvalid
 	}

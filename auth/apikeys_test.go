@@ -163,3 +163,43 @@ func FuzzParseAPIKey(f *testing.F) {
 		}
 	})
 }
+
+// TestUnknownAPIKeysLimited: made-up keys from one address cost a store read each only up to
+// the limit, then answer RATE_LIMITED; a repeated unknown key is answered from memory and does
+// not count; real keys are unaffected from other addresses.
+func TestUnknownAPIKeysLimited(t *testing.T) {
+	f := newSvc(t, "", nil, nil, func(c *auth.Config) {
+		c.Limiter = auth.NewMemoryLimiter(nil)
+		c.UnknownAPIKeyPerIP = auth.Limit{N: 3, Window: time.Minute}
+	})
+	if _, err := f.svc.Register(clientCtx(), "ada@example.com", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	p := f.principal(t, f.login(t, "ada@example.com"))
+	k, err := f.svc.CreateAPIKey(clientCtx(), p, "real", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last character carries 4 bits: these decode strictly.
+	made := func(i int) string { return "gqa_" + strings.Repeat("A", 42) + string("AEIMQUYcgkosw"[i]) }
+	for i := range 3 {
+		if _, err := f.svc.Authorize(keyCtx(f, made(i)), auth.Requirement{}); !errors.Is(err, auth.ErrTokenInvalid) {
+			t.Fatalf("made-up key %d: %v", i, err)
+		}
+	}
+	if _, err := f.svc.Authorize(keyCtx(f, made(0)), auth.Requirement{}); !errors.Is(err, auth.ErrTokenInvalid) {
+		t.Fatalf("a repeated made-up key (cached): %v", err)
+	}
+	var limited *auth.RateLimitedError
+	if _, err := f.svc.Authorize(keyCtx(f, made(3)), auth.Requirement{}); !errors.As(err, &limited) {
+		t.Fatalf("the fourth made-up key: %v, want RATE_LIMITED", err)
+	}
+	other := auth.WithIdentity(auth.WithClient(context.Background(), auth.Client{IP: "203.0.113.9"}),
+		auth.IdentifyRequest(f.tokens, []string{"Bearer " + k.Secret}))
+	if _, err := f.svc.Authorize(other, auth.Requirement{}); err != nil {
+		t.Fatalf("a real key from another address: %v", err)
+	}
+	if _, err := f.svc.Authorize(keyCtx(f, k.Secret), auth.Requirement{}); err != nil {
+		t.Fatalf("a real key, now cached, from the limited address: %v", err)
+	}
+}

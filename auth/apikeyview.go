@@ -86,8 +86,10 @@ func (c *keyCache) clear() {
 }
 
 // apiKey returns the key stored under hash (revoked or not), from the cache or the store;
-// ErrNotFound when there is none.
-func (v *view) apiKey(ctx context.Context, hash []byte) (APIKey, error) {
+// ErrNotFound when there is none. A read of the store first takes a slot of reserve (the limit
+// on unknown keys), counted only when the key turns out not to exist: a spray of made-up keys
+// from one address cannot turn into a database read per request.
+func (v *view) apiKey(ctx context.Context, hash []byte, reserve func() (Reservation, error)) (APIKey, error) {
 	h := [32]byte(hash)
 	e, epoch, ok := v.keys.get(h)
 	if ok {
@@ -96,7 +98,12 @@ func (v *view) apiKey(ctx context.Context, hash []byte) (APIKey, error) {
 		}
 		return e.key, nil
 	}
+	res, err := reserve()
+	if err != nil {
+		return APIKey{}, err
+	}
 	k, err := v.store.APIKeyByHash(ctx, hash)
+	res.Done(errors.Is(err, ErrNotFound))
 	switch {
 	case err == nil:
 		k.Hash = nil

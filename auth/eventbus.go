@@ -12,6 +12,7 @@ var subscriberEvents = map[EventType]bool{
 	EventEmailVerificationRequested: true, EventEmailVerified: true, EventPasswordResetRequested: true,
 	EventPasswordReset: true, EventEmailChangeRequested: true, EventEmailChanged: true,
 	EventMailSent: true, EventMailFailed: true,
+	EventMFAEnabled: true, EventMFADisabled: true, EventMFAFailed: true, EventRecoveryCodeUsed: true,
 	EventPasskeyAdded: true, EventPasskeyRemoved: true, EventPasskeyCloneDetected: true,
 }
 

@@ -22,6 +22,10 @@ const (
 	EventUserRegistered  EventType = "REGISTERED"
 	EventRefreshed       EventType = "REFRESHED"
 	EventRateLimited     EventType = "RATE_LIMITED"
+	// Second factors (mfa.go, mfalogin.go); MFA_ENABLED and MFA_DISABLED, which mail a notice,
+	// are in notices.go.
+	EventMFAFailed        EventType = "MFA_FAILED"
+	EventRecoveryCodeUsed EventType = "RECOVERY_CODE_USED"
 	// Passkeys (Reason: the passkey's name).
 	EventPasskeyAdded         EventType = "PASSKEY_ADDED"
 	EventPasskeyRemoved       EventType = "PASSKEY_REMOVED"

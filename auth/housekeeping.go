@@ -41,6 +41,8 @@ type PurgeReport struct {
 	Changes  int64
 	Audit    int64
 	Mail     int64 // finished mails and used or expired mail tokens
+	// MFAChallenges: expired two-step sign-ins (mfaTokens).
+	MFAChallenges int64
 	// PasskeyChallenges: started passkey ceremonies that expired unfinished.
 	PasskeyChallenges int64
 }
@@ -62,8 +64,9 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.cfg.Logger.Warn("housekeeping failed; will retry", "err", err)
-		case r.Sessions+r.Changes+r.Audit+r.Mail > 0:
-			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit, "mail", r.Mail)
+		case r.Sessions+r.Changes+r.Audit+r.Mail+r.MFAChallenges+r.PasskeyChallenges > 0:
+			s.cfg.Logger.Info("housekeeping", "sessions", r.Sessions, "changes", r.Changes, "audit", r.Audit, "mail", r.Mail,
+				"mfa_challenges", r.MFAChallenges, "passkey_challenges", r.PasskeyChallenges)
 		}
 	}
 }
@@ -113,6 +116,12 @@ func (s *Service) Housekeep(ctx context.Context) (PurgeReport, error) {
 	// tokens are kept a day, for the operator's look into a delivery problem.
 	if r.Mail, err = s.purge(ctx, "mail", func(ctx context.Context, n int) (int64, error) {
 		return s.store.PurgeMail(ctx, now.Add(-minKeep), n)
+	}); err != nil {
+		return r, err
+	}
+	// A two-step sign-in's challenge is worthless once expired (5 minutes).
+	if r.MFAChallenges, err = s.purge(ctx, "mfa_challenges", func(ctx context.Context, n int) (int64, error) {
+		return s.store.PurgeMFAChallenges(ctx, now, n)
 	}); err != nil {
 		return r, err
 	}

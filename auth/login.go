@@ -58,7 +58,8 @@ func (s *Service) createUser(ctx context.Context, email, password string, roles 
 	return u, nil
 }
 
-// Login checks an email and password and starts a session.
+// Login checks an email and password and starts a session. For an account with a second
+// factor the right password answers *MFARequiredError instead (see mfalogin.go).
 //
 // Failed attempts are limited per account and per client IP; attempts in flight count, so
 // aliased, batched or concurrent guesses are limited like sequential ones. A limited attempt is
@@ -72,6 +73,9 @@ func (s *Service) Login(ctx context.Context, email, password string) (Grant, err
 	u, err := s.checkPassword(ctx, email, password)
 	if err != nil {
 		return Grant{}, err
+	}
+	if u.MFAEnabled { // the password was right; the session waits for the second step
+		return Grant{}, s.challenge(ctx, u)
 	}
 	g, err := s.newSession(ctx, u, PasswordSignIn())
 	switch {

@@ -50,8 +50,11 @@ const (
 // MailConfig is the mail policy (Config.Mail). Zero values take the documented defaults.
 type MailConfig struct {
 	// Mailer delivers mail; nil: this deployment sends none (request operations answer
-	// ErrMailNotConfigured, register and notices send nothing).
-	Mailer       Mailer
+	// ErrMailNotConfigured, register and notices send nothing), unless QueueOnly.
+	Mailer Mailer
+	// QueueOnly (the command line): mails are queued in the outbox for a server sharing the
+	// database to deliver; this process runs no sender.
+	QueueOnly    bool
 	Verification Verification // optional
 	// LinkBase is where the links in mails point: LinkBase+"/verify-email#token=…", ….
 	LinkBase string
@@ -96,7 +99,7 @@ func (c *MailConfig) setDefaults() {
 		c.Batch = 20
 	}
 	def(&c.SendTimeout, 30*time.Second)
-	def(&c.Lease, max(2*time.Minute, 2*c.SendTimeout+5*time.Second))
+	def(&c.Lease, 2*c.SendTimeout+5*time.Second)
 	def(&c.Poll, 2*time.Second)
 	def(&c.RetryMin, 2*time.Second)
 	def(&c.RetryMax, 30*time.Minute)
@@ -155,7 +158,7 @@ func tokenError(reason string) error {
 }
 
 // MailEnabled reports whether this deployment can send mail.
-func (s *Service) MailEnabled() bool { return s.cfg.Mail.Mailer != nil }
+func (s *Service) MailEnabled() bool { return s.cfg.Mail.Mailer != nil || s.cfg.Mail.QueueOnly }
 
 // Verification is the EMAIL_VERIFICATION mode in force.
 func (s *Service) Verification() Verification { return s.cfg.Mail.Verification }
@@ -200,7 +203,7 @@ func (s *Service) enqueue(ctx context.Context, m OutboxMail) error {
 // sendVerification queues the verification mail of a new account, when the mode and the
 // limits allow; register never fails for it.
 func (s *Service) sendVerification(ctx context.Context, u User) {
-	if s.cfg.Mail.Mailer == nil || s.cfg.Mail.Verification == VerificationOff || u.EmailVerified {
+	if !s.MailEnabled() || s.cfg.Mail.Verification == VerificationOff || u.EmailVerified {
 		return
 	}
 	if err := s.reserveMail(ctx, string(MailVerifyEmail), u.Email); err != nil {
@@ -219,7 +222,7 @@ func (s *Service) sendVerification(ctx context.Context, u User) {
 // RequestEmailVerification mails the caller a verification link; false when the address is
 // verified already.
 func (s *Service) RequestEmailVerification(ctx context.Context, p Principal) (bool, error) {
-	if s.cfg.Mail.Mailer == nil {
+	if !s.MailEnabled() {
 		return false, ErrMailNotConfigured
 	}
 	if p.User.EmailVerified {
@@ -244,7 +247,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if err != nil {
 		return err
 	}
-	if s.cfg.Mail.Mailer == nil {
+	if !s.MailEnabled() {
 		return ErrMailNotConfigured
 	}
 	if err := s.reserveMail(ctx, string(MailResetPassword), email); err != nil {
@@ -261,7 +264,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, p Principal, newEmail,
 	if err != nil {
 		return err
 	}
-	if s.cfg.Mail.Mailer == nil {
+	if !s.MailEnabled() {
 		return ErrMailNotConfigured
 	}
 	if newEmail == p.User.Email {

@@ -8,18 +8,6 @@ import (
 	"github.com/example/gqlauth/internal/tokenrules"
 )
 
-// Middleware identifies; it never refuses. It verifies the bearer token, if any, and stores the
-// verified claims or the reason they failed in the request context, together with the client's
-// address and user agent. Access decisions belong to Service.Authorize (called by the GraphQL
-// directive), so `login` still works with a stale Authorization header.
-func Middleware(tokens *Tokens, clientIP ClientIP, cookies CookieNames) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(RequestContext(r.Context(), r, tokens, clientIP, cookies)))
-		})
-	}
-}
-
 // CookieNames are the cookies requests are read for; "" when that cookie is off.
 type CookieNames struct {
 	Refresh string // the refresh cookie (REFRESH_COOKIE=true)
@@ -30,9 +18,10 @@ type CookieNames struct {
 // password attempt (see device.go).
 const DeviceTokenHeader = "X-Device-Token"
 
-// RequestContext is what Middleware adds to a request's context, for callers that build the
-// request's context in one place (one r.WithContext per request instead of one per layer):
-// ctx carrying the identity (IdentityFrom) and the client (ClientFrom) of r.
+// RequestContext identifies a request; it never refuses. It verifies the bearer token, if
+// any, and returns ctx carrying the identity (IdentityFrom) and the client (ClientFrom) of r.
+// Access decisions belong to Service.Authorize (called by the GraphQL directive), so `login`
+// still works with a stale Authorization header.
 func RequestContext(ctx context.Context, r *http.Request, tokens *Tokens, clientIP ClientIP, cookies CookieNames) context.Context {
 	rc := &requestContext{Context: ctx, id: IdentifyRequest(tokens, r.Header.Values("Authorization"))}
 	rc.client = Client{IP: clientIP.Of(r), UserAgent: r.UserAgent(), DeviceToken: deviceTokenOf(r, cookies.Device)}
@@ -100,8 +89,3 @@ func IdentifyRequest(tokens *Tokens, headers []string) Identity {
 	}
 	return Identity{Claims: claims}
 }
-
-// ParseBearer extracts the token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1;
-// the scheme name is case-insensitive). It refuses other schemes, a missing token, and anything
-// but the token68 characters, so a header cannot smuggle spaces or commas into the verifier.
-func ParseBearer(h string) (string, bool) { return tokenrules.ParseBearer(h) }

@@ -81,7 +81,7 @@ type noticeOf struct {
 func (s *Service) notice(ctx context.Context, e Event, n noticeOf) {
 	recipient := n.to
 	tpl, ok := noticeTemplates[e.Type]
-	if !ok || e.UserID == "" || s.cfg.Mail.Mailer == nil {
+	if !ok || e.UserID == "" || !s.MailEnabled() {
 		return
 	}
 	if recipient == "" {

@@ -56,7 +56,10 @@ const (
 	MaxRevocationWait = 30 * time.Second
 	// RevocationPageSize bounds the entries of one answer.
 	RevocationPageSize = 500
-	cursorPrefix       = "c1."
+	// MaxRevocationWaiters bounds the feed requests waiting at once on an instance (each holds
+	// a goroutine and a timer); beyond it a request is answered at once, as with wait=0.
+	MaxRevocationWaiters = 10_000
+	cursorPrefix         = "c1."
 )
 
 // formatCursor and parseCursor: "c1." and the Seq in decimal, the only spelling accepted.
@@ -84,6 +87,8 @@ func parseCursor(s string) (int64, error) {
 // waits when the server shuts down.
 type feedState struct {
 	known    atomic.Int64
+	pages    pageReads // one read of the change log per cursor and wake-up, however many wait
+	waiting  atomic.Int64
 	stopOnce sync.Once
 	stopping chan struct{}
 }
@@ -117,6 +122,10 @@ func (s *Service) Revocations(ctx context.Context, cursor string, wait time.Dura
 	if err := s.checkCursor(ctx, after); err != nil {
 		return RevocationPage{}, err
 	}
+	if s.feed.waiting.Add(1) > MaxRevocationWaiters {
+		wait = 0
+	}
+	defer s.feed.waiting.Add(-1)
 	var timeout <-chan time.Time
 	if wait > 0 {
 		t := time.NewTimer(wait)
@@ -124,8 +133,8 @@ func (s *Service) Revocations(ctx context.Context, cursor string, wait time.Dura
 		timeout = t.C
 	}
 	for {
-		woken := s.view.appliedChan() // before the read: a change committed after it wakes us
-		page, err := s.revocationPage(ctx, after)
+		woken, gen := s.view.appliedChan() // before the read: a change applied after it wakes us
+		page, err := s.feed.pages.read(ctx, after, gen, s.revocationPage)
 		if err != nil || len(page.Sessions)+len(page.Users) > 0 || wait == 0 {
 			return page, err
 		}
@@ -155,6 +164,62 @@ func (s *Service) checkCursor(ctx context.Context, after int64) error {
 		return ErrFutureCursor
 	}
 	return nil
+}
+
+// pageReads shares the reads of the change log among the feed requests that wait on the same
+// cursor: followers mostly share one, and a change wakes them together, so N followers cost one
+// read per change instead of N. A read is shared only within one generation of the view's
+// wake-up channel (view.appliedChan): any entry applied after the read closes that generation,
+// and every waiter holding it then reads again, under the next one.
+type pageReads struct {
+	mu    sync.Mutex
+	gen   uint64
+	calls map[int64]*pageRead // of generation gen, by cursor
+}
+
+type pageRead struct {
+	done chan struct{}
+	page RevocationPage
+	err  error
+}
+
+const maxSharedReads = 1024 // distinct cursors shared per generation; beyond, each reads alone
+
+func (p *pageReads) read(ctx context.Context, after int64, gen uint64,
+	readPage func(context.Context, int64) (RevocationPage, error)) (RevocationPage, error) {
+	p.mu.Lock()
+	if gen > p.gen || p.calls == nil {
+		p.gen, p.calls = gen, map[int64]*pageRead{}
+	}
+	if gen < p.gen || len(p.calls) >= maxSharedReads { // a late waiter: read alone
+		p.mu.Unlock()
+		return readPage(ctx, after)
+	}
+	if c, ok := p.calls[after]; ok {
+		p.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.page, c.err // shared: callers only read it
+		case <-ctx.Done():
+			return RevocationPage{}, ctx.Err()
+		}
+	}
+	c := &pageRead{done: make(chan struct{})}
+	p.calls[after] = c
+	p.mu.Unlock()
+	// Others wait on this read: it must not end with the first caller's request.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	c.page, c.err = readPage(rctx, after)
+	cancel()
+	close(c.done)
+	if c.err != nil { // a failure is not shared with later callers
+		p.mu.Lock()
+		if p.calls[after] == c {
+			delete(p.calls, after)
+		}
+		p.mu.Unlock()
+	}
+	return c.page, c.err
 }
 
 // revocationSnapshot is the first page of a follower without a cursor.

@@ -196,3 +196,40 @@ func TestRevocationFeedEndsWaitsOnShutdown(t *testing.T) {
 		t.Fatal("a waiting feed request outlived EndFeedWaits")
 	}
 }
+
+// TestRevocationFeedManyWaiters: waiters on one cursor, woken together, all get the change
+// (they share one read of the change log).
+func TestRevocationFeedManyWaiters(t *testing.T) {
+	svc, _ := newFeedService(t)
+	ctx := clientCtx()
+	if _, err := svc.Register(ctx, "ada@example.com", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := svc.Login(ctx, "ada@example.com", testPassword)
+	snap, _ := svc.Revocations(ctx, "", 0)
+	const n = 20
+	got := make(chan []string, n)
+	for range n {
+		go func() {
+			p, err := svc.Revocations(ctx, snap.Cursor, 10*time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- sessionIDs(p)
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := svc.Logout(ctx, g.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		select {
+		case ids := <-got:
+			if !slices.Equal(ids, []string{g.SessionID}) {
+				t.Fatalf("a waiter got %v", ids)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a waiter was not answered")
+		}
+	}
+}

@@ -37,6 +37,10 @@ type Config struct {
 	// 20 per 15 min, per client IP 300 per 15 min.
 	ClientAuthPerClient Limit
 	ClientAuthPerIP     Limit
+	// UnknownAPIKeyPerIP limits bearer tokens shaped as API keys that match no key, per client
+	// IP (each costs a database read); 100 per 10 min. Known keys, revoked ones included, are
+	// answered from memory and never count.
+	UnknownAPIKeyPerIP Limit
 	// LoginPerDevice replaces LoginPerAccount for an attempt presenting a device token of the
 	// account (see device.go); 10 per 15 min. The per-IP rule applies as ever.
 	LoginPerDevice Limit
@@ -45,6 +49,12 @@ type Config struct {
 	// AdminMFA (ADMIN_MFA=required): every ADMIN requirement also needs a session that
 	// passed a second factor.
 	AdminMFA bool
+	// MFAKeys seal the TOTP secrets at rest (MFA_ENCRYPTION_KEY); nil derives them from the
+	// signing key material (see mfakeys.go).
+	MFAKeys *MFAKeys
+	// TOTPIssuer names the service in authenticator apps (the otpauth:// URI's issuer);
+	// "gqlauth".
+	TOTPIssuer string
 
 	// Passkeys is the WebAuthn adapter (package passkey); nil turns passkeys off.
 	Passkeys PasskeyProtocol
@@ -116,8 +126,12 @@ func (c *Config) setDefaults() {
 	defLimit(&c.PasskeyStartPerIP, 120, time.Minute)
 	defLimit(&c.ClientAuthPerClient, 20, 15*time.Minute)
 	defLimit(&c.ClientAuthPerIP, 300, 15*time.Minute)
+	defLimit(&c.UnknownAPIKeyPerIP, 100, 10*time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "gqlauth"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -131,6 +145,7 @@ type Service struct {
 	store   Store
 	tokens  *Tokens
 	devices *deviceTokens // nil without tokens: none issued, none accepted
+	mfaKeys *MFAKeys      // nil: no TOTP can be enrolled or checked
 	hasher  *Hasher
 	view    *view
 	keyUses *keyUses // API keys' LastUsedAt, written off the request path
@@ -169,6 +184,10 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		s.decoys = newPasskeyDecoys(tokens.keys)
 	} else {
 		s.decoys = newPasskeyDecoys(nil)
+	}
+	s.mfaKeys = cfg.MFAKeys
+	if s.mfaKeys == nil && tokens != nil {
+		s.mfaKeys = mfaKeysFromSigning(tokens.keys)
 	}
 	s.view.onChange = cfg.OnChange
 	if err := s.view.sync(ctx); err != nil {
@@ -210,9 +229,6 @@ func (s *Service) Tokens() *Tokens { return s.tokens }
 
 // DeviceTokenTTL is how long a device token is accepted (the device cookie's lifetime).
 func (s *Service) DeviceTokenTTL() time.Duration { return s.cfg.DeviceTokenTTL }
-
-// Hasher returns the password hasher (metrics hook its wait time).
-func (s *Service) Hasher() *Hasher { return s.hasher }
 
 // Ready reports whether the store answers.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -24,6 +24,7 @@ type Store interface {
 	ClientStore  // clients.go
 	APIKeyStore  // apikeys.go
 	TokenStore   // introspect.go
+	MFAStore     // mfastore.go
 	PasskeyStore // passkey.go
 
 	// Ping reports whether the database answers (readiness).
@@ -79,6 +80,9 @@ type SecurityChange struct {
 	Token *MailTokenUse
 	// Verify marks the address verified (a reset proves the mailbox, as a verification does).
 	Verify bool
+	// RemoveMFA removes the user's second factors (TOTP, recovery codes) and pending two-step
+	// sign-ins, as DisableTOTP does, in the same transaction (an administrator's reset).
+	RemoveMFA bool
 }
 
 // SessionStore keeps login sessions and their refresh tokens. A refresh token is stored only as

@@ -41,16 +41,7 @@ type Claims struct {
 // user's token) or a client whose id is the subject (a client's token), never both. The
 // parser calls it (golang-jwt's ClaimsValidator) after the rules' own checks.
 func (c *Claims) Validate() error {
-	if c.ID == "" {
-		return tokenrules.ErrClaims
-	}
-	switch {
-	case c.ClientID == "" && c.SessionID != "":
-		return nil
-	case c.ClientID != "" && c.SessionID == "" && c.Subject == c.ClientID && len(c.Roles) == 0:
-		return nil
-	}
-	return tokenrules.ErrClaims
+	return tokenrules.Principal(c.ID, c.Subject, c.SessionID, c.ClientID, len(c.Roles))
 }
 
 // IsClient reports whether these are the claims of a client's own token.

@@ -34,6 +34,8 @@ type User struct {
 	// EmailVerified: the owner of Email proved it by a link mailed there (or the account was
 	// created before verification existed, or by an operator).
 	EmailVerified bool
+	// MFAEnabled: the account has TOTP on, so a password sign-in needs a second step.
+	MFAEnabled bool
 }
 
 // HasRole reports whether the user holds r (an ADMIN holds USER too).
@@ -75,4 +77,5 @@ const (
 	EndUserDisabled   = "user_disabled"
 	EndTokenReuse     = "refresh_token_reuse"
 	EndAdminRevoked   = "admin_revoked" // RevokeUserSessions (sessions revoke --user)
+	EndMFAReset       = "mfa_reset"     // ResetMFA (user reset-mfa)
 )

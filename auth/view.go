@@ -34,8 +34,9 @@ type view struct {
 	onChange func() // told of every local change (Config.OnChange); may be nil
 	// applied is closed, and replaced, each time a poll applied entries: the one wake-up every
 	// waiting request of the revocation feed shares (see revocations.go).
-	appliedMu sync.Mutex
-	applied   chan struct{}
+	appliedMu  sync.Mutex
+	applied    chan struct{}
+	appliedGen uint64 // how many times applied was closed
 	// afterSync, when set, runs after each poll of the change log, on the same wake: the audit
 	// trail's delivery to subscribers (audit.go).
 	afterSync func(ctx context.Context) error
@@ -97,16 +98,18 @@ func (v *view) changed() {
 
 // appliedChan returns the channel closed by the next poll that applies entries; take it before
 // reading the change log, so that no entry can slip between the read and the wait.
-func (v *view) appliedChan() <-chan struct{} {
+// The generation names the channel: reads made while it is open see the same entries applied.
+func (v *view) appliedChan() (<-chan struct{}, uint64) {
 	v.appliedMu.Lock()
 	defer v.appliedMu.Unlock()
-	return v.applied
+	return v.applied, v.appliedGen
 }
 
 func (v *view) announceApplied() {
 	v.appliedMu.Lock()
 	close(v.applied)
 	v.applied = make(chan struct{})
+	v.appliedGen++
 	v.appliedMu.Unlock()
 }
 

@@ -255,3 +255,36 @@ func TestAPIKeyRevocationAcrossInstances(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIKeyWebSocket: an API key in connection_init opens a securityEvents subscription that
+// delivers its user's events; revoking the key closes the socket with 4401 within 5 s.
+func TestAPIKeyWebSocket(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	p := s.register(t, "ws-key@example.com")
+	key, secret, r := s.createAPIKey(t, p.AccessToken, "ws", 1)
+	expectOK(t, r)
+	c := dialWS(t, s, "graphql-transport-ws")
+	c.init(secret)
+	c.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "subscription { securityEvents { type } }"}})
+	time.Sleep(200 * time.Millisecond) // let the subscription register
+	fresh, r := s.login(t, "ws-key@example.com", testPassword)
+	expectOK(t, r)
+	if m, err := c.next(5 * time.Second); err != nil || m["type"] != "next" {
+		t.Fatalf("want the LOGIN event, got %v %v", m, err)
+	}
+	expectOK(t, s.revokeAPIKey(t, fresh.AccessToken, key.ID))
+	deadline := time.Now().Add(5*time.Second + closeSlack)
+	for {
+		m, err := c.next(time.Until(deadline))
+		if err != nil {
+			if code := closeCode(err); code != 4401 {
+				t.Fatalf("want close 4401, got %d (%v)", code, err)
+			}
+			return
+		}
+		if m["type"] == "next" && len(payloadErrors(m)) == 0 {
+			t.Fatalf("event delivered after the key was revoked: %v", m)
+		}
+	}
+}

@@ -101,6 +101,8 @@ func hostileServerVerdict(t *testing.T, s *servertest.Server, token string) veri
 	switch {
 	case len(r.Errors) == 0:
 		return verifytest.Accept
+	case r.Errors[0].Extensions.Reason == "USER_REQUIRED":
+		return verifytest.Accept // a client's token: verified, then refused by `me`, which wants a user
 	case r.Errors[0].Extensions.Reason == "TOKEN_EXPIRED":
 		return verifytest.Expired
 	case r.Errors[0].Extensions.Reason == "TOKEN_INVALID":

@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -175,4 +177,63 @@ func TestMailNotConfiguredInProduction(t *testing.T) {
 		t.Fatalf("want one warning at start, got %d:\n%s", n, s.stderr.String())
 	}
 	expectConfigExit(t, runRefused(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": key, "EMAIL_VERIFICATION": "required"}), "SMTP_URL")
+}
+
+// TestMailEventsInSecurityEvents: the owner's securityEvents subscription shows the mail
+// flows' events as they happen (here a reset request, its mail, and the verification).
+func TestMailEventsInSecurityEvents(t *testing.T) {
+	s := startServer(t, nil) // EMAIL_VERIFICATION=off: nothing is mailed at register
+	reg := s.register(t, "watched@example.com")
+	c := subscribeSecurityEvents(t, s, reg.AccessToken)
+	expectOK(t, s.gql(t, "", `mutation { requestPasswordReset(email: "watched@example.com") }`, nil))
+	seen := map[string]bool{}
+	for !seen["PASSWORD_RESET_REQUESTED"] || !seen["MAIL_SENT"] {
+		typ, _ := nextSecurityEvent(t, c, 10*time.Second)
+		seen[typ] = true
+	}
+	expectOK(t, s.gql(t, reg.AccessToken, `mutation { requestEmailVerification }`, nil))
+	m := s.waitMail(t, "watched@example.com", "Confirm your email address")
+	_, token := tokenOf(t, m.Text)
+	expectOK(t, s.gql(t, "", `mutation($t:String!){ verifyEmail(token:$t) { id } }`, map[string]any{"t": token}))
+	for !seen["EMAIL_VERIFICATION_REQUESTED"] || !seen["EMAIL_VERIFIED"] {
+		typ, _ := nextSecurityEvent(t, c, 10*time.Second)
+		seen[typ] = true
+	}
+}
+
+// TestMailTemplatesAndConfig: a template in MAIL_TEMPLATES_DIR replaces the built-in one of
+// its name; a broken template, and bad mail settings, stop the start naming their variable.
+func TestMailTemplatesAndConfig(t *testing.T) {
+	dir := t.TempDir()
+	custom := `{{define "subject"}}Welcome to {{.Product}}, {{.To}}{{end}}{{define "text"}}Open {{.Link}}{{end}}{{define "html"}}<p><a href="{{.Link}}">go</a></p>{{end}}`
+	if err := os.WriteFile(filepath.Join(dir, "verify-email.tmpl"), []byte(custom), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, map[string]string{"MAIL_TEMPLATES_DIR": dir, "EMAIL_VERIFICATION": "optional", "MAIL_FROM": "Acme <hello@acme.example>"})
+	s.register(t, "templated@example.com")
+	m := s.waitMail(t, "templated@example.com", "Welcome to Acme, templated@example.com")
+	if _, tok := tokenOf(t, m.Text); !strings.HasPrefix(m.Text, "Open "+testIssuer+"/verify-email#token="+tok) {
+		t.Fatalf("text: %q", m.Text)
+	}
+
+	broken := t.TempDir()
+	if err := os.WriteFile(filepath.Join(broken, "reset-password.tmpl"), []byte(`{{define "subject"}}{{.Nope}}{{end}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env      map[string]string
+		variable string
+	}{
+		{map[string]string{"MAIL_TEMPLATES_DIR": broken}, "MAIL_TEMPLATES_DIR"},
+		{map[string]string{"SMTP_URL": "http://mail.example.com"}, "SMTP_URL"},
+		{map[string]string{"SMTP_URL": "smtps://h?tls=required"}, "SMTP_URL"},
+		{map[string]string{"SMTP_URL": "smtp://h:99999"}, "SMTP_URL"},
+		{map[string]string{"MAIL_FROM": "not an address"}, "MAIL_FROM"},
+		{map[string]string{"MAIL_LINK_BASE": "app.example.com/links"}, "MAIL_LINK_BASE"},
+		{map[string]string{"EMAIL_VERIFICATION": "sometimes"}, "EMAIL_VERIFICATION"},
+		{map[string]string{"SMTP_TIMEOUT": "soon"}, "SMTP_TIMEOUT"},
+		{map[string]string{"SMTP_URL": "smtp://h:25", "SMTP_CA_FILE": filepath.Join(broken, "none.pem")}, "SMTP_CA_FILE"},
+	} {
+		expectConfigExit(t, runRefused(t, tc.env), tc.variable)
+	}
 }

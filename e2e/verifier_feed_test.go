@@ -164,6 +164,46 @@ func TestVerifierFollowsTheFeed(t *testing.T) {
 	}
 }
 
+// TestVerifierFeedAnyInstance: the follower reads instance A's feed while the logouts happen on
+// instance B of the same deployment (PostgreSQL, with and without Redis): every instance answers
+// the same, and B's logout wakes A's waiting feed requests through the instances' fan-out.
+func TestVerifierFeedAnyInstance(t *testing.T) {
+	for _, withRedis := range []bool{false, true} {
+		name := "PostgresListenNotify"
+		if withRedis {
+			name = "Redis"
+		}
+		t.Run(name, func(t *testing.T) {
+			shared := map[string]string{"DATABASE_URL": itest.PostgresURL(t)}
+			if withRedis {
+				shared["REDIS_URL"] = itest.RedisURL(t)
+				shared["REDIS_KEY_PREFIX"] = itest.KeyPrefix(t, shared["REDIS_URL"])
+			}
+			a := servertest.Start(t, shared)
+			envB := map[string]string{}
+			for k, v := range a.Env {
+				envB[k] = v
+			}
+			envB["PORT"] = servertest.FreePort(t)
+			b := servertest.StartEnv(t, envB)
+			a.CreateUser("ada@example.com", vfPassword, false)
+			v := vfFollower(t, a, verify.Options{})
+			var delays []time.Duration
+			for range 10 {
+				g := b.Login("ada@example.com", vfPassword)
+				sent := time.Now()
+				b.Logout(g.RefreshToken)
+				delays = append(delays, vfRefusedWithin(t, v, g.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second))
+			}
+			slices.Sort(delays)
+			t.Logf("%s: logouts on B refused by A's follower after p50 %v, max %v", name, vfPercentile(delays, 50), delays[len(delays)-1])
+			if delays[len(delays)-1] > time.Second {
+				t.Errorf("a logout on another instance took %v", delays[len(delays)-1])
+			}
+		})
+	}
+}
+
 // TestVerifierFeedSurvivesServerRestart: while the server is down the follower keeps what it
 // knew (and, within StaleAfter, accepts the other tokens); a session ended meanwhile from the
 // command line is refused once the server is back, and so is a logout after that.
@@ -510,8 +550,8 @@ func TestRevocationsBadInput(t *testing.T) {
 }
 
 // TestRevocationsIdleCostsNoQueries: 50 clients waiting on the feed for 4 s cost the database
-// one read of the change log each, when they start, plus the instance's own once-a-second poll;
-// not a query per second per client.
+// one shared read of the change log when they start, plus the instance's own once-a-second
+// poll; not a query per second per client (their client authentication is one query each).
 func TestRevocationsIdleCostsNoQueries(t *testing.T) {
 	s := servertest.Start(t, nil)
 	id, secret := s.CreateClient("feed")
@@ -546,8 +586,31 @@ func TestRevocationsIdleCostsNoQueries(t *testing.T) {
 	if took < wait*time.Second {
 		t.Fatalf("the waits ended after %v, before their %d s", took, wait)
 	}
-	if limit := clients + 2*(wait+1); reads > limit {
+	if limit := 2 * (wait + 2); reads > limit { // the instance's own poll, and one shared read
 		t.Fatalf("%d change-log reads for %d idle waiting clients over %d s, want at most %d", reads, clients, wait, limit)
+	}
+
+	// A logout wakes them all; they share the read of what came after their common cursor.
+	s.CreateUser("ada@example.com", vfPassword, false)
+	g := s.Login("ada@example.com", vfPassword)
+	cursor = feed("")
+	var woken sync.WaitGroup
+	for range clients {
+		woken.Go(func() { feed("?after=" + cursor + "&wait=20") })
+	}
+	time.Sleep(500 * time.Millisecond) // all waiting
+	before = vfStoreCalls(t, s)
+	sent := time.Now()
+	s.Logout(g.RefreshToken)
+	woken.Wait()
+	after = vfStoreCalls(t, s)
+	reads = after["ChangesAfter"] - before["ChangesAfter"]
+	t.Logf("a logout answered %d waiting clients in %v with %d change-log reads", clients, time.Since(sent).Round(time.Millisecond), reads)
+	if time.Since(sent) > 5*time.Second {
+		t.Fatal("the waiting clients were not answered at once")
+	}
+	if reads > 10 {
+		t.Fatalf("%d change-log reads to answer %d clients of one cursor, want a shared few", reads, clients)
 	}
 }
 

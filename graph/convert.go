@@ -13,7 +13,7 @@ func toUser(u auth.User) *model.User {
 		roles[i] = model.Role(r)
 	}
 	return &model.User{ID: u.ID, Email: u.Email, Roles: roles, CreatedAt: u.CreatedAt.UTC(), Disabled: u.Disabled,
-		EmailVerified: u.EmailVerified}
+		EmailVerified: u.EmailVerified, MfaEnabled: u.MFAEnabled}
 }
 
 func toPayload(g auth.Grant) *model.AuthPayload {

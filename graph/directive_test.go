@@ -48,8 +48,7 @@ func TestFieldRequirementReadsTheSchemasMarkers(t *testing.T) {
 
 // TestPresenterForbiddenReasons: a refusal for a reason says the reason, not a role.
 func TestPresenterForbiddenReasons(t *testing.T) {
-	noID := func(context.Context) string { return "" }
-	present := errorPresenter(slog.Default(), noID, true)
+	present := errorPresenter(slog.Default(), true)
 	for _, reason := range []string{auth.ReasonMFARequired, auth.ReasonReauthenticationRequired, auth.ReasonSessionRequired, auth.ReasonUserRequired, auth.ReasonEmailNotVerified} {
 		got := present(context.Background(), gqlerror.WrapPath(nil, &auth.ForbiddenError{Reason: reason}))
 		if got.Extensions["code"] != CodeForbidden || got.Extensions["reason"] != reason || got.Extensions["requires"] != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
+	"github.com/example/gqlauth/internal/reqmeta"
 )
 
 // Error codes of extensions.code (docs/api.md, Errors).
@@ -19,6 +20,7 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeRateLimited     = "RATE_LIMITED"
+	CodeMFARequired     = "MFA_REQUIRED"
 	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
@@ -36,17 +38,16 @@ var unauthenticatedReasons = []struct {
 	{auth.ErrRefreshTokenReused, "REFRESH_TOKEN_REUSED"},
 	{auth.ErrRefreshTokenInvalid, "REFRESH_TOKEN_INVALID"},
 	{auth.ErrAccountDisabled, "ACCOUNT_DISABLED"},
+	{auth.ErrMFACodeInvalid, "MFA_CODE_INVALID"},
+	{auth.ErrMFATokenInvalid, "MFA_TOKEN_INVALID"},
 }
-
-// RequestIDFunc returns the request id of ctx (set by the HTTP layer), for masked errors.
-type RequestIDFunc func(ctx context.Context) string
 
 // errorPresenter is the one place where errors become the API's extensions. Errors gqlgen
 // made itself (parse, validation) pass through; auth's errors get their code and reason;
 // anything else is logged and masked as INTERNAL_SERVER_ERROR with the request id. In
 // production no message suggests names: every error passes here, whichever rule, coercion or
 // transport made it.
-func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) graphql.ErrorPresenterFunc {
+func errorPresenter(log *slog.Logger, production bool) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		if production {
@@ -63,6 +64,7 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 			forbidden *auth.ForbiddenError
 			input     *auth.InputError
 			limited   *auth.RateLimitedError
+			mfa       *auth.MFARequiredError
 			badJSON   *model.JSONInputError
 		)
 		switch {
@@ -75,10 +77,16 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 			}
 		case errors.As(cause, &input):
 			gerr.Message = input.Message
-			ext["code"], ext["field"] = CodeBadUserInput, input.Field
+			ext["code"] = CodeBadUserInput
+			if input.Field != "" {
+				ext["field"] = input.Field
+			}
 			if input.Reason != "" {
 				ext["reason"] = input.Reason
 			}
+		case errors.As(cause, &mfa):
+			gerr.Message = mfa.Error()
+			ext["code"], ext["mfaToken"], ext["methods"] = CodeMFARequired, mfa.Token, mfa.Methods
 		case errors.Is(cause, auth.ErrMailNotConfigured):
 			gerr.Message = cause.Error()
 			ext["code"], ext["reason"] = CodeUnavailable, "MAIL_NOT_CONFIGURED"
@@ -100,7 +108,7 @@ func errorPresenter(log *slog.Logger, requestID RequestIDFunc, production bool) 
 				ext["code"], ext["reason"] = CodeUnauthenticated, reason
 				break
 			}
-			id := requestID(ctx)
+			id := reqmeta.ID(ctx)
 			log.ErrorContext(ctx, "internal error", "request_id", id, "path", gerr.Path.String(), "err", cause)
 			gerr.Message = "internal server error"
 			ext["code"] = CodeInternal

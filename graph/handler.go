@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
@@ -23,10 +22,9 @@ type Limits struct {
 
 // Options configure the GraphQL handler.
 type Options struct {
-	Auth      *auth.Service
-	Events    *auth.EventBus
-	Logger    *slog.Logger
-	RequestID RequestIDFunc
+	Auth   *auth.Service
+	Events *auth.EventBus
+	Logger *slog.Logger
 	// Production refuses introspection and strips "Did you mean" suggestions.
 	Production bool
 	Limits     Limits
@@ -44,8 +42,6 @@ type Options struct {
 	AllowedOrigins []string
 	// ObserveOperation, when set, receives each operation's duration (metrics).
 	ObserveOperation OperationObserver
-	// AnnotateOperation, when set, is told each operation's type and root field (access log).
-	AnnotateOperation OperationAnnotator
 }
 
 // NewHandler builds the GraphQL endpoint: explicit transports (JSON POST, GET for queries,
@@ -53,7 +49,7 @@ type Options struct {
 // mutation), limits, caches and the error presenter.
 func NewHandler(o Options) http.Handler {
 	srv, ws := newServer(o)
-	return withConnHolder(srv, ws)
+	return requireJSONPost(withConnHolder(srv, ws))
 }
 
 // newServer is the gqlgen server alone, and its WebSocket transport; a WebSocket it accepts is
@@ -61,9 +57,6 @@ func NewHandler(o Options) http.Handler {
 func newServer(o Options) (*handler.Server, graphql.Transport) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.RequestID == nil {
-		o.RequestID = func(context.Context) string { return "" }
 	}
 	l := o.Limits
 	def := func(v *int, d int) {
@@ -81,7 +74,7 @@ func newServer(o Options) (*handler.Server, graphql.Transport) {
 	def(&o.OperationsPerSocket, 100)
 	def(&o.SocketsPerUser, 20)
 
-	present := errorPresenter(o.Logger, o.RequestID, o.Production)
+	present := errorPresenter(o.Logger, o.Production)
 	cfg := Config{Resolvers: &Resolver{Auth: o.Auth, Events: o.Events, Logger: o.Logger}}
 	cfg.Directives.Auth = authDirective(o.Auth)
 	srv := handler.New(NewExecutableSchema(cfg))
@@ -112,8 +105,6 @@ func newServer(o Options) (*handler.Server, graphql.Transport) {
 	}
 	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(recoverFunc(o.Logger))
-	if o.ObserveOperation != nil || o.AnnotateOperation != nil {
-		srv.AroundOperations(observeOperations(o.ObserveOperation, o.AnnotateOperation))
-	}
+	srv.AroundOperations(observeOperations(o.ObserveOperation))
 	return srv, ws
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/example/gqlauth/internal/reqmeta"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -13,22 +14,18 @@ import (
 // operation names clients make up.
 type OperationObserver func(opType, rootField string, failed bool, d time.Duration)
 
-// OperationAnnotator is told, at the start of each operation (subscriptions included), its
-// type and first root field, with the request's context: the access log records them.
-type OperationAnnotator func(ctx context.Context, opType, rootField string)
-
-// observeOperations feeds observe (may be nil) and annotate (may be nil). One middleware for
-// both: every layer costs allocations on each request.
-func observeOperations(observe OperationObserver, annotate OperationAnnotator) graphql.OperationMiddleware {
+// observeOperations notes each operation's type and first root field in the request's metadata
+// (subscriptions included: the access log records them), and feeds observe (may be nil) the
+// duration of queries and mutations. One middleware for both: every layer costs allocations on
+// each request.
+func observeOperations(observe OperationObserver) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		if oc.Operation == nil {
 			return next(ctx)
 		}
 		opType, root := string(oc.Operation.Operation), rootField(oc.Operation.SelectionSet)
-		if annotate != nil {
-			annotate(ctx, opType, root)
-		}
+		reqmeta.NoteOperation(ctx, opType, root)
 		if observe == nil || oc.Operation.Operation == ast.Subscription {
 			return next(ctx)
 		}

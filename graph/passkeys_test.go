@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/graph/model"
 	"github.com/example/gqlauth/passkey"
 	"github.com/example/gqlauth/passkey/passkeytest"
 )
@@ -187,5 +189,15 @@ func TestPasskeysOff(t *testing.T) {
 	e := a.refusal(t, "", startLogin, map[string]any{"e": nil})
 	if e.Extensions["code"] != CodeUnavailable || e.Extensions["reason"] != "PASSKEYS_NOT_CONFIGURED" {
 		t.Errorf("passkeys off: %v", e.Extensions)
+	}
+}
+
+// The passkey events are values of both event enums, so auditEvents and securityEvents can
+// carry them.
+func TestPasskeyEventTypes(t *testing.T) {
+	for _, e := range []auth.EventType{auth.EventPasskeyAdded, auth.EventPasskeyRemoved, auth.EventPasskeyCloneDetected} {
+		if !model.AuditEventType(e).IsValid() || !model.SecurityEventType(e).IsValid() {
+			t.Errorf("%s is not in AuditEventType and SecurityEventType", e)
+		}
 	}
 }

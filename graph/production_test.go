@@ -12,7 +12,6 @@ import (
 // future gqlparser), the production presenter shows none of its suggestion; development keeps
 // it.
 func TestPresenterStripsSuggestions(t *testing.T) {
-	noID := func(context.Context) string { return "" }
 	for _, tc := range []struct{ in, want string }{
 		{`Cannot query field "mee" on type "Query". Did you mean "me"?`, `Cannot query field "mee" on type "Query".`},
 		{`Value "ADMN" does not exist in "Role!" enum. Did you mean the enum value "ADMIN" or "USER"?`, `Value "ADMN" does not exist in "Role!" enum.`},
@@ -20,11 +19,11 @@ func TestPresenterStripsSuggestions(t *testing.T) {
 		{`Did you mean "x"?`, ``},
 		{`Unknown directive "@skp".`, `Unknown directive "@skp".`},
 	} {
-		prod := errorPresenter(slog.Default(), noID, true)(context.Background(), &gqlerror.Error{Message: tc.in})
+		prod := errorPresenter(slog.Default(), true)(context.Background(), &gqlerror.Error{Message: tc.in})
 		if prod.Message != tc.want {
 			t.Errorf("production: %q → %q, want %q", tc.in, prod.Message, tc.want)
 		}
-		dev := errorPresenter(slog.Default(), noID, false)(context.Background(), &gqlerror.Error{Message: tc.in})
+		dev := errorPresenter(slog.Default(), false)(context.Background(), &gqlerror.Error{Message: tc.in})
 		if dev.Message != tc.in {
 			t.Errorf("development: %q → %q", tc.in, dev.Message)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/auth/limitertest"
 	"github.com/example/gqlauth/internal/authtest"
+	"github.com/example/gqlauth/internal/reqmeta"
 	"github.com/example/gqlauth/store/sqlite"
 )
 
@@ -47,10 +48,7 @@ func newTestAPI(t *testing.T, configure ...func(*apiConfig)) *testAPI {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	cfg := apiConfig{graph: Options{
-		Logger:    log,
-		RequestID: func(context.Context) string { return "req-0123456789" },
-	}}
+	cfg := apiConfig{graph: Options{Logger: log}}
 	env := authtest.New(t, func(c *auth.Config) {
 		cfg.auth = *c
 		cfg.auth.Logger = log
@@ -63,7 +61,9 @@ func newTestAPI(t *testing.T, configure ...func(*apiConfig)) *testAPI {
 	gql := NewHandler(cfg.graph)
 	clientIP := auth.NewClientIP(nil, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := auth.RequestContext(r.Context(), r, env.Tokens, clientIP, auth.CookieNames{})
+		// The request's metadata and identity, as the server's middleware makes them.
+		ctx := reqmeta.NewContext(r.Context(), "req-0123456789")
+		ctx = auth.RequestContext(ctx, r, env.Tokens, clientIP, auth.CookieNames{})
 		gql.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	t.Cleanup(srv.Close)

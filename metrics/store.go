@@ -18,6 +18,9 @@ var storeMethods = []string{
 	"AuditAfter", "PurgeAudit",
 	"EnqueueMail", "ClaimMail", "IssueMailToken", "RetryMail", "FinishMail", "MailTokenByHash",
 	"RedeemMailToken", "MailStats", "PurgeMail", "AppendMailbox", "ListMailbox",
+	// mfastore.go
+	"TOTPOf", "BeginTOTP", "EnableTOTP", "UseTOTPStep", "DisableTOTP", "UseRecoveryCode", "ReplaceRecoveryCodes",
+	"UnusedRecoveryCodes", "CreateMFAChallenge", "TakeMFAAttempt", "ConsumeMFAChallenge", "PurgeMFAChallenges",
 	"PasskeyHandle", "EnsurePasskeyHandle", "CreatePasskey", "ListPasskeys", "PasskeyByCredentialID",
 	"RecordPasskeyUse", "DeletePasskey", "CreatePasskeyChallenge", "TakePasskeyChallenge", "PurgePasskeyChallenges",
 }

@@ -23,12 +23,7 @@ type introspectionResponse struct {
 // access token, an API key or a refresh token) is active now, and what it stands for. The
 // answer comes from the database, so a revocation on any instance applies at once.
 func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
-	if !formEncoded(r) {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
+	if !parseForm(w, r) {
 		return
 	}
 	// Authenticate first: who may not ask learns nothing, not even that the request was bad.

@@ -43,22 +43,25 @@ type tokenResponse struct {
 type errorResponse struct {
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description,omitempty"`
+	// MFAToken (error mfa_required, an extension member as RFC 6749 §5.2 allows): the right
+	// password of an account with a second factor; finish with GrantMFAOTP.
+	MFAToken string `json:"mfa_token,omitempty"`
 }
 
-// Token is POST /token: grant_type=password (username = email, password),
-// grant_type=refresh_token and grant_type=client_credentials (clientcredentials.go). A request
-// that carries client authentication which fails is answered 401 invalid_client whatever its
-// grant: a client that believes it authenticated must learn that it did not.
+// GrantMFAOTP is the grant that finishes a password grant answered mfa_required: mfa_token
+// and otp (a TOTP or a recovery code).
+const GrantMFAOTP = "urn:gqlauth:params:oauth:grant-type:mfa-otp"
+
+// Token is POST /token: grant_type=password (username = email, password), its second step
+// GrantMFAOTP (mfa_token, otp) for an account with a second factor, grant_type=refresh_token
+// and grant_type=client_credentials (clientcredentials.go). A request that carries client
+// authentication which fails is answered 401 invalid_client whatever its grant: a client that
+// believes it authenticated must learn that it did not.
 func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
-	if !formEncoded(r) {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+	if !parseForm(w, r) {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
-		return
-	}
-	for _, p := range []string{"grant_type", "username", "password", "refresh_token", "scope"} {
+	for _, p := range []string{"grant_type", "username", "password", "refresh_token", "scope", "mfa_token", "otp"} {
 		if len(r.PostForm[p]) > 1 { // RFC 6749 §3.2: parameters must not be repeated
 			writeError(w, http.StatusBadRequest, "invalid_request", p+" is repeated")
 			return
@@ -83,6 +86,17 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g, err = h.Auth.Login(r.Context(), user, pass)
+	case GrantMFAOTP:
+		if !h.PasswordGrant {
+			writeError(w, http.StatusBadRequest, "unsupported_grant_type", "the password grant is turned off")
+			return
+		}
+		token, otp := r.PostForm.Get("mfa_token"), r.PostForm.Get("otp")
+		if token == "" || otp == "" {
+			writeError(w, http.StatusBadRequest, "invalid_request", "mfa_token and otp are required")
+			return
+		}
+		g, err = h.Auth.VerifyMFA(r.Context(), token, otp)
 	case "refresh_token":
 		rt := r.PostForm.Get("refresh_token")
 		if rt == "" {
@@ -119,12 +133,7 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 // Revoke is POST /revoke (RFC 7009): ends the session of a refresh token. Unknown tokens get
 // 200 too, so the endpoint reveals nothing.
 func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
-	if !formEncoded(r) {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
+	if !parseForm(w, r) {
 		return
 	}
 	token := r.PostForm.Get("token")
@@ -151,8 +160,19 @@ func (h *Handler) writeAuthError(w http.ResponseWriter, r *http.Request, err err
 	var (
 		limited *auth.RateLimitedError
 		input   *auth.InputError
+		mfa     *auth.MFARequiredError
 	)
 	switch {
+	case errors.As(err, &mfa):
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusBadRequest, errorResponse{
+			Error: "mfa_required", MFAToken: mfa.Token,
+			ErrorDescription: "a second factor is required: send grant_type=" + GrantMFAOTP + " with mfa_token and otp",
+		})
+	case errors.Is(err, auth.ErrMFACodeInvalid):
+		writeError(w, http.StatusBadRequest, "invalid_grant", "the code is wrong, expired or already used")
+	case errors.Is(err, auth.ErrMFATokenInvalid):
+		writeError(w, http.StatusBadRequest, "invalid_grant", "mfa_token is invalid, expired, used or out of attempts; sign in again")
 	case errors.As(err, &limited):
 		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
 		writeError(w, http.StatusTooManyRequests, "slow_down", "too many attempts, try again later")
@@ -203,7 +223,7 @@ func (h *Handler) Metadata(w http.ResponseWriter, _ *http.Request) {
 func (h *Handler) grantTypes() []string {
 	grants := []string{"refresh_token", "client_credentials"}
 	if h.PasswordGrant {
-		grants = append([]string{"password"}, grants...)
+		grants = append([]string{"password"}, append(grants, GrantMFAOTP)...)
 	}
 	return grants
 }
@@ -218,9 +238,32 @@ func clientAuthMethods(public bool) []string {
 	return m
 }
 
-func formEncoded(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == "application/x-www-form-urlencoded"
+// parseForm reads the form body the endpoints take (RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662); a body of
+// another type, or one that does not parse, is answered invalid_request and parseForm is false.
+func parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid form")
+		return false
+	}
+	return true
+}
+
+// MethodNotAllowed answers a method other than POST at /token or /revoke: 405 with an RFC 6749
+// error object, not text, since OAuth clients read the body as one.
+func MethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	writeError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
+}
+
+// WriteTooLarge answers a body over limitText ("1 MiB") at an OAuth endpoint: 413 with an RFC
+// 6749 error object, and the connection closed (the rest of the body is not read).
+func WriteTooLarge(w http.ResponseWriter, limitText string) {
+	w.Header().Set("Connection", "close")
+	writeError(w, http.StatusRequestEntityTooLarge, "invalid_request", "request body is larger than "+limitText)
 }
 
 func writeError(w http.ResponseWriter, status int, code, description string) {

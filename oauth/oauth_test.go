@@ -310,7 +310,7 @@ func TestMetadata(t *testing.T) {
 			t.Errorf("%s = %v, want %s", k, md[k], want)
 		}
 	}
-	if g, _ := json.Marshal(md["grant_types_supported"]); string(g) != `["password","refresh_token","client_credentials"]` {
+	if g, _ := json.Marshal(md["grant_types_supported"]); string(g) != `["password","refresh_token","client_credentials","urn:gqlauth:params:oauth:grant-type:mfa-otp"]` {
 		t.Errorf("grant_types_supported %s", g)
 	}
 	if a, _ := json.Marshal(md["token_endpoint_auth_signing_alg_values_supported"]); string(a) != `["HS256"]` {

@@ -32,20 +32,27 @@ func TestStartLoginTimingUnknownEmail(t *testing.T) {
 		measure("known@example.com")
 		measure("nobody@example.com")
 	}
-	var known, unknown []time.Duration
-	for i := range 300 {
-		if i%2 == 0 {
-			known = append(known, measure("known@example.com"))
-			unknown = append(unknown, measure("nobody@example.com"))
-		} else {
-			unknown = append(unknown, measure("nobody@example.com"))
-			known = append(known, measure("known@example.com"))
+	median := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+	// Up to three rounds: load from other processes can skew one; a real difference (the
+	// unknown path skipping the database) shows in every round.
+	var ratio float64
+	for round := range 3 {
+		var known, unknown []time.Duration
+		for i := range 300 {
+			if i%2 == 0 {
+				known = append(known, measure("known@example.com"))
+				unknown = append(unknown, measure("nobody@example.com"))
+			} else {
+				unknown = append(unknown, measure("nobody@example.com"))
+				known = append(known, measure("known@example.com"))
+			}
+		}
+		k, u := median(known), median(unknown)
+		ratio = float64(max(k, u)) / float64(min(k, u))
+		t.Logf("round %d: startPasskeyLogin medians: known email with 2 passkeys %v, unknown email %v", round, k, u)
+		if ratio <= 1.5 {
+			return
 		}
 	}
-	median := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
-	k, u := median(known), median(unknown)
-	t.Logf("startPasskeyLogin medians: known email with 2 passkeys %v, unknown email %v", k, u)
-	if ratio := float64(max(k, u)) / float64(min(k, u)); ratio > 1.5 {
-		t.Errorf("medians differ by %.0f%%: known %v, unknown %v", (ratio-1)*100, k, u)
-	}
+	t.Errorf("medians differ by %.0f%% in every round", (ratio-1)*100)
 }

@@ -77,13 +77,11 @@ type Claims struct {
 	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 }
 
-// Validate requires a token id and either a session (a user's token) or a client id (a
-// client's token); the rules call it after their own checks.
+// Validate requires a token id and either a session (a user's token) or a client whose id is
+// the subject (a client's token), never both: the service's own rule (tokenrules.Principal).
+// The rules call it after their own checks.
 func (c *Claims) Validate() error {
-	if c.ID == "" || c.SessionID == "" && c.ClientID == "" {
-		return tokenrules.ErrClaims
-	}
-	return nil
+	return tokenrules.Principal(c.ID, c.Subject, c.SessionID, c.ClientID, len(c.Roles))
 }
 
 // HasRole reports whether the token's user has role (USER, ADMIN). With the feed, Roles are

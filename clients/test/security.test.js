@@ -8,6 +8,7 @@
 // one), which the server knows as its PUBLIC_URL.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import jsQR from 'jsqr';
 import * as OTPAuth from 'otpauth';
 import { launch, screenshot, watch } from '../lib/browser.js';
 import { PASSWORD, startServer } from '../lib/server.js';
@@ -146,15 +147,19 @@ test('Security panel: TOTP from the QR code, recovery codes once, then the sign-
   await page.waitForSelector('#totp-setup:not([hidden])', { timeout: 10000 });
   const secret = (await page.textContent('#totp-secret')).trim();
   assert.match(secret, /^[A-Z2-7]{16,}$/, 'a base32 secret');
-  // The QR code is drawn on the page: a square canvas with dark and light modules.
+  // The QR code drawn on the page reads back (jsQR, another implementation) as the otpauth URI
+  // of that secret.
   const qr = await page.evaluate(() => {
     const c = document.querySelector('#totp-qr');
-    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let dark = 0;
-    for (let i = 0; i < px.length; i += 4) if (px[i] < 128) dark++;
-    return { w: c.width, h: c.height, dark, total: px.length / 4 };
+    return { w: c.width, h: c.height, px: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
   });
-  assert.ok(qr.w >= 100 && qr.w === qr.h && qr.dark > qr.total / 5 && qr.dark < qr.total * 0.8, `QR canvas ${JSON.stringify(qr)}`);
+  const decoded = jsQR(Uint8ClampedArray.from(qr.px), qr.w, qr.h);
+  assert.ok(decoded, 'the QR code decodes');
+  const uri = new URL(decoded.data);
+  assert.equal(uri.protocol, 'otpauth:');
+  assert.equal(uri.host, 'totp');
+  assert.equal(uri.searchParams.get('secret'), secret);
+  assert.match(decodeURIComponent(uri.pathname), new RegExp(email.replace('.', '\\.')));
   await screenshot(page, 'security-totp-qr');
 
   const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });

@@ -139,3 +139,28 @@ func TestNotesRefusesLogoutWithinASecond(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestNotesUnavailableWithoutTheFeed: while the feed cannot be followed (here: a wrong client
+// secret), the service refuses tokens as UNAVAILABLE, not as the caller's fault, and is not
+// ready; public fields still work.
+func TestNotesUnavailableWithoutTheFeed(t *testing.T) {
+	auth := servertest.Start(t, nil)
+	auth.CreateUser("ada@example.com", password, false)
+	id, _ := auth.CreateClient("notes")
+	notes := startNotes(t, auth, verify.Options{ClientID: id, ClientSecret: "not-the-secret"})
+	g := auth.Login("ada@example.com", password)
+	if r := query(t, notes, g.AccessToken, `{ me { id } }`); code(r) != "UNAVAILABLE" {
+		t.Fatalf("without the feed: %+v", r)
+	}
+	if r := query(t, notes, "", `{ hello }`); code(r) != "" {
+		t.Fatalf("a public field without the feed: %+v", r)
+	}
+	resp, err := http.Get(notes + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz without the feed: %d", resp.StatusCode)
+	}
+}

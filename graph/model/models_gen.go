@@ -144,6 +144,14 @@ type Session struct {
 type Subscription struct {
 }
 
+// What an authenticator app needs to enrol. Nothing is on until confirmTotpSetup.
+type TotpSetup struct {
+	// The shared secret, base32 without padding (for typing it in).
+	Secret string `json:"secret"`
+	// The same as an otpauth://totp/… URI (SHA-1, 6 digits, 30 s): the QR code's content.
+	OtpauthURI string `json:"otpauthUri"`
+}
+
 type User struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
@@ -152,6 +160,8 @@ type User struct {
 	Disabled  bool      `json:"disabled"`
 	// True once the owner of the address proved it (a link mailed there, a password reset, or an account made before verification or by an operator).
 	EmailVerified bool `json:"emailVerified"`
+	// The account has TOTP on: a password sign-in answers MFA_REQUIRED and needs verifyMfa.
+	MfaEnabled bool `json:"mfaEnabled"`
 }
 
 type UserConnection struct {
@@ -185,6 +195,10 @@ const (
 	AuditEventTypeEmailChanged               AuditEventType = "EMAIL_CHANGED"
 	AuditEventTypeMailSent                   AuditEventType = "MAIL_SENT"
 	AuditEventTypeMailFailed                 AuditEventType = "MAIL_FAILED"
+	AuditEventTypeMfaEnabled                 AuditEventType = "MFA_ENABLED"
+	AuditEventTypeMfaDisabled                AuditEventType = "MFA_DISABLED"
+	AuditEventTypeMfaFailed                  AuditEventType = "MFA_FAILED"
+	AuditEventTypeRecoveryCodeUsed           AuditEventType = "RECOVERY_CODE_USED"
 	AuditEventTypePasskeyAdded               AuditEventType = "PASSKEY_ADDED"
 	AuditEventTypePasskeyRemoved             AuditEventType = "PASSKEY_REMOVED"
 	// A passkey's signature counter went back: a copy of it was used. The sign-in was refused.
@@ -210,6 +224,10 @@ var AllAuditEventType = []AuditEventType{
 	AuditEventTypeEmailChanged,
 	AuditEventTypeMailSent,
 	AuditEventTypeMailFailed,
+	AuditEventTypeMfaEnabled,
+	AuditEventTypeMfaDisabled,
+	AuditEventTypeMfaFailed,
+	AuditEventTypeRecoveryCodeUsed,
 	AuditEventTypePasskeyAdded,
 	AuditEventTypePasskeyRemoved,
 	AuditEventTypePasskeyCloneDetected,
@@ -217,7 +235,7 @@ var AllAuditEventType = []AuditEventType{
 
 func (e AuditEventType) IsValid() bool {
 	switch e {
-	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeEmailVerificationRequested, AuditEventTypeEmailVerified, AuditEventTypePasswordResetRequested, AuditEventTypePasswordReset, AuditEventTypeEmailChangeRequested, AuditEventTypeEmailChanged, AuditEventTypeMailSent, AuditEventTypeMailFailed, AuditEventTypePasskeyAdded, AuditEventTypePasskeyRemoved, AuditEventTypePasskeyCloneDetected:
+	case AuditEventTypeRegistered, AuditEventTypeLogin, AuditEventTypeLoginFailed, AuditEventTypeLogout, AuditEventTypeSessionRevoked, AuditEventTypeRefreshTokenReuse, AuditEventTypePasswordChanged, AuditEventTypeRolesChanged, AuditEventTypeUserDisabled, AuditEventTypeUserEnabled, AuditEventTypeEmailVerificationRequested, AuditEventTypeEmailVerified, AuditEventTypePasswordResetRequested, AuditEventTypePasswordReset, AuditEventTypeEmailChangeRequested, AuditEventTypeEmailChanged, AuditEventTypeMailSent, AuditEventTypeMailFailed, AuditEventTypeMfaEnabled, AuditEventTypeMfaDisabled, AuditEventTypeMfaFailed, AuditEventTypeRecoveryCodeUsed, AuditEventTypePasskeyAdded, AuditEventTypePasskeyRemoved, AuditEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false
@@ -330,6 +348,10 @@ const (
 	SecurityEventTypeEmailChanged               SecurityEventType = "EMAIL_CHANGED"
 	SecurityEventTypeMailSent                   SecurityEventType = "MAIL_SENT"
 	SecurityEventTypeMailFailed                 SecurityEventType = "MAIL_FAILED"
+	SecurityEventTypeMfaEnabled                 SecurityEventType = "MFA_ENABLED"
+	SecurityEventTypeMfaDisabled                SecurityEventType = "MFA_DISABLED"
+	SecurityEventTypeMfaFailed                  SecurityEventType = "MFA_FAILED"
+	SecurityEventTypeRecoveryCodeUsed           SecurityEventType = "RECOVERY_CODE_USED"
 	SecurityEventTypePasskeyAdded               SecurityEventType = "PASSKEY_ADDED"
 	SecurityEventTypePasskeyRemoved             SecurityEventType = "PASSKEY_REMOVED"
 	SecurityEventTypePasskeyCloneDetected       SecurityEventType = "PASSKEY_CLONE_DETECTED"
@@ -350,6 +372,10 @@ var AllSecurityEventType = []SecurityEventType{
 	SecurityEventTypeEmailChanged,
 	SecurityEventTypeMailSent,
 	SecurityEventTypeMailFailed,
+	SecurityEventTypeMfaEnabled,
+	SecurityEventTypeMfaDisabled,
+	SecurityEventTypeMfaFailed,
+	SecurityEventTypeRecoveryCodeUsed,
 	SecurityEventTypePasskeyAdded,
 	SecurityEventTypePasskeyRemoved,
 	SecurityEventTypePasskeyCloneDetected,
@@ -357,7 +383,7 @@ var AllSecurityEventType = []SecurityEventType{
 
 func (e SecurityEventType) IsValid() bool {
 	switch e {
-	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeEmailVerificationRequested, SecurityEventTypeEmailVerified, SecurityEventTypePasswordResetRequested, SecurityEventTypePasswordReset, SecurityEventTypeEmailChangeRequested, SecurityEventTypeEmailChanged, SecurityEventTypeMailSent, SecurityEventTypeMailFailed, SecurityEventTypePasskeyAdded, SecurityEventTypePasskeyRemoved, SecurityEventTypePasskeyCloneDetected:
+	case SecurityEventTypeLogin, SecurityEventTypeLogout, SecurityEventTypeSessionRevoked, SecurityEventTypeRefreshTokenReuse, SecurityEventTypePasswordChanged, SecurityEventTypeRolesChanged, SecurityEventTypeEmailVerificationRequested, SecurityEventTypeEmailVerified, SecurityEventTypePasswordResetRequested, SecurityEventTypePasswordReset, SecurityEventTypeEmailChangeRequested, SecurityEventTypeEmailChanged, SecurityEventTypeMailSent, SecurityEventTypeMailFailed, SecurityEventTypeMfaEnabled, SecurityEventTypeMfaDisabled, SecurityEventTypeMfaFailed, SecurityEventTypeRecoveryCodeUsed, SecurityEventTypePasskeyAdded, SecurityEventTypePasskeyRemoved, SecurityEventTypePasskeyCloneDetected:
 		return true
 	}
 	return false

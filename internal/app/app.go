@@ -9,7 +9,6 @@ import (
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph"
 	"github.com/example/gqlauth/internal/config"
-	"github.com/example/gqlauth/internal/httpx"
 	"github.com/example/gqlauth/internal/stores"
 	"github.com/example/gqlauth/metrics"
 	"github.com/example/gqlauth/oauth"
@@ -32,6 +31,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	keys, err := config.LoadKeys(cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	mk, err := config.MFAKeys(cfg)
+	if err != nil {
+		return nil, &config.Error{Var: "MFA_ENCRYPTION_KEY", Reason: err.Error()}
 	}
 	store, storeName, err := stores.Open(ctx, cfg, log)
 	if err != nil {
@@ -87,6 +90,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},
 		Limiter:       limiter, Logger: log, Events: bus, OnBcryptWait: m.ObserveBcryptWait,
 		OnChange: onChange, AdminMFA: cfg.AdminMFA, Passkeys: webauthn,
+		MFAKeys: mk, TOTPIssuer: config.TOTPIssuer(cfg),
 		// Subscribers are fed from the audit trail, which holds every instance's events.
 		Deliver: bus.Deliver, AuditRetention: cfg.AuditRetention, OnPurged: m.ObservePurged,
 		Mail: auth.MailConfig{
@@ -115,8 +119,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	}
 
 	gql := graph.NewHandler(graph.Options{
-		Auth: svc, Events: bus, Logger: log, RequestID: httpx.RequestID, Production: cfg.Production,
-		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation, AnnotateOperation: httpx.NoteOperation,
+		Auth: svc, Events: bus, Logger: log, Production: cfg.Production,
+		AllowedOrigins: cfg.CORSOrigins, ObserveOperation: m.ObserveOperation,
 	})
 	metricsHandler := m.Handler()
 	handler := newHandler(deps{

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/graph"
 	"github.com/example/gqlauth/internal/config"
 	"github.com/example/gqlauth/internal/httpx"
 	"github.com/example/gqlauth/mail"
@@ -32,7 +33,7 @@ type deps struct {
 func newHandler(d deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /query", d.graphql)
-	mux.Handle("POST /query", httpx.JSONOnlyPost(d.graphql))
+	mux.Handle("POST /query", d.graphql)
 	mux.Handle("OPTIONS /query", d.graphql)
 	// The pages behind the links in mails are the product's, served in production too.
 	pages := web.MailPages("/query")
@@ -56,9 +57,9 @@ func newHandler(d deps) http.Handler {
 	mux.HandleFunc("POST /token", d.oauth.Token)
 	mux.HandleFunc("POST /revoke", d.oauth.Revoke)
 	mux.HandleFunc("POST /introspect", d.oauth.Introspect)
-	mux.HandleFunc("/token", oauthMethodNotAllowed) // other methods: an RFC 6749 error body, not text
-	mux.HandleFunc("/revoke", oauthMethodNotAllowed)
-	mux.HandleFunc("/introspect", oauthMethodNotAllowed)
+	mux.HandleFunc("/token", oauth.MethodNotAllowed) // other methods: an RFC 6749 error body, not text
+	mux.HandleFunc("/revoke", oauth.MethodNotAllowed)
+	mux.HandleFunc("/introspect", oauth.MethodNotAllowed)
 	mux.HandleFunc("GET /revocations", d.oauth.Revocations)
 	mux.HandleFunc("GET /.well-known/jwks.json", d.oauth.JWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", d.oauth.Metadata)
@@ -97,10 +98,10 @@ func newHandler(d deps) http.Handler {
 		})(h)
 	}
 	h = httpx.CORS(d.cfg.CORSOrigins)(h)
-	h = httpx.LimitBody(h)
+	h = httpx.LimitBody(tooLarge)(h)
 	h = httpx.AccessLog(d.log)(h)
-	h = httpx.RecoverPanics(d.log)(h)
-	// The request id and auth.Middleware's identification (it never refuses, only notes who
+	h = httpx.RecoverPanics(d.log, graph.WriteInternalError)(h)
+	// The request id and auth.RequestContext's identification (it never refuses, only notes who
 	// is calling) in one layer, so a request's context is built with one r.WithContext.
 	tokens := d.auth.Tokens()
 	h = httpx.WithRequestContext(func(ctx context.Context, r *http.Request) context.Context {
@@ -115,9 +116,14 @@ const (
 	DeviceCookieName  = "device_token"
 )
 
-func oauthMethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Allow", http.MethodPost)
-	writeStatus(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "use POST"})
+// tooLarge answers 413 in the shape the endpoint's clients read: an RFC 6749 error object at
+// the OAuth endpoints, a GraphQL error list elsewhere.
+func tooLarge(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/token" || r.URL.Path == "/revoke" || r.URL.Path == "/introspect" {
+		oauth.WriteTooLarge(w, httpx.MaxBodyText)
+		return
+	}
+	graph.WriteTooLarge(w, httpx.MaxBodyText)
 }
 
 func writeStatus(w http.ResponseWriter, status int, v any) {

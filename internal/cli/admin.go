@@ -30,6 +30,7 @@ var adminCommands = map[string]command{
 	"user enable": func(ctx context.Context, a []string, g func(string) string, o, e io.Writer) error {
 		return userSetDisabled(ctx, a, g, o, e, false)
 	},
+	"user reset-mfa":  userResetMFA,
 	"sessions revoke": sessionsRevoke,
 }
 
@@ -81,7 +82,11 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 		return err
 	}
 	defer store.Close()
-	svcCfg := auth.Config{Logger: log, BcryptCost: 4} // no hashing: the cheapest cost spares the hasher's set-up
+	svcCfg := auth.Config{Logger: log, BcryptCost: 4, // no hashing: the cheapest cost spares the hasher's set-up
+		// Notices of what a command does (a second factor removed, say) are queued for a
+		// server on the same database to deliver, when this deployment sends mail at all.
+		Mail: auth.MailConfig{QueueOnly: cfg.SMTP != nil || !cfg.Production, LinkBase: cfg.MailLinkBase, Verification: cfg.EmailVerification},
+	}
 	if hashes {
 		svcCfg.BcryptCost, svcCfg.Passwords = cfg.BcryptCost, auth.PasswordPolicy{MinLength: cfg.MinPasswordLength}
 	}
@@ -213,6 +218,30 @@ func sessionsRevoke(ctx context.Context, args []string, getenv func(string) stri
 			return failure(err)
 		}
 		fmt.Fprintf(stdout, "%s (%s): %d sessions ended\n", u.Email, u.ID, len(ids))
+		return nil
+	})
+}
+
+func userResetMFA(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user reset-mfa", flag.ContinueOnError)
+	email := fs.String("email", "", "the account's email")
+	if help, err := parseFlags(fs, "user reset-mfa --email E",
+		"For a user who lost their second factor: turns TOTP off (its recovery codes and unfinished two-step sign-ins go too) and ends every session of theirs, in one transaction. They sign in with the password alone afterwards, and can enrol again. Audited as MFA_DISABLED.",
+		args, stdout, stderr); help || err != nil {
+		return err
+	}
+	if *email == "" {
+		return usageError("user reset-mfa needs --email")
+	}
+	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
+		u, err := findUser(ctx, svc, *email)
+		if err != nil {
+			return err
+		}
+		if err := svc.ResetMFA(ctx, auth.Principal{}, u.ID); err != nil {
+			return failure(err)
+		}
+		fmt.Fprintf(stdout, "%s (%s): second factors removed, every session ended\n", u.Email, u.ID)
 		return nil
 	})
 }

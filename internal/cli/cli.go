@@ -21,6 +21,7 @@ const usage = `usage:
   gqlauth user set-role --email E --role ADMIN[,USER]
   gqlauth user disable --email E
   gqlauth user enable --email E
+  gqlauth user reset-mfa --email E
   gqlauth sessions revoke --user E
   gqlauth keys generate --alg EdDSA|ES256|RS256 [--out FILE]
   gqlauth apikeys revoke --user E

@@ -65,6 +65,11 @@ type Config struct {
 	MailTemplatesDir  string
 	EmailVerification auth.Verification
 	WebAuthn          WebAuthn
+
+	// MFA_ENCRYPTION_KEY (nil: derived from the signing key) and the previous keys that only
+	// open (mfa.go).
+	MFAKey          []byte
+	MFAPreviousKeys [][]byte
 }
 
 // Error names the variable at fault; it makes the process exit with code 2.
@@ -161,6 +166,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	checkKeys(&c, fail)
+	checkMFAKeys(&c, getenv, fail)
 
 	c.Issuer = env("JWT_ISSUER", "http://localhost:"+c.Port)
 	c.Audience = env("JWT_AUDIENCE", "graphql-api")

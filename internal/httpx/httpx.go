@@ -13,57 +13,17 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/example/gqlauth/internal/reqmeta"
 )
 
-// maxBodyBytes is the largest request body accepted (413 beyond 1 MiB).
-const maxBodyBytes = 1 << 20
-
-type requestIDKey struct{}
-
-// RequestID returns the request id that WithRequestContext stored.
-func RequestID(ctx context.Context) string {
-	if m := requestMetaFrom(ctx); m != nil {
-		return m.id
-	}
-	return ""
-}
-
-// requestMeta is what WithRequestContext puts in a request's context: its id, and where the GraphQL
-// handler notes the operation for the access log line (NoteOperation). One value, one
-// allocation per request.
-type requestMeta struct {
-	id string
-
-	mu            sync.Mutex
-	opType, field string // the first operation (a WebSocket carries several)
-}
-
-func requestMetaFrom(ctx context.Context) *requestMeta {
-	m, _ := ctx.Value(requestIDKey{}).(*requestMeta)
-	return m
-}
-
-func (m *requestMeta) operation() (string, string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.opType, m.field
-}
-
-// NoteOperation records the operation type and root field of the request ctx belongs to
-// (graph.Options.AnnotateOperation).
-func NoteOperation(ctx context.Context, opType, field string) {
-	if m := requestMetaFrom(ctx); m != nil {
-		m.mu.Lock()
-		if m.field == "" {
-			m.opType, m.field = opType, field
-		}
-		m.mu.Unlock()
-	}
-}
+// MaxBodyBytes is the largest request body accepted (413 beyond 1 MiB); MaxBodyText says it.
+const (
+	MaxBodyBytes = 1 << 20
+	MaxBodyText  = "1 MiB"
+)
 
 // Request ids: 16 hex digits, a random 32-bit prefix per process and a 32-bit counter. Unique
 // enough to find a request's lines (and another process's), without crypto/rand per request.
@@ -87,14 +47,14 @@ func newRequestID() string {
 
 // WithRequestContext gives every request an id (echoed as X-Request-Id) for logs and masked
 // errors, and builds the request's whole context in one place, with one r.WithContext: the
-// request id and meta, and then, when identify is set, what auth.Middleware
-// would add (identity and client, auth.RequestContext).
+// request id and meta, and then, when identify is set, who is calling (identity and client,
+// auth.RequestContext).
 func WithRequestContext(identify func(ctx context.Context, r *http.Request) context.Context) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id := newRequestID()
 			w.Header().Set("X-Request-Id", id)
-			ctx := context.WithValue(r.Context(), requestIDKey{}, &requestMeta{id: id})
+			ctx := reqmeta.NewContext(r.Context(), id)
 			if identify != nil {
 				ctx = identify(ctx, r)
 			}
@@ -103,46 +63,37 @@ func WithRequestContext(identify func(ctx context.Context, r *http.Request) cont
 	}
 }
 
-// LimitBody answers 413 to a body over maxBodyBytes without parsing it. A declared length is
-// checked at once; a chunked body is read up to the limit first.
-func LimitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > maxBodyBytes {
-			tooLarge(w, r)
-			return
-		}
-		if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
-			buf, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-			if err != nil {
-				http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
-				return
-			}
-			if len(buf) > maxBodyBytes {
+// LimitBody answers a body over MaxBodyBytes with tooLarge (413, in the shape the endpoint's
+// clients read) without parsing it. A declared length is checked at once; a chunked body is
+// read up to the limit first.
+func LimitBody(tooLarge http.HandlerFunc) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > MaxBodyBytes {
 				tooLarge(w, r)
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(buf))
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// tooLarge answers 413 in the shape the endpoint's clients read: an RFC 6749 error object for
-// the OAuth endpoints, a GraphQL error list elsewhere.
-func tooLarge(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Connection", "close")
-	w.WriteHeader(http.StatusRequestEntityTooLarge)
-	if r.URL.Path == "/token" || r.URL.Path == "/revoke" {
-		_, _ = io.WriteString(w, `{"error":"invalid_request","error_description":"request body is larger than 1 MiB"}`)
-		return
+			if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
+				buf, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+				if err != nil {
+					http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+					return
+				}
+				if len(buf) > MaxBodyBytes {
+					tooLarge(w, r)
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(buf))
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			next.ServeHTTP(w, r)
+		})
 	}
-	_, _ = io.WriteString(w, `{"errors":[{"message":"request body is larger than 1 MiB","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}`)
 }
 
-// RecoverPanics turns a handler panic into a bare 500 with nothing of the panic in the body.
-func RecoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
+// RecoverPanics turns a handler panic into internalError's answer (a 500 with nothing of the
+// panic in it), and logs the panic with the request id.
+func RecoverPanics(log *slog.Logger, internalError func(http.ResponseWriter)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -150,10 +101,8 @@ func RecoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
 					if p == http.ErrAbortHandler {
 						panic(p)
 					}
-					log.ErrorContext(r.Context(), "panic in handler", "panic", p, "request_id", RequestID(r.Context()))
-					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(http.StatusInternalServerError)
-					_, _ = io.WriteString(w, `{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
+					log.ErrorContext(r.Context(), "panic in handler", "panic", p, "request_id", reqmeta.ID(r.Context()))
+					internalError(w)
 				}
 			}()
 			next.ServeHTTP(w, r)
@@ -197,15 +146,13 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				return
 			}
 			attrs := [7]slog.Attr{
-				slog.String("request_id", RequestID(r.Context())),
+				slog.String("request_id", reqmeta.ID(r.Context())),
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
 			}
 			n := 5
-			if m := requestMetaFrom(r.Context()); m != nil {
-				if opType, field := m.operation(); field != "" {
-					attrs[5], attrs[6], n = slog.String("operation_type", opType), slog.String("operation", field), 7
-				}
+			if opType, field := reqmeta.Operation(r.Context()); field != "" {
+				attrs[5], attrs[6], n = slog.String("operation_type", opType), slog.String("operation", field), 7
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 		})
@@ -237,21 +184,4 @@ func CORS(allowed []string) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// JSONOnlyPost refuses POSTs to the GraphQL endpoint whose content type a browser form could
-// send (CSRF): only application/json executes; anything else gets 415 before parsing.
-func JSONOnlyPost(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-			if !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusUnsupportedMediaType)
-				_, _ = io.WriteString(w, `{"errors":[{"message":"POST /query needs Content-Type: application/json","extensions":{"code":"UNSUPPORTED_MEDIA_TYPE"}}]}`)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }

@@ -14,7 +14,7 @@ func TestImportDirection(t *testing.T) {
 	const module = "github.com/example/gqlauth"
 	allowed := map[string][]string{ // package → the project packages it may import
 		"auth":                {"internal/tokenrules"},
-		"graph":               {"auth", "graph/model", "internal/bytelru"},
+		"graph":               {"auth", "graph/model", "internal/bytelru", "internal/reqmeta"},
 		"graph/model":         {},
 		"oauth":               {"auth"},
 		"metrics":             {"auth"},
@@ -45,15 +45,16 @@ func TestImportDirection(t *testing.T) {
 		"passkey/passkeytest":        {},       // a software authenticator for tests: stdlib and go-webauthn's CBOR
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
-		"":                {"internal/app"},
-		"internal/app":    {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
-		"internal/cli":    {"auth", "internal/config", "internal/stores"},
-		"internal/config": {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
-		"internal/httpx":  {},                            // HTTP middleware: stdlib only
-		"internal/stores": {"auth", "internal/config", "store/sqlite", "store/postgres", "store/redis"},
-		"e2e":             {}, // the end-to-end suite: tests only, through internal/app
-		"internal/layers": {}, // this test
-		"scripts/load":    {}, // the load driver: a client of the HTTP API, stdlib only
+		"":                 {"internal/app"},
+		"internal/app":     {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
+		"internal/cli":     {"auth", "internal/config", "internal/stores"},
+		"internal/config":  {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
+		"internal/httpx":   {"internal/reqmeta"},          // HTTP middleware
+		"internal/stores":  {"auth", "internal/config", "store/sqlite", "store/postgres", "store/redis"},
+		"e2e":              {}, // the end-to-end suite: tests only, through internal/app
+		"internal/reqmeta": {}, // a request's id and operation: stdlib only
+		"internal/layers":  {}, // this test
+		"scripts/load":     {}, // the load driver: a client of the HTTP API, stdlib only
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, module+"/...").Output()
 	if err != nil {

@@ -211,3 +211,18 @@ func (r *Rules) Current(c jwt.Claims) error {
 	}
 	return nil
 }
+
+// Principal is the rule on who a token stands for, shared by every verifier: a token id, and
+// either a user's session (sid, no client_id) or an OAuth client (client_id equal to sub, with
+// no sid and no roles), never a mixture. It returns nil or ErrClaims.
+func Principal(jti, sub, sid, clientID string, roles int) error {
+	switch {
+	case jti == "":
+		return ErrClaims
+	case clientID == "" && sid != "":
+		return nil
+	case clientID != "" && sid == "" && clientID == sub && roles == 0:
+		return nil
+	}
+	return ErrClaims
+}

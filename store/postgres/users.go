@@ -10,14 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at, security_stamp, email_verified`
+const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at, security_stamp, email_verified, mfa_enabled`
 
 func scanUser(row pgx.Row) (auth.User, error) {
 	var (
 		u     auth.User
 		roles []string
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.SecurityStamp, &u.EmailVerified); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.SecurityStamp, &u.EmailVerified, &u.MFAEnabled); err != nil {
 		return auth.User{}, err
 	}
 	u.Roles = decodeRoles(roles)
@@ -47,8 +47,8 @@ func decodeRoles(roles []string) []auth.Role {
 
 // CreateUser inserts u; auth.ErrEmailTaken when the email is in use.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, u.CreatedAt, u.UpdatedAt, u.SecurityStamp, u.EmailVerified)
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, u.CreatedAt, u.UpdatedAt, u.SecurityStamp, u.EmailVerified, u.MFAEnabled)
 	if isUniqueViolation(err, "users_email_key") {
 		return auth.ErrEmailTaken
 	}
@@ -123,6 +123,9 @@ func (s *Store) ChangeUserSecurity(ctx context.Context, id string, c auth.Securi
 	if c.Verify {
 		set += `, email_verified = true`
 	}
+	if c.RemoveMFA {
+		set += `, mfa_enabled = false`
+	}
 	var (
 		u     auth.User
 		ended []string
@@ -142,6 +145,14 @@ func (s *Store) ChangeUserSecurity(ctx context.Context, id string, c auth.Securi
 		if c.Keep != "" {
 			if err := replaceToken(ctx, tx, id, c.Keep, c.KeepRefresh, now); err != nil {
 				return err
+			}
+		}
+		if c.RemoveMFA {
+			if _, err := removeMFA(ctx, tx, id); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM mfa_challenges WHERE user_id = $1`, id); err != nil {
+				return fmt.Errorf("postgres: remove mfa challenges: %w", err)
 			}
 		}
 		if c.EndReason != "" {

@@ -54,7 +54,7 @@ func decodeRoles(s string) []auth.Role {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
-const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at, security_stamp, email_verified`
+const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at, security_stamp, email_verified, mfa_enabled`
 
 func scanUser(sc scanner) (auth.User, error) {
 	var (
@@ -62,7 +62,7 @@ func scanUser(sc scanner) (auth.User, error) {
 		roles            string
 		created, updated int64
 	)
-	if err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &created, &updated, &u.SecurityStamp, &u.EmailVerified); err != nil {
+	if err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &created, &updated, &u.SecurityStamp, &u.EmailVerified, &u.MFAEnabled); err != nil {
 		return auth.User{}, err
 	}
 	u.Roles = decodeRoles(roles)

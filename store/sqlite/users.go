@@ -16,9 +16,9 @@ import (
 // CreateUser inserts u; auth.ErrEmailTaken when the email is in use.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Email, u.PasswordHash, encodeRoles(u.Roles), u.Disabled, micros(u.CreatedAt), micros(u.UpdatedAt),
-			u.SecurityStamp, u.EmailVerified)
+			u.SecurityStamp, u.EmailVerified, u.MFAEnabled)
 		return err
 	})
 	if isUniqueViolation(err, "users.email") {
@@ -113,6 +113,9 @@ func (s *Store) ChangeUserSecurity(ctx context.Context, id string, c auth.Securi
 	if c.Verify {
 		sets = append(sets, `email_verified = 1`)
 	}
+	if c.RemoveMFA {
+		sets, vals = append(sets, `mfa_enabled = ?`), append(vals, false)
+	}
 	var (
 		u     auth.User
 		ended []string
@@ -130,6 +133,14 @@ func (s *Store) ChangeUserSecurity(ctx context.Context, id string, c auth.Securi
 		if c.Keep != "" {
 			if err := s.replaceToken(ctx, tx, id, c.Keep, c.KeepRefresh, now); err != nil {
 				return err
+			}
+		}
+		if c.RemoveMFA {
+			if _, err := removeMFA(ctx, tx, id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE user_id = ?`, id); err != nil {
+				return fmt.Errorf("sqlite: remove mfa challenges: %w", err)
 			}
 		}
 		if c.EndReason != "" {

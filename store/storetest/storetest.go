@@ -21,7 +21,7 @@ import (
 // of its own (a new file, a new schema) and close it with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	groups := [][]test{userTests, securityTests, sessionTests, rotationTests, changeLogTests, auditTests, housekeepingTests,
-		clientTests, apiKeyTests, passkeyTests, mailTests}
+		clientTests, apiKeyTests, passkeyTests, mailTests, mfaTests}
 	for _, group := range groups {
 		for _, tc := range group {
 			t.Run(tc.name, func(t *testing.T) {

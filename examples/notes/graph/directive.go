@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -19,8 +20,11 @@ func Auth(ctx context.Context, _ any, next graphql.Resolver, requires *model.Rol
 	}
 	claims, ok := verify.ClaimsFrom(ctx)
 	if !ok {
-		return nil, &gqlerror.Error{Message: verify.Describe(verify.ErrorFrom(ctx)),
-			Extensions: map[string]any{"code": "UNAUTHENTICATED"}}
+		code, err := "UNAUTHENTICATED", verify.ErrorFrom(ctx)
+		if errors.Is(err, verify.ErrFeedUnavailable) || errors.Is(err, verify.ErrKeysUnavailable) {
+			code = "UNAVAILABLE" // not the caller's fault: gqlauth cannot be reached
+		}
+		return nil, &gqlerror.Error{Message: verify.Describe(err), Extensions: map[string]any{"code": code}}
 	}
 	if claims.IsClient() || !slices.Contains(claims.Roles, string(role)) {
 		return nil, &gqlerror.Error{Message: "requires role " + string(role),
