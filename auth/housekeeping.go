@@ -73,7 +73,7 @@ func (s *Service) RunHousekeeping(ctx context.Context) {
 
 // Housekeep runs one purge pass: sessions that ended or expired more than a day ago (with
 // their refresh tokens), change-log entries older than a day, audit entries older than
-// Config.AuditRetention, and passkey challenges that expired unfinished. Each table is purged
+// Config.AuditRetention, passkey challenges that expired unfinished and expired mfaTokens. Each table is purged
 // in batches of Config.PurgeBatch rows with Config.PurgePause between batches, so requests
 // waiting for the database (SQLite's single writer) get their turn.
 //

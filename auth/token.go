@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/example/gqlauth/internal/tokenrules"
@@ -61,57 +60,7 @@ type Tokens struct {
 	keys     *KeySet
 	cfg      TokenConfig
 	rules    *tokenrules.Rules
-	verified verifiedCache
-}
-
-// verifiedCache remembers access tokens that passed every check, keyed by the exact token
-// string, so a client presenting the same token again (every request for its lifetime) costs a
-// map lookup instead of two JSON decodes and a signature check. The key set never changes while
-// the process runs, so a string that verified once verifies again; only the time checks (exp,
-// nbf, iat, with the same leeway) depend on when it is presented, and they are repeated on every
-// hit. A hit that fails them is dropped and the token goes through the full verification, which
-// gives the error. Only verified tokens enter, so a flood of forged tokens cannot fill it.
-type verifiedCache struct {
-	mu sync.RWMutex
-	m  map[string]*Claims
-}
-
-// maxVerifiedTokens bounds the cache (about 0.7 KB an entry).
-const maxVerifiedTokens = 4096
-
-func (c *verifiedCache) get(raw string) *Claims {
-	c.mu.RLock()
-	claims := c.m[raw]
-	c.mu.RUnlock()
-	return claims
-}
-
-func (c *verifiedCache) put(raw string, claims *Claims, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]*Claims, 64)
-	}
-	if len(c.m) >= maxVerifiedTokens {
-		for k, v := range c.m { // expired first, then an arbitrary eighth (map order is random)
-			if v.ExpiresAt == nil || !now.Before(v.ExpiresAt.Time.Add(MaxLeeway)) {
-				delete(c.m, k)
-			}
-		}
-		for k := range c.m {
-			if len(c.m) < maxVerifiedTokens*7/8 {
-				break
-			}
-			delete(c.m, k)
-		}
-	}
-	c.m[raw] = claims
-}
-
-func (c *verifiedCache) drop(raw string) {
-	c.mu.Lock()
-	delete(c.m, raw)
-	c.mu.Unlock()
+	verified tokenrules.Cache[*Claims] // the key set never changes while the process runs
 }
 
 // expired reports whether claims verified earlier have since passed their exp, allowing the
@@ -189,11 +138,11 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 	if tokenrules.Shape(raw) != nil {
 		return nil, ErrTokenInvalid
 	}
-	if claims := t.verified.get(raw); claims != nil {
+	if claims, ok := t.verified.Get(raw); ok {
 		if t.rules.Current(claims) == nil {
 			return claims, nil
 		}
-		t.verified.drop(raw) // expired (or a clock moved back): the full check gives the error
+		t.verified.Drop(raw) // expired (or a clock moved back): the full check gives the error
 	}
 	claims := &Claims{}
 	switch err := t.rules.Parse(raw, claims, t.keys.lookup); {
@@ -203,7 +152,7 @@ func (t *Tokens) Verify(raw string) (*Claims, error) {
 	default:
 		return nil, ErrTokenInvalid
 	}
-	t.verified.put(raw, claims, t.cfg.Now())
+	t.verified.Put(raw, claims, t.cfg.Now())
 	return claims, nil
 }
 

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,7 +209,7 @@ func TestAPIKeys(t *testing.T) {
 
 // TestAPIKeyRevocationAcrossInstances: a key revoked on instance A is refused on instance B
 // within one second, with PostgreSQL and Redis, and with PostgreSQL alone (LISTEN/NOTIFY);
-// several revocations measure the delay.
+// several revocations measure the delay (PROPAGATION_SAMPLES=200 for the documented figures).
 func TestAPIKeyRevocationAcrossInstances(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -224,7 +226,10 @@ func TestAPIKeyRevocationAcrossInstances(t *testing.T) {
 			shared["RATE_LIMITS"] = "off"
 			a, b := startPair(t, shared)
 			p := a.register(t, "across@example.com")
-			const n = 20
+			n := 20 // PROPAGATION_SAMPLES overrides, as for the session propagation test
+			if v, err := strconv.Atoi(os.Getenv("PROPAGATION_SAMPLES")); err == nil && v > 0 {
+				n = v
+			}
 			var delays []time.Duration
 			for i := range n {
 				key, secret, r := a.createAPIKey(t, p.AccessToken, "k", 1)

@@ -311,3 +311,22 @@ func TestMetadataNamesClientEndpoints(t *testing.T) {
 	has("token_endpoint_auth_methods_supported", "client_secret_post")
 	has("introspection_endpoint_auth_methods_supported", "client_secret_basic")
 }
+
+// TestRevokeClientAuthentication: /revoke takes no client authentication, but credentials that
+// fail are refused (401 invalid_client), and a registered client may send its own.
+func TestRevokeClientAuthentication(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	c := s.createClient(t, "svc")
+	p := s.register(t, "revoke-client@example.com")
+	bad := postFormWith(t, s.URL+"/revoke", headerOf("Authorization", basicAuth("cl_unknown", "x")), url.Values{"token": {p.RefreshToken}})
+	if bad.status != 401 || decodeToken(t, bad).Error != "invalid_client" {
+		t.Fatalf("unknown client: %d %s", bad.status, bad.body)
+	}
+	expectOK(t, s.me(t, p.AccessToken)) // nothing was revoked
+	good := postFormWith(t, s.URL+"/revoke", headerOf("Authorization", basicAuth(c.ID, c.Secret)), url.Values{"token": {p.RefreshToken}})
+	if good.status != 200 {
+		t.Fatalf("registered client: %d %s", good.status, good.body)
+	}
+	expectError(t, s.me(t, p.AccessToken), "UNAUTHENTICATED", "TOKEN_REVOKED")
+}

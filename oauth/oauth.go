@@ -136,6 +136,12 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 	if !parseForm(w, r) {
 		return
 	}
+	// Client authentication is optional here (a public client may revoke its own token), but
+	// credentials that fail are refused, as at /token (RFC 7009 §2.1).
+	if _, err := h.AuthenticateClient(r); err != nil && !errors.Is(err, ErrNoClientAuth) {
+		h.WriteClientError(w, r, err)
+		return
+	}
 	token := r.PostForm.Get("token")
 	if token == "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", "token is required")

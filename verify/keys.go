@@ -77,6 +77,7 @@ type jwksKeys struct {
 	fetchMu   sync.Mutex   // one fetch at a time; waiters then find its result
 	lastFetch time.Time    // under fetchMu
 	kick      chan struct{}
+	onLoad    func() // after each successful load (the verifier's cache is cleared)
 }
 
 func newJWKSKeys(o Options) *jwksKeys {
@@ -195,6 +196,9 @@ func (j *jwksKeys) fetchKeys(ctx context.Context) error {
 	}
 	j.keys.Store(&keys)
 	j.expires.Store(j.now().Add(maxAge(header.Get("Cache-Control"))).UnixNano())
+	if j.onLoad != nil {
+		j.onLoad() // a key removed from the set must stop verifying at once
+	}
 	return nil
 }
 

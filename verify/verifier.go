@@ -99,10 +99,13 @@ func (c Claims) IsClient() bool { return c.SessionID == "" && c.ClientID != "" }
 type Verifier struct {
 	rules *tokenrules.Rules
 	keys  keySource
-	feed  *follower // nil without client credentials
-	hooks Hooks
-	stop  context.CancelFunc
-	done  chan struct{}
+	// verified spares a token seen before the decoding and signature check (the same cache as
+	// the service's); cleared whenever the key set is reloaded.
+	verified tokenrules.Cache[*Claims]
+	feed     *follower // nil without client credentials
+	hooks    Hooks
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // New builds a Verifier and starts its background work (the feed, key loading).
@@ -148,6 +151,7 @@ func New(ctx context.Context, o Options) (*Verifier, error) {
 		v.keys = newSecretKeys(o.HS256Secret)
 	default:
 		j := newJWKSKeys(o)
+		j.onLoad = v.verified.Clear
 		switch o.Algorithm {
 		case "":
 			if err := j.fetch(ctx); err != nil {
@@ -224,6 +228,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 }
 
 func (v *Verifier) verify(ctx context.Context, raw string) (Claims, error) {
+	if cached, ok := v.verified.Get(raw); ok {
+		if err := v.rules.Current(cached); err == nil {
+			return v.checkFeed(*cached)
+		}
+		v.verified.Drop(raw) // expired: the full check gives the error
+	}
 	var c Claims
 	var asked string
 	lookup := func(kid string) (tokenrules.Key, bool) {
@@ -244,6 +254,13 @@ func (v *Verifier) verify(ctx context.Context, raw string) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
+	kept := c
+	v.verified.Put(raw, &kept, v.rules.Now())
+	return v.checkFeed(c)
+}
+
+// checkFeed applies what the revocation feed said to c, a copy.
+func (v *Verifier) checkFeed(c Claims) (Claims, error) {
 	if v.feed != nil {
 		if err := v.feed.check(&c); err != nil {
 			return Claims{}, err

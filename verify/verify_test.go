@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,5 +251,84 @@ func TestIdentifyNeverRefuses(t *testing.T) {
 		if w.Code != 200 || !errors.Is(got, want) || (want == nil && got != nil) {
 			t.Errorf("%q: %d, %v, want %v", hdr, w.Code, got, want)
 		}
+	}
+}
+
+func TestHooks(t *testing.T) {
+	iss := fixedIssuer("ES256")
+	var fetched, refused atomic.Int64
+	v := newTestVerifier(t, iss, verify.Options{Hooks: verify.Hooks{
+		JWKSFetched: func(err error) {
+			if err == nil {
+				fetched.Add(1)
+			}
+		},
+		Refused: func(err error) {
+			if errors.Is(err, verify.ErrInvalid) {
+				refused.Add(1)
+			}
+		},
+	}})
+	if _, err := v.Verify(context.Background(), "x.y.z"); err == nil {
+		t.Fatal("accepted garbage")
+	}
+	if _, err := v.Verify(context.Background(), iss.Mint("u", "s")); err != nil {
+		t.Fatal(err)
+	}
+	if fetched.Load() != 1 || refused.Load() != 1 {
+		t.Fatalf("hooks saw %d fetches, %d refusals; want 1, 1", fetched.Load(), refused.Load())
+	}
+	if s := v.Stats(); s.Keys != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	for _, alg := range []string{"HS256", "EdDSA", "ES256", "RS256"} {
+		b.Run(alg, func(b *testing.B) {
+			iss := verifytest.NewIssuer(alg, testIssuer, testAudience)
+			o := verify.Options{Issuer: iss.Issuer, Audience: iss.Audience}
+			if alg == "HS256" {
+				o.HS256Secret = iss.Secret()
+			} else {
+				srv := iss.Serve()
+				defer srv.Close()
+				o.JWKSURL = srv.URL + "/.well-known/jwks.json"
+			}
+			v, err := verify.New(context.Background(), o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.Close()
+			tok := iss.Mint("user-1", "sess-1")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(context.Background(), tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestRemovedKeyStopsVerifying: a token verified (and cached) before its key left the key set
+// is refused once the set is reloaded without it.
+func TestRemovedKeyStopsVerifying(t *testing.T) {
+	iss := fixedIssuer("EdDSA")
+	clock := &testClock{t: testNow}
+	v := newTestVerifier(t, iss, verify.Options{Clock: clock.Now})
+	old := iss.Mint("u", "s")
+	for range 2 { // the second answer comes from the cache
+		if _, err := v.Verify(context.Background(), old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iss.Rotate(false) // the old key is withdrawn
+	clock.Add(11 * time.Second)
+	if _, err := v.Verify(context.Background(), iss.Mint("u", "s")); err != nil { // reloads the set
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), old); !errors.Is(err, verify.ErrUnknownKey) {
+		t.Fatalf("a token of a withdrawn key: %v", err)
 	}
 }
