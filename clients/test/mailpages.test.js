@@ -32,18 +32,6 @@ async function waitForMail(server, to, path, { after = new Set() } = {}) {
   }
 }
 
-// mailServer starts the server for t, or skips t when the build it runs has no mail operations
-// yet (they land separately from these pages); remove this once they are on main.
-async function mailServer(t, env) {
-  const server = await startServer(t, env);
-  const probe = await server.gql('{ __type(name: "Mutation") { fields { name } } }');
-  if (!probe.data?.__type?.fields?.some((f) => f.name === 'verifyEmail')) {
-    t.skip('this build has no mail operations');
-    return null;
-  }
-  return server;
-}
-
 async function openPlayground(context, server) {
   const page = context.pages()[0] ?? (await context.newPage());
   const res = await page.goto(server.url + '/', { waitUntil: 'load' });
@@ -131,8 +119,7 @@ async function me(server, accessToken) {
 }
 
 test('verification: register in the playground, follow the Mailbox link, press the button, emailVerified is true', async (t) => {
-  const server = await mailServer(t);
-  if (!server) return;
+  const server = await startServer(t);
   const email = 'newcomer@example.com';
   const context = await launch(t);
   const seen = watch(context);
@@ -185,8 +172,7 @@ test('verification: register in the playground, follow the Mailbox link, press t
 });
 
 test('password reset: from the Mailbox to the page; the rules are shown, the new password works, the old one does not', async (t) => {
-  const server = await mailServer(t);
-  if (!server) return;
+  const server = await startServer(t);
   const email = 'forgetful@example.com';
   const old = await server.register(email);
   const asked = await server.gql('mutation ($e: String!) { requestPasswordReset(email: $e) }', { e: email });
@@ -264,8 +250,7 @@ test('password reset: from the Mailbox to the page; the rules are shown, the new
 });
 
 test('a prefetch uses nothing: a plain GET of the link, and Chromium loading the page without pressing', async (t) => {
-  const server = await mailServer(t);
-  if (!server) return;
+  const server = await startServer(t);
   const email = 'scanned@example.com';
   const reg = await server.register(email);
   const { link, token } = await waitForMail(server, email, '/verify-email');
@@ -318,8 +303,7 @@ test('a prefetch uses nothing: a plain GET of the link, and Chromium loading the
 });
 
 test('bad, expired and incomplete links: clear messages, nothing spent', async (t) => {
-  const server = await mailServer(t);
-  if (!server) return;
+  const server = await startServer(t);
   const context = await launch(t);
   // The expired answer below is one this test makes on purpose.
   const seen = watch(context);
@@ -366,8 +350,7 @@ test('bad, expired and incomplete links: clear messages, nothing spent', async (
 });
 
 test('email change: the link to the new address, pressed, switches the account', async (t) => {
-  const server = await mailServer(t);
-  if (!server) return;
+  const server = await startServer(t);
   const email = 'moving@example.com';
   const next = 'moved@example.com';
   const reg = await server.register(email);
