@@ -315,7 +315,7 @@ func BenchmarkVerify(b *testing.B) {
 // is refused once the set is reloaded without it.
 func TestRemovedKeyStopsVerifying(t *testing.T) {
 	iss := fixedIssuer("EdDSA")
-	clock := &testClock{t: testNow}
+	clock := testclock.At(testNow)
 	v := newTestVerifier(t, iss, verify.Options{Clock: clock.Now})
 	old := iss.Mint("u", "s")
 	for range 2 { // the second answer comes from the cache
