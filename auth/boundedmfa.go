@@ -20,10 +20,10 @@ func (s *boundedStore) BeginTOTP(ctx context.Context, userID string, secret []by
 	return s.Store.BeginTOTP(ctx, userID, secret, now)
 }
 
-func (s *boundedStore) EnableTOTP(ctx context.Context, userID string, step int64, codes [][]byte, now time.Time) (User, error) {
+func (s *boundedStore) EnableTOTP(ctx context.Context, userID string, secret []byte, step int64, codes [][]byte, now time.Time) (User, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.Store.EnableTOTP(ctx, userID, step, codes, now)
+	return s.Store.EnableTOTP(ctx, userID, secret, step, codes, now)
 }
 
 func (s *boundedStore) UseTOTPStep(ctx context.Context, userID string, step int64, reseal []byte) (bool, error) {

@@ -95,7 +95,7 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, p Principal, code string
 		return nil, ErrMFACodeInvalid
 	}
 	shown, hashes := newRecoveryCodes(RecoveryCodeCount)
-	_, err = s.store.EnableTOTP(ctx, u.ID, step, hashes, now)
+	_, err = s.store.EnableTOTP(ctx, u.ID, t.Secret, step, hashes, now)
 	failed = false
 	if errors.Is(err, ErrNotFound) { // a racing confirmation or a new start won
 		return nil, &InputError{Field: "code", Message: "no TOTP setup is pending; call startTotpSetup first"}
@@ -111,10 +111,14 @@ func (s *Service) ConfirmTOTPSetup(ctx context.Context, p Principal, code string
 // DisableTOTP turns TOTP off (its recovery codes go with it) when code is a current TOTP code or
 // an unused recovery code. It reports false when TOTP was not on.
 func (s *Service) DisableTOTP(ctx context.Context, p Principal, code string) (bool, error) {
-	if _, err := s.store.TOTPOf(ctx, p.User.ID); errors.Is(err, ErrNotFound) {
+	t, err := s.store.TOTPOf(ctx, p.User.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
 		return false, nil
-	} else if err != nil {
+	case err != nil:
 		return false, fmt.Errorf("load totp: %w", err)
+	case !t.Enabled(): // only a pending setup: nothing is on, and no code can prove anything
+		return false, nil
 	}
 	if err := s.checkOwnCode(ctx, p, code); err != nil {
 		return false, err

@@ -18,11 +18,13 @@ type MFAStore interface {
 	// BeginTOTP stores secret as the user's pending TOTP, replacing a pending one.
 	// ErrTOTPEnabled when TOTP is already on (nothing changes); ErrNotFound for an unknown user.
 	BeginTOTP(ctx context.Context, userID string, secret []byte, now time.Time) error
-	// EnableTOTP turns the pending TOTP on, in one transaction: confirmed at now, step recorded
-	// as the last used one (the confirming code is spent), the user's recovery codes replaced
-	// by codes (hashes), the user's MFAEnabled set, and a ChangeUser entry appended. It returns
-	// the updated user. ErrNotFound when no setup is pending (none, or TOTP already on).
-	EnableTOTP(ctx context.Context, userID string, step int64, codes [][]byte, now time.Time) (User, error)
+	// EnableTOTP turns the pending TOTP whose sealed secret is secret on, in one transaction:
+	// confirmed at now, step recorded as the last used one (the confirming code is spent), the
+	// user's recovery codes replaced by codes (hashes), the user's MFAEnabled set, and a
+	// ChangeUser entry appended. It returns the updated user. ErrNotFound when no such setup is
+	// pending (none, TOTP already on, or a newer BeginTOTP replaced the secret the code was
+	// checked against).
+	EnableTOTP(ctx context.Context, userID string, secret []byte, step int64, codes [][]byte, now time.Time) (User, error)
 	// UseTOTPStep spends time step step of the user's TOTP (on, not pending) if it is later than
 	// the last step spent, and reports whether it did; false is a replay (or TOTP is off). A
 	// non-nil reseal replaces the stored secret in the same update (re-encrypted under the

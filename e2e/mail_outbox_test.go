@@ -111,3 +111,22 @@ func TestOutboxTwoInstancesPostgres(t *testing.T) {
 		t.Fatalf("%d messages, %d distinct, want %d each", len(srv.Messages()), len(ids), users*rounds)
 	}
 }
+
+// TestMailLimitsSharedByRedis: with REDIS_URL the per-address mail limit is one budget for
+// every instance.
+func TestMailLimitsSharedByRedis(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{User: smtpUser, Pass: smtpPass})
+	shared := sharedEnv(t, itest.RedisURL(t))
+	for k, v := range smtpEnv(srv, map[string]string{"EMAIL_VERIFICATION": "off"}) {
+		shared[k] = v
+	}
+	a, b := startPair(t, shared)
+	ask := func(s *testServer) gqlResponse {
+		return s.gql(t, "", `mutation { requestPasswordReset(email: "shared-limit@example.com") }`, nil)
+	}
+	for _, s := range []*testServer{a, b, a} {
+		expectOK(t, ask(s))
+	}
+	expectError(t, ask(b), "RATE_LIMITED", "")
+}

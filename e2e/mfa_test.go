@@ -486,3 +486,21 @@ func TestMFANoEnumerationByTiming(t *testing.T) {
 		t.Errorf("timing reveals the second factor: with TOTP %v vs without %v", mt, mp)
 	}
 }
+
+// TestTOTPAcrossInstances: two instances on one PostgreSQL database: a sign-in started on one
+// is finished on the other, and a code spent on one is refused on the other.
+func TestTOTPAcrossInstances(t *testing.T) {
+	t.Parallel()
+	a, b := startPair(t, sharedEnv(t, ""))
+	e := a.enrolTOTP(t, "ada@example.com")
+	code := e.next(t)
+	p, r := b.verifyMfa(t, a.mfaLogin(t, e.email), code)
+	expectOK(t, r)
+	expectAMR(t, p.AccessToken, "pwd", "otp", "mfa")
+	_, r = a.verifyMfa(t, b.mfaLogin(t, e.email), code)
+	expectError(t, r, "UNAUTHENTICATED", "MFA_CODE_INVALID")
+	_, r = a.verifyMfa(t, b.mfaLogin(t, e.email), e.recovery[0])
+	expectOK(t, r)
+	_, r = b.verifyMfa(t, a.mfaLogin(t, e.email), e.recovery[0])
+	expectError(t, r, "UNAUTHENTICATED", "MFA_CODE_INVALID")
+}

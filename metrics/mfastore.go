@@ -19,9 +19,9 @@ func (t *timedStore) BeginTOTP(ctx context.Context, userID string, secret []byte
 	return t.inner.BeginTOTP(ctx, userID, secret, now)
 }
 
-func (t *timedStore) EnableTOTP(ctx context.Context, userID string, step int64, codes [][]byte, now time.Time) (auth.User, error) {
+func (t *timedStore) EnableTOTP(ctx context.Context, userID string, secret []byte, step int64, codes [][]byte, now time.Time) (auth.User, error) {
 	defer t.done("EnableTOTP", time.Now())
-	return t.inner.EnableTOTP(ctx, userID, step, codes, now)
+	return t.inner.EnableTOTP(ctx, userID, secret, step, codes, now)
 }
 
 func (t *timedStore) UseTOTPStep(ctx context.Context, userID string, step int64, reseal []byte) (bool, error) {

@@ -61,11 +61,11 @@ func (s *Store) BeginTOTP(ctx context.Context, userID string, secret []byte, now
 
 // EnableTOTP confirms the pending TOTP, replaces the recovery codes and sets mfa_enabled, in
 // one change-log transaction.
-func (s *Store) EnableTOTP(ctx context.Context, userID string, step int64, codes [][]byte, now time.Time) (auth.User, error) {
+func (s *Store) EnableTOTP(ctx context.Context, userID string, secret []byte, step int64, codes [][]byte, now time.Time) (auth.User, error) {
 	var u auth.User
 	err := s.changeTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE totp_secrets SET confirmed_at = $2, last_step = $3
-			WHERE user_id = $1 AND confirmed_at IS NULL`, userID, now, step)
+			WHERE user_id = $1 AND confirmed_at IS NULL AND secret = $4`, userID, now, step, secret)
 		if err != nil {
 			return fmt.Errorf("postgres: enable totp: %w", err)
 		}

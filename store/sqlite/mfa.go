@@ -68,11 +68,11 @@ func userExists(ctx context.Context, tx *sql.Tx, userID string) error {
 }
 
 // EnableTOTP confirms the pending TOTP, replaces the recovery codes and sets mfa_enabled.
-func (s *Store) EnableTOTP(ctx context.Context, userID string, step int64, codes [][]byte, now time.Time) (auth.User, error) {
+func (s *Store) EnableTOTP(ctx context.Context, userID string, secret []byte, step int64, codes [][]byte, now time.Time) (auth.User, error) {
 	var u auth.User
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET confirmed_at = ?, last_step = ?
-			WHERE user_id = ? AND confirmed_at IS NULL`, micros(now), step, userID)
+			WHERE user_id = ? AND confirmed_at IS NULL AND secret = ?`, micros(now), step, userID, secret)
 		if err != nil {
 			return fmt.Errorf("sqlite: enable totp: %w", err)
 		}

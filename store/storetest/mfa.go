@@ -54,7 +54,7 @@ func mfaEnabledEverywhere(t *testing.T, s auth.Store, id string, want bool) {
 func mustEnableTOTP(t *testing.T, s auth.Store, userID string, step int64, codes [][]byte) {
 	t.Helper()
 	must(t, s.BeginTOTP(ctxOf(t), userID, []byte("sealed-"+userID), t0))
-	if _, err := s.EnableTOTP(ctxOf(t), userID, step, codes, at(time.Minute)); err != nil {
+	if _, err := s.EnableTOTP(ctxOf(t), userID, []byte("sealed-"+userID), step, codes, at(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -68,7 +68,7 @@ func testTOTPLifecycle(t *testing.T, s auth.Store) {
 	if err := s.BeginTOTP(ctx, "nobody", []byte("x"), t0); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("BeginTOTP of an unknown user: %v, want ErrNotFound", err)
 	}
-	if _, err := s.EnableTOTP(ctx, "u1", 1, nil, t0); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := s.EnableTOTP(ctx, "u1", []byte("first"), 1, nil, t0); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("EnableTOTP without a pending setup: %v, want ErrNotFound", err)
 	}
 	must(t, s.BeginTOTP(ctx, "u1", []byte("first"), t0))
@@ -84,8 +84,12 @@ func testTOTPLifecycle(t *testing.T, s auth.Store) {
 		t.Fatalf("UseTOTPStep of a pending setup = %v, %v; want false", ok, err)
 	}
 
+	// A code checked against the replaced secret does not turn the new one on.
+	if _, err := s.EnableTOTP(ctx, "u1", []byte("first"), 1000, nil, at(time.Minute)); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("EnableTOTP of a replaced secret: %v, want ErrNotFound", err)
+	}
 	before := len(allChanges(t, s))
-	u, err := s.EnableTOTP(ctx, "u1", 1000, codeHashes("u1", 10), at(time.Minute))
+	u, err := s.EnableTOTP(ctx, "u1", []byte("second"), 1000, codeHashes("u1", 10), at(time.Minute))
 	must(t, err)
 	if !u.MFAEnabled || u.ID != "u1" {
 		t.Fatalf("EnableTOTP returned %+v", u)
@@ -103,7 +107,7 @@ func testTOTPLifecycle(t *testing.T, s auth.Store) {
 	if n, err := s.UnusedRecoveryCodes(ctx, "u1"); err != nil || n != 10 {
 		t.Fatalf("UnusedRecoveryCodes = %d, %v; want 10", n, err)
 	}
-	if _, err := s.EnableTOTP(ctx, "u1", 2000, nil, at(time.Minute)); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := s.EnableTOTP(ctx, "u1", []byte("second"), 2000, nil, at(time.Minute)); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("EnableTOTP when already on: %v, want ErrNotFound", err)
 	}
 	if err := s.BeginTOTP(ctx, "u1", []byte("thief"), at(time.Minute)); !errors.Is(err, auth.ErrTOTPEnabled) {
