@@ -89,7 +89,9 @@ func FuzzOpenSealed(f *testing.F) {
 	f.Add("u1", []byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, user string, in []byte) {
 		plain, _, err := keys.open(user, in)
-		if err == nil && (user != "u1" || !bytes.Equal(in, sealed) || string(plain) != "0123456789abcdefghij") {
+		// Only a seal we made opens (each fuzzing process seals its own seeds, with its own nonce,
+		// so the bytes are not compared), and only for the user it was sealed for.
+		if err == nil && (user != "u1" || string(plain) != "0123456789abcdefghij") {
 			t.Fatalf("%q %x opened to %q", user, in, plain)
 		}
 	})

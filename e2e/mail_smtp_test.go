@@ -449,3 +449,16 @@ func TestResetRacingLogin(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticesFromOtherFeatures: the second factor's events produce their notices through the
+// one table, without that feature doing anything about mail.
+func TestNoticesFromOtherFeatures(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{User: smtpUser, Pass: smtpPass})
+	s := startServer(t, smtpEnv(srv, map[string]string{"EMAIL_VERIFICATION": "off"}))
+	s.enrolTOTP(t, "factor@example.com")
+	m := waitSent(t, srv, "factor@example.com", "second factor was turned on", 10*time.Second)
+	if strings.Contains(m.text, "#token=") || !strings.Contains(m.text, "127.0.0.1") {
+		t.Fatalf("notice:\n%s", m.text)
+	}
+}
