@@ -27,6 +27,8 @@ type bcryptPool struct {
 	slots int
 	live  int           // workers started and not yet ended
 	idle  time.Duration // how long a worker waits for work before it ends; idleWorker
+	// lowPriority: workers lower their thread's priority (Config.BcryptLowPriority).
+	lowPriority bool
 }
 
 type bcryptJob struct {
@@ -94,7 +96,9 @@ func (p *bcryptPool) startWorker(first bcryptJob) bool {
 
 func (p *bcryptPool) work(job bcryptJob) {
 	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine (see bcryptPool)
-	lowerThreadPriority()
+	if p.lowPriority {
+		lowerThreadPriority()
+	}
 	idle := time.NewTimer(p.idle)
 	defer idle.Stop()
 	for {

@@ -27,7 +27,8 @@ func threadNice(t *testing.T) int {
 	return n
 }
 
-// TestHashingThreadsRunAtLowestPriority: the pool's jobs run on threads of nice 19, and the
+// TestHashingThreadsRunAtLowestPriority: the pool's jobs run on threads of nice 19 when asked
+// (and at the priority they had otherwise), and the
 // thread of an ordinary goroutine keeps its priority after the pool ran (a lowered thread is
 // never handed back to the Go scheduler).
 func TestHashingThreadsRunAtLowestPriority(t *testing.T) {
@@ -35,6 +36,7 @@ func TestHashingThreadsRunAtLowestPriority(t *testing.T) {
 	defer runtime.UnlockOSThread()
 	before := threadNice(t)
 	p := newBcryptPool(2)
+	p.lowPriority = true
 	for range 4 {
 		var nice int
 		if err := p.do(context.Background(), time.Second, nil, func() { nice = threadNice(t) }); err != nil {
@@ -43,6 +45,11 @@ func TestHashingThreadsRunAtLowestPriority(t *testing.T) {
 		if nice != hashingNice {
 			t.Fatalf("a hashing job ran at nice %d, want %d", nice, hashingNice)
 		}
+	}
+	normal := newBcryptPool(1)
+	var nice int
+	if err := normal.do(context.Background(), time.Second, nil, func() { nice = threadNice(t) }); err != nil || nice != before {
+		t.Fatalf("without lowPriority a job ran at nice %d (err %v), want %d", nice, err, before)
 	}
 	if after := threadNice(t); after != before {
 		t.Fatalf("the test's own thread went from nice %d to %d", before, after)

@@ -11,14 +11,19 @@ import (
 
 // Config holds the service's policy. Zero values take the documented defaults.
 type Config struct {
-	RefreshTTL   time.Duration // absolute session lifetime; 720h
-	ReuseGrace   time.Duration // retry window after a rotation; 10s
-	BcryptCost   int           // 12
-	BcryptSlots  int           // concurrent bcrypt operations; the number of CPUs
-	BcryptQueue  time.Duration // longest wait for a bcrypt slot; 15s
-	Passwords    PasswordPolicy
-	PollInterval time.Duration // change log poll; 1s
-	StoreTimeout time.Duration // deadline of each store call made for a request; 5s
+	RefreshTTL  time.Duration // absolute session lifetime; 720h
+	ReuseGrace  time.Duration // retry window after a rotation; 10s
+	BcryptCost  int           // 12
+	BcryptSlots int           // concurrent bcrypt operations; the number of CPUs
+	BcryptQueue time.Duration // longest wait for a bcrypt slot; 15s
+	// BcryptLowPriority runs the hashing on threads of the lowest scheduling priority (Linux;
+	// see bcryptpool.go), so that cheap requests win the CPU during a login flood. The server
+	// turns it on; tests that time hashing leave it off, so that other test processes running
+	// at once cannot starve what they measure.
+	BcryptLowPriority bool
+	Passwords         PasswordPolicy
+	PollInterval      time.Duration // change log poll; 1s
+	StoreTimeout      time.Duration // deadline of each store call made for a request; 5s
 
 	// OnChange, when set, is called after this instance appended to the change log (a session
 	// ended, a user changed). A push channel (Redis) publishes from it so that other instances
@@ -161,6 +166,9 @@ type Service struct {
 func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service, error) {
 	cfg.setDefaults()
 	hasher, err := NewHasher(cfg.BcryptCost, cfg.BcryptSlots, cfg.BcryptQueue)
+	if err == nil {
+		hasher.pool.lowPriority = cfg.BcryptLowPriority
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bcrypt: %w", err)
 	}

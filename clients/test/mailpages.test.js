@@ -153,6 +153,8 @@ test('verification: register in the playground, follow the Mailbox link, press t
   assert.equal(JSON.parse(uses[0].body).variables.token, token, 'as a variable in the POST body');
 
   await page.bringToFront();
+  await page.click('#mailbox-close'); // the drawer would hide the result pane in the screenshot
+  assert.ok(await page.isHidden('#mailbox'));
   const after = await runQuery(page, '{ me { email emailVerified } }');
   assert.deepEqual(after, { data: { me: { email, emailVerified: true } } });
   await screenshot(page, 'playground-email-verified');

@@ -84,7 +84,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	}
 	svc, err := auth.New(ctx, m.InstrumentStore(store), tokens, auth.Config{
 		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
-		BcryptSlots:   cfg.BcryptConcurrency,
+		BcryptSlots: cfg.BcryptConcurrency, BcryptLowPriority: true,
 		Passwords:     auth.PasswordPolicy{MinLength: cfg.MinPasswordLength},
 		LoginPerIP:    auth.Limit{N: cfg.LoginFailuresPerIP, Window: 15 * time.Minute},
 		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},
