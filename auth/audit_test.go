@@ -219,7 +219,12 @@ func (b *blockingAudit) AppendAudit(ctx context.Context, events []auth.Event) er
 func TestAuditWriteIsOffTheRequestPath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.db")
 	slow := &blockingAudit{Store: openSQLite(t, path), release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(slow.release) }) }
 	f := newSvc(t, path, nil, slow, nil)
+	// Registered after newSvc's cleanup, so it runs first: a failing test must not leave
+	// Close waiting for a write that is never released.
+	t.Cleanup(release)
 	if _, err := f.svc.Register(clientCtx(), "bob@example.com", testPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +250,7 @@ func TestAuditWriteIsOffTheRequestPath(t *testing.T) {
 		t.Fatal("Close returned before the queued events were stored")
 	case <-time.After(100 * time.Millisecond):
 	}
-	close(slow.release)
+	release()
 	select {
 	case <-closed:
 	case <-time.After(10 * time.Second):

@@ -64,22 +64,33 @@ type NewClient struct {
 	Secret string
 }
 
-// CreateClient registers an OAuth client with the given scopes (RFC 6749 §3.3 scope tokens).
-func (s *Service) CreateClient(ctx context.Context, name string, scopes []string) (NewClient, error) {
+// ValidateClient checks a new client's name and scopes (RFC 6749 §3.3 scope tokens) and
+// returns them normalised (name trimmed; scopes sorted, without duplicates), or an
+// *InputError naming the field ("name" or "scope").
+func ValidateClient(name string, scopes []string) (string, []string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > maxClientNameBytes || !utf8.ValidString(name) || strings.ContainsFunc(name, isControl) {
-		return NewClient{}, &InputError{Field: "name", Message: fmt.Sprintf("a name of 1 to %d bytes without control characters is required", maxClientNameBytes)}
+		return "", nil, &InputError{Field: "name", Message: fmt.Sprintf("a name of 1 to %d bytes without control characters is required", maxClientNameBytes)}
 	}
 	scopes = slices.Clone(scopes)
 	slices.Sort(scopes)
 	scopes = slices.Compact(scopes)
 	if len(scopes) > maxScopes {
-		return NewClient{}, &InputError{Field: "scope", Message: fmt.Sprintf("at most %d scopes", maxScopes)}
+		return "", nil, &InputError{Field: "scope", Message: fmt.Sprintf("at most %d scopes", maxScopes)}
 	}
 	for _, sc := range scopes {
 		if !validScopeToken(sc) {
-			return NewClient{}, &InputError{Field: "scope", Message: fmt.Sprintf("%q is not a scope token (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\\\', at most %d bytes)", sc, maxScopeBytes)}
+			return "", nil, &InputError{Field: "scope", Message: fmt.Sprintf("%q is not a scope token (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\', at most %d bytes)", sc, maxScopeBytes)}
 		}
+	}
+	return name, scopes, nil
+}
+
+// CreateClient registers an OAuth client with the given scopes (see ValidateClient).
+func (s *Service) CreateClient(ctx context.Context, name string, scopes []string) (NewClient, error) {
+	name, scopes, err := ValidateClient(name, scopes)
+	if err != nil {
+		return NewClient{}, err
 	}
 	now := s.cfg.Now().UTC()
 	secret := clientSecretPrefix + randomID(32)

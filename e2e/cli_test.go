@@ -34,6 +34,15 @@ func TestAdminCLIUsage(t *testing.T) {
 		{"unknown flag", []string{"user", "enable", "--mail", "a@example.com"}, 2, "flag provided but not defined"},
 		{"stray argument", []string{"sessions", "revoke", "--user", "a@example.com", "now"}, 2, `unexpected argument "now"`},
 		{"revoke without user", []string{"sessions", "revoke"}, 2, "needs --user"},
+		{"apikeys revoke help", []string{"apikeys", "revoke", "--help"}, 0, "usage: gqlauth apikeys revoke --user E"},
+		{"apikeys revoke without user", []string{"apikeys", "revoke"}, 2, "needs --user"},
+		{"clients create help", []string{"clients", "create", "--help"}, 0, "usage: gqlauth clients create --name N"},
+		{"clients list help", []string{"clients", "list", "--help"}, 0, "never secrets"},
+		{"clients revoke help", []string{"clients", "revoke", "-h"}, 0, "usage: gqlauth clients revoke --id ID"},
+		{"clients create without name", []string{"clients", "create", "--scope", "x"}, 2, "needs --name"},
+		{"clients create with a bad scope", []string{"clients", "create", "--name", "n", "--scope", "a b"}, 2, "not a scope token"},
+		{"clients revoke without id", []string{"clients", "revoke"}, 2, "needs --id"},
+		{"clients unknown", []string{"clients", "delete"}, 2, "unknown command"},
 		{"unknown subcommand", []string{"sessions", "list"}, 2, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,9 +39,12 @@ func clientsCreate(ctx context.Context, args []string, getenv func(string) strin
 	if strings.TrimSpace(*name) == "" {
 		return usageError("clients create needs --name")
 	}
+	var input *auth.InputError
+	if _, _, err := auth.ValidateClient(*name, scopes); errors.As(err, &input) {
+		return usageError("--%s: %s", input.Field, input.Message) // before any database is opened
+	}
 	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
 		nc, err := svc.CreateClient(ctx, *name, scopes)
-		var input *auth.InputError
 		if errors.As(err, &input) {
 			return usageError("--%s: %s", input.Field, input.Message)
 		}
@@ -56,7 +59,7 @@ func clientsCreate(ctx context.Context, args []string, getenv func(string) strin
 func clientsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("clients list", flag.ContinueOnError)
 	if help, err := parseFlags(fs, "clients list",
-		"Lists the OAuth clients, oldest first: id, name, scopes, created, revoked. Never secrets.",
+		"Lists the OAuth clients, oldest first: id, name, scopes, created, revoked; never secrets.",
 		args, stdout, stderr); help || err != nil {
 		return err
 	}
