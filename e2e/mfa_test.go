@@ -504,3 +504,48 @@ func TestTOTPAcrossInstances(t *testing.T) {
 	_, r = b.verifyMfa(t, a.mfaLogin(t, e.email), e.recovery[0])
 	expectError(t, r, "UNAUTHENTICATED", "MFA_CODE_INVALID")
 }
+
+// TestMFASecurityEvents: the account's own securityEvents subscription hears a failed code, a
+// recovery code used, and TOTP turned on and off.
+func TestMFASecurityEvents(t *testing.T) {
+	s := startServer(t, map[string]string{"RATE_LIMITS": "off"})
+	p := s.register(t, "ada@example.com")
+	c := dialWS(t, s, "graphql-transport-ws")
+	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + p.AccessToken}})
+	if m, err := c.next(5 * time.Second); err != nil || m["type"] != "connection_ack" {
+		t.Fatalf("want connection_ack, got %v %v", m, err)
+	}
+	c.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "subscription { securityEvents { type } }"}})
+	time.Sleep(200 * time.Millisecond) // let the subscription register
+
+	r := s.gql(t, p.AccessToken, `mutation { startTotpSetup { secret } }`, nil)
+	var setup struct{ Secret string }
+	r.decode(t, "startTotpSetup", &setup)
+	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(setup.Secret)
+	e := &enrolled{email: "ada@example.com", secret: secret, step: stepNow() - 2}
+	r = s.gql(t, p.AccessToken, `mutation($c:String!){ confirmTotpSetup(code:$c) }`, map[string]any{"c": e.next(t)})
+	r.decode(t, "confirmTotpSetup", &e.recovery)
+	_, r = s.verifyMfa(t, s.mfaLogin(t, e.email), e.wrongCode())
+	expectError(t, r, "UNAUTHENTICATED", "MFA_CODE_INVALID")
+	expectOK(t, s.gql(t, p.AccessToken, `mutation($c:String!){ disableTotp(code:$c) }`, map[string]any{"c": e.recovery[0]}))
+
+	want := []string{"MFA_ENABLED", "MFA_FAILED", "RECOVERY_CODE_USED", "MFA_DISABLED"}
+	var got []string
+	for len(got) < len(want) {
+		m, err := c.next(5 * time.Second)
+		if err != nil {
+			t.Fatalf("events so far %v: %v", got, err)
+		}
+		payload, _ := json.Marshal(m["payload"])
+		var ev struct {
+			Data struct{ SecurityEvents struct{ Type string } }
+		}
+		_ = json.Unmarshal(payload, &ev)
+		if ty := ev.Data.SecurityEvents.Type; strings.HasPrefix(ty, "MFA_") || ty == "RECOVERY_CODE_USED" { // not LOGIN, MAIL_SENT
+			got = append(got, ty)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+}
