@@ -36,7 +36,7 @@ func TestAPIKeyExpiry(t *testing.T) {
 		after time.Duration
 		want  error
 	}{{0, nil}, {24*time.Hour - time.Second, nil}, {24 * time.Hour, auth.ErrTokenExpired}, {400 * 24 * time.Hour, auth.ErrTokenExpired}} {
-		f.clock.Advance(step.after - f.clock.Now().Sub(short.Key.CreatedAt))
+		f.clock.Add(step.after - f.clock.Now().Sub(short.Key.CreatedAt))
 		got, err := f.svc.Authorize(keyCtx(f, short.Secret), auth.Requirement{})
 		if !errors.Is(err, step.want) {
 			t.Fatalf("%v after creation: %v, want %v", step.after, err, step.want)
@@ -120,13 +120,13 @@ func TestAPIKeyLastUsed(t *testing.T) {
 	first := f.clock.Now().UTC()
 	use()
 	waitFor(first)
-	f.clock.Advance(30 * time.Second)
+	f.clock.Add(30 * time.Second)
 	use()
 	time.Sleep(200 * time.Millisecond) // room for a write that must not happen
 	if got := lastUsed(); !got.Equal(first) {
 		t.Fatalf("a use 30 s later wrote LastUsedAt = %v", got)
 	}
-	f.clock.Advance(31 * time.Second)
+	f.clock.Add(31 * time.Second)
 	use()
 	waitFor(f.clock.Now().UTC())
 }

@@ -10,17 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/auth"
-	"github.com/example/gqlauth/internal/testclock"
 	"github.com/example/gqlauth/store/sqlite"
 )
+
+// testClock is the settable clock shared by the service and its tokens.
+type testClock = fakeclock.Clock
 
 // svcFixture is an auth service on a real SQLite file with a manual clock.
 type svcFixture struct {
 	svc    *auth.Service
 	store  auth.Store
 	path   string
-	clock  *testclock.Clock
+	clock  *testClock
 	tokens *auth.Tokens
 }
 
@@ -37,13 +41,13 @@ func openSQLite(t *testing.T, path string) *sqlite.Store {
 }
 
 // newSvc builds a service; wrap (optional) wraps its store, cfg (optional) adjusts its config.
-func newSvc(t *testing.T, path string, clock *testclock.Clock, store auth.Store, cfg func(*auth.Config)) *svcFixture {
+func newSvc(t *testing.T, path string, clock *testClock, store auth.Store, cfg func(*auth.Config)) *svcFixture {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "auth.db")
 	}
 	if clock == nil {
-		clock = testclock.At(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
+		clock = fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	}
 	if store == nil {
 		store = openSQLite(t, path)
@@ -128,7 +132,7 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	if _, err := f.svc.Refresh(ctx, s2.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(2 * time.Second) // past the reuse grace
+	f.clock.Add(2 * time.Second) // past the reuse grace
 	if _, err := f.svc.Refresh(ctx, s2.RefreshToken); !errors.Is(err, auth.ErrRefreshTokenReused) {
 		t.Fatalf("reuse: %v", err)
 	}

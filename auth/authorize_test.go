@@ -7,15 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/auth"
-	"github.com/example/gqlauth/internal/testclock"
 )
 
 // TestAuthorizeRefusesClaimsThatExpiredSinceVerification: claims verified once (as a WebSocket's
 // are, at connection_init) stop being authorised exactly when a fresh verification of the same
 // token would refuse it: at exp plus the verifier's leeway, with ErrTokenExpired.
 func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
-	clock := testclock.At(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
+	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	key, err := auth.NewHMACKey([]byte("authorize-test-secret-0123456789abcdefgh"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 		{ttl + leeway, auth.ErrTokenExpired},
 		{ttl + time.Hour, auth.ErrTokenExpired},
 	} {
-		clock.Advance(step.after - elapsed)
+		clock.Add(step.after - elapsed)
 		elapsed = step.after
 		_, err := svc.Authorize(verifiedOnce, auth.Requirement{})
 		if !errors.Is(err, step.want) {
@@ -70,7 +71,7 @@ func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 // reason: a second factor (asked by the field, or by AdminMFA for ADMIN fields), a sign-in in
 // the last ten minutes; a role is still reported as the role.
 func TestAuthorizeRequirements(t *testing.T) {
-	clock := testclock.At(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
+	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	key, err := auth.NewHMACKey([]byte("authorize-test-secret-0123456789abcdefgh"))
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +103,7 @@ func TestAuthorizeRequirements(t *testing.T) {
 		t.Fatalf("claims after a password sign-in: %+v, want amr [pwd] and auth_time %v", claims, signedIn)
 	}
 
-	clock.Advance(5 * time.Minute)
+	clock.Add(5 * time.Minute)
 	r, err := svc.Refresh(clientCtx(), g.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +139,7 @@ func TestAuthorizeRequirements(t *testing.T) {
 			t.Errorf("%s: Authorize = %v (%s), want %q", c.name, err, got, c.want)
 		}
 	}
-	clock.Advance(auth.RecentSignIn) // the sign-in is now 15 minutes old
+	clock.Add(auth.RecentSignIn) // the sign-in is now 15 minutes old
 	if got := reason(func() error { _, err := svc.Authorize(refreshed, auth.Requirement{Recent: true}); return err }()); got != auth.ReasonReauthenticationRequired {
 		t.Errorf("recent sign-in, 15 min ago: %s, want %s", got, auth.ReasonReauthenticationRequired)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/example/gqlauth/internal/testclock"
+	"github.com/example/gqlauth/internal/fakeclock"
 )
 
 var (
@@ -120,7 +120,7 @@ func TestDeviceTokenTampering(t *testing.T) {
 
 // TestDeviceTokenExpiry: a token is accepted for DefaultDeviceTokenTTL after its issue, not after.
 func TestDeviceTokenExpiry(t *testing.T) {
-	clock := testclock.At(ktStart)
+	clock := fakeclock.New(ktStart)
 	d := dtTokens(t, clock.Now, dtHMACKey(t, "device-test-secret-0123456789abcdefgh"))
 	raw := d.issue(dtUser)
 	clock.Set(ktStart.Add(DefaultDeviceTokenTTL - time.Second))

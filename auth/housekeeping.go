@@ -16,21 +16,6 @@ type HousekeepingLocker interface {
 	TryHousekeepingLock(ctx context.Context) (release func(), ok bool, err error)
 }
 
-// lockerOf finds a HousekeepingLocker in s or in the stores it wraps (Unwrap() Store).
-func lockerOf(s Store) HousekeepingLocker {
-	for s != nil {
-		if l, ok := s.(HousekeepingLocker); ok {
-			return l
-		}
-		u, ok := s.(interface{ Unwrap() Store })
-		if !ok {
-			return nil
-		}
-		s = u.Unwrap()
-	}
-	return nil
-}
-
 // minKeep is how long ended or expired sessions and change-log entries are kept at least.
 const minKeep = 24 * time.Hour
 

@@ -40,14 +40,14 @@ func TestHousekeepPurgesOnlyWhatIsDue(t *testing.T) {
 	f.svc.Close() // store the audit rows now (REGISTERED, LOGIN, LOGOUT)
 
 	// An hour later nothing is due.
-	f.clock.Advance(time.Hour)
+	f.clock.Add(time.Hour)
 	r, err := f.svc.Housekeep(context.Background())
 	if err != nil || r != (auth.PurgeReport{}) {
 		t.Fatalf("Housekeep after an hour = %+v, %v; want nothing purged", r, err)
 	}
 
 	// A day later the ended session and its change-log entry go; the live session stays.
-	f.clock.Advance(24 * time.Hour)
+	f.clock.Add(24 * time.Hour)
 	r, err = f.svc.Housekeep(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestHousekeepPurgesOnlyWhatIsDue(t *testing.T) {
 	}
 
 	// Past the audit retention the first three rows go (the reuse row is a day younger).
-	f.clock.Advance(24 * time.Hour)
+	f.clock.Add(24 * time.Hour)
 	r, err = f.svc.Housekeep(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -101,17 +101,17 @@ func (l *lockedStore) PurgeSessions(ctx context.Context, before time.Time, batch
 	return l.Store.PurgeSessions(ctx, before, batch)
 }
 
-// wrapper hides its store's optional interfaces except through Unwrap, like a metrics decorator.
+// wrapper hides its store's optional interfaces, like the metrics decorator.
 type wrapper struct{ auth.Store }
 
-func (w wrapper) Unwrap() auth.Store { return w.Store }
-
 // With a store that can lock, only the instance holding the lock purges; the lock is found
-// through wrappers.
+// although Config.WrapStore decorates the store.
 func TestHousekeepSkipsWithoutTheLock(t *testing.T) {
 	for _, free := range []bool{false, true} {
 		locked := &lockedStore{Store: openSQLite(t, t.TempDir()+"/auth.db"), free: free}
-		f := newSvc(t, "", nil, wrapper{locked}, nil)
+		f := newSvc(t, "", nil, locked, func(c *auth.Config) {
+			c.WrapStore = func(s auth.Store) auth.Store { return wrapper{s} }
+		})
 		r, err := f.svc.Housekeep(context.Background())
 		if err != nil {
 			t.Fatal(err)

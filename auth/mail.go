@@ -66,12 +66,16 @@ type MailConfig struct {
 	// can take: a crashed instance's claim runs out after it), polls every Poll when nothing
 	// wakes it, retries a failed delivery after RetryMin, doubling up to RetryMax, and gives
 	// up on a mail GiveUp after it was queued.
-	Batch    int           // 20
-	Lease    time.Duration // 2m
-	Poll     time.Duration // 2s
-	RetryMin time.Duration // 2s
-	RetryMax time.Duration // 30m
-	GiveUp   time.Duration // 24h
+	Batch int // 20
+	// WakeDelay is how long a woken sender waits (WakeDelay to 2 × WakeDelay, at random)
+	// before its pass: the work a known address causes (a token, an SMTP handshake) then never
+	// overlaps the answer to its request, nor, reliably, any one later request; 100ms.
+	WakeDelay time.Duration
+	Lease     time.Duration // 2m
+	Poll      time.Duration // 2s
+	RetryMin  time.Duration // 2s
+	RetryMax  time.Duration // 30m
+	GiveUp    time.Duration // 24h
 	// SendTimeout bounds one delivery (the SMTP conversation); 30s.
 	SendTimeout time.Duration
 	// OnMail, when set, observes each mail that was finished (sent, failed or dropped) or is
@@ -100,6 +104,7 @@ func (c *MailConfig) setDefaults() {
 	def(&c.SendTimeout, 30*time.Second)
 	def(&c.Lease, 2*c.SendTimeout+5*time.Second)
 	def(&c.Poll, 2*time.Second)
+	def(&c.WakeDelay, 100*time.Millisecond)
 	def(&c.RetryMin, 2*time.Second)
 	def(&c.RetryMax, 30*time.Minute)
 	def(&c.GiveUp, 24*time.Hour)

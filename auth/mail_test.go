@@ -129,7 +129,7 @@ func TestMailTokenLifetimes(t *testing.T) {
 				t.Fatalf("link %q", m.Data["link"])
 			}
 			expiring := tokenIn(t, m)
-			f.clock.Advance(tc.ttl)
+			f.clock.Add(tc.ttl)
 			wantReason(t, redeem(expiring), auth.ReasonTokenExpired)
 
 			ask()
@@ -137,7 +137,7 @@ func TestMailTokenLifetimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			fresh := tokenIn(t, rec.last(t, tc.kind))
-			f.clock.Advance(tc.ttl - time.Second)
+			f.clock.Add(tc.ttl - time.Second)
 			if err := redeem(fresh); err != nil {
 				t.Fatalf("a second before its end: %v", err)
 			}
@@ -161,18 +161,18 @@ func TestOutboxRetries(t *testing.T) {
 	}
 	send(t, f, 1) // fails: next in 1m
 	for _, wait := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 8 * time.Minute} {
-		f.clock.Advance(wait - time.Second)
+		f.clock.Add(wait - time.Second)
 		send(t, f, 0)
-		f.clock.Advance(time.Second)
+		f.clock.Add(time.Second)
 		send(t, f, 1)
 	}
 	// 23 minutes since it was queued; the next attempt after 8 more minutes, and so on until
 	// an hour has passed: then it is given up.
 	for range 5 {
-		f.clock.Advance(8 * time.Minute)
+		f.clock.Add(8 * time.Minute)
 		send(t, f, 1)
 	}
-	f.clock.Advance(8 * time.Minute)
+	f.clock.Add(8 * time.Minute)
 	send(t, f, 0) // given up at the attempt after the hour
 	if _, err := f.svc.SendMail(context.Background()); err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestOutboxRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(t, f, 1)
-	f.clock.Advance(time.Hour)
+	f.clock.Add(time.Hour)
 	send(t, f, 0) // rejected: not retried
 
 	rec.setFail(nil)

@@ -104,7 +104,7 @@ func TestMemoryLimiterSweepsIdleBuckets(t *testing.T) {
 	for i := range 10_000 {
 		reserveOK(t, l, "k"+strconv.Itoa(i), 10).Done(true)
 	}
-	clock.Advance(15 * time.Minute)
+	clock.Add(15 * time.Minute)
 	// Each Reserve sweeps its key's shard (up to 4 buckets); these keys reach every shard and
 	// leave nothing themselves.
 	for i := range 10_000 {

@@ -16,8 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/auth"
-	"github.com/example/gqlauth/internal/testclock"
 )
 
 // rfc6238 computes a TOTP code from RFC 6238's definition (HOTP of RFC 4226 §5.3 over the time
@@ -146,7 +147,7 @@ func TestTOTPTwoStepSignIn(t *testing.T) {
 	if _, err := f.svc.VerifyMFA(clientCtx(), token, m.code(0)); !errors.Is(err, auth.ErrMFACodeInvalid) {
 		t.Fatalf("the code that confirmed the setup: %v, want ErrMFACodeInvalid", err)
 	}
-	f.clock.Advance(30 * time.Second)
+	f.clock.Add(30 * time.Second)
 	g, err := f.svc.VerifyMFA(clientCtx(), token, m.code(0))
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +164,7 @@ func TestTOTPTwoStepSignIn(t *testing.T) {
 		t.Fatalf("a session signed in with TOTP: %v", err)
 	}
 	// The token is single-use.
-	f.clock.Advance(30 * time.Second)
+	f.clock.Add(30 * time.Second)
 	if _, err := f.svc.VerifyMFA(clientCtx(), token, m.code(0)); !errors.Is(err, auth.ErrMFATokenInvalid) {
 		t.Fatalf("a used mfaToken: %v, want ErrMFATokenInvalid", err)
 	}
@@ -192,7 +193,7 @@ func TestTOTPDriftAndReplay(t *testing.T) {
 		{"the current step, before the one spent", 0, 0, false},
 		{"one step ahead, a minute on", time.Minute, +1, true},
 	} {
-		f.clock.Advance(c.advance)
+		f.clock.Add(c.advance)
 		_, err := f.svc.VerifyMFA(clientCtx(), m.login(t), m.code(c.offset))
 		if c.ok != (err == nil) || (err != nil && !errors.Is(err, auth.ErrMFACodeInvalid)) {
 			t.Fatalf("%d %s: %v, want ok=%v", i, c.name, err, c.ok)
@@ -216,7 +217,7 @@ func TestRecoveryCodes(t *testing.T) {
 	if _, err := f.svc.VerifyMFA(clientCtx(), m.login(t), typed); err != nil {
 		t.Fatalf("recovery code typed as %q: %v", typed, err)
 	}
-	f.clock.Advance(30 * time.Second)
+	f.clock.Add(30 * time.Second)
 	fresh, err := f.svc.RegenerateRecoveryCodes(clientCtx(), f.principal(t, g), m.code(0))
 	if err != nil || len(fresh) != 10 {
 		t.Fatalf("regenerate: %d codes, %v", len(fresh), err)
@@ -262,7 +263,7 @@ func waitForAudit(t *testing.T, f *svcFixture, typ auth.EventType, n int) {
 func TestMFATokenLimits(t *testing.T) {
 	f := newSvc(t, "", nil, nil, nil)
 	m := enrol(t, f, "ada@example.com")
-	f.clock.Advance(time.Minute)
+	f.clock.Add(time.Minute)
 	token := m.login(t)
 	wrong := m.wrong()
 	for i := range 5 {
@@ -275,12 +276,12 @@ func TestMFATokenLimits(t *testing.T) {
 	}
 
 	token = m.login(t)
-	f.clock.Advance(auth.MFATokenTTL)
+	f.clock.Add(auth.MFATokenTTL)
 	if _, err := f.svc.VerifyMFA(clientCtx(), token, m.code(0)); !errors.Is(err, auth.ErrMFATokenInvalid) {
 		t.Fatalf("the right code after 5 minutes: %v, want ErrMFATokenInvalid", err)
 	}
 	token = m.login(t)
-	f.clock.Advance(auth.MFATokenTTL - time.Second)
+	f.clock.Add(auth.MFATokenTTL - time.Second)
 	if _, err := f.svc.VerifyMFA(clientCtx(), token, m.code(0)); err != nil {
 		t.Fatalf("the right code just before the expiry: %v", err)
 	}
@@ -297,7 +298,7 @@ func TestVerifyMFARace(t *testing.T) {
 	f := newSvc(t, "", nil, nil, nil)
 	m := enrol(t, f, "ada@example.com")
 	for round, sameToken := range []bool{true, false, true, false} {
-		f.clock.Advance(time.Minute)
+		f.clock.Add(time.Minute)
 		tokens := []string{m.login(t), ""}
 		if sameToken {
 			tokens[1] = tokens[0]
@@ -344,7 +345,7 @@ func TestMFAFailuresCountAgainstLoginLimit(t *testing.T) {
 		c.LoginPerAccount = auth.Limit{N: 5, Window: 15 * time.Minute}
 	})
 	m := enrol(t, f, "ada@example.com") // one wrong confirming code (counted), one right one
-	f.clock.Advance(time.Minute)
+	f.clock.Add(time.Minute)
 	for i := range 4 {
 		token := m.login(t)
 		if _, err := f.svc.VerifyMFA(clientCtx(), token, m.wrong()); !errors.Is(err, auth.ErrMFACodeInvalid) {
@@ -362,7 +363,7 @@ func TestMFAFailuresCountAgainstLoginLimit(t *testing.T) {
 func TestDisableTOTPAndReset(t *testing.T) {
 	f := newSvc(t, "", nil, nil, nil)
 	m := enrol(t, f, "ada@example.com")
-	f.clock.Advance(time.Minute)
+	f.clock.Add(time.Minute)
 	g, err := f.svc.VerifyMFA(clientCtx(), m.login(t), m.code(0))
 	if err != nil {
 		t.Fatal(err)
@@ -371,7 +372,7 @@ func TestDisableTOTPAndReset(t *testing.T) {
 	if ok, err := f.svc.DisableTOTP(clientCtx(), p, m.wrong()); ok || !errors.Is(err, auth.ErrMFACodeInvalid) {
 		t.Fatalf("disable with a wrong code: %v, %v", ok, err)
 	}
-	f.clock.Advance(30 * time.Second)
+	f.clock.Add(30 * time.Second)
 	if ok, err := f.svc.DisableTOTP(clientCtx(), p, m.code(0)); !ok || err != nil {
 		t.Fatalf("disable: %v, %v", ok, err)
 	}
@@ -384,7 +385,7 @@ func TestDisableTOTPAndReset(t *testing.T) {
 	waitForAudit(t, f, auth.EventMFADisabled, 1)
 
 	b := enrol(t, f, "bob@example.com")
-	f.clock.Advance(time.Minute)
+	f.clock.Add(time.Minute)
 	bg, err := f.svc.VerifyMFA(clientCtx(), b.login(t), b.code(0))
 	if err != nil {
 		t.Fatal(err)
@@ -397,7 +398,7 @@ func TestDisableTOTPAndReset(t *testing.T) {
 	if _, err := f.svc.Authorize(ctx, auth.Requirement{}); !errors.Is(err, auth.ErrTokenRevoked) {
 		t.Fatalf("a session after the reset: %v, want ErrTokenRevoked", err)
 	}
-	f.clock.Advance(30 * time.Second)
+	f.clock.Add(30 * time.Second)
 	if _, err := f.svc.VerifyMFA(clientCtx(), pending, b.code(0)); !errors.Is(err, auth.ErrMFATokenInvalid) {
 		t.Fatalf("an mfaToken from before the reset: %v", err)
 	}
@@ -435,7 +436,7 @@ func TestTOTPSetupRules(t *testing.T) {
 
 func mustVerify(t *testing.T, m *mfaUser) auth.Grant {
 	t.Helper()
-	m.f.clock.Advance(30 * time.Second)
+	m.f.clock.Add(30 * time.Second)
 	g, err := m.f.svc.VerifyMFA(clientCtx(), m.login(t), m.code(0))
 	if err != nil {
 		t.Fatal(err)
@@ -460,7 +461,7 @@ func TestMFAKeyRotation(t *testing.T) {
 	}
 	path := t.TempDir() + "/auth.db"
 	store := openSQLite(t, path)
-	clock := testclock.At(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
+	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	old := newSvc(t, path, clock, store, keys(k1))
 	m := enrol(t, old, "ada@example.com")
 	sealed := func() []byte {
@@ -480,12 +481,12 @@ func TestMFAKeyRotation(t *testing.T) {
 	}
 
 	m.f = newSvc(t, path, clock, store, keys(k2))
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	if _, err := m.f.svc.VerifyMFA(clientCtx(), m.login(t), m.code(0)); err == nil || errors.Is(err, auth.ErrMFACodeInvalid) {
 		t.Fatalf("a code with the sealing key gone: %v, want a server error", err)
 	}
 	m.f = newSvc(t, path, clock, store, keys(k2, k1))
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	if _, err := m.f.svc.VerifyMFA(clientCtx(), m.login(t), m.code(0)); err != nil {
 		t.Fatalf("with the old key as a previous one: %v", err)
 	}
@@ -493,7 +494,7 @@ func TestMFAKeyRotation(t *testing.T) {
 		t.Fatal("the secret was not re-sealed at its use")
 	}
 	m.f = newSvc(t, path, clock, store, keys(k2))
-	clock.Advance(time.Minute)
+	clock.Add(time.Minute)
 	if _, err := m.f.svc.VerifyMFA(clientCtx(), m.login(t), m.code(0)); err != nil {
 		t.Fatalf("with the new key alone after the re-seal: %v", err)
 	}

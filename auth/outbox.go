@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 )
 
@@ -45,6 +46,15 @@ func (s *Service) RunMailSender(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-s.outbox.ch:
+			// Not at once: see MailConfig.WakeDelay.
+			d := s.cfg.Mail.WakeDelay
+			pause := time.NewTimer(d + rand.N(d+1))
+			select {
+			case <-ctx.Done():
+				pause.Stop()
+				return
+			case <-pause.C:
+			}
 		}
 		for ctx.Err() == nil {
 			n, err := s.SendMail(ctx)

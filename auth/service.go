@@ -24,6 +24,10 @@ type Config struct {
 	Passwords         PasswordPolicy
 	PollInterval      time.Duration // change log poll; 1s
 	StoreTimeout      time.Duration // deadline of each store call made for a request; 5s
+	// WrapStore, when set, decorates the store (metrics time every call). New applies it, and
+	// the request deadline around it, after reading the store's own optional interfaces
+	// (HousekeepingLocker): the store is wrapped here only, and a decorator forwards nothing.
+	WrapStore func(Store) Store
 
 	// OnChange, when set, is called after this instance appended to the change log (a session
 	// ended, a user changed). A push channel (Redis) publishes from it so that other instances
@@ -173,7 +177,10 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 		return nil, fmt.Errorf("bcrypt: %w", err)
 	}
 	hasher.OnWait = cfg.OnBcryptWait
-	locker := lockerOf(store) // before wrapping, which hides optional interfaces
+	locker, _ := store.(HousekeepingLocker) // the store's own: wrappers hide optional interfaces
+	if cfg.WrapStore != nil {
+		store = cfg.WrapStore(store)
+	}
 	store = boundStore(store, cfg.StoreTimeout)
 	window := 15*time.Minute + MaxLeeway // no tokens: a command-line tool that issues none
 	if tokens != nil {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/example/gqlauth/internal/testclock"
+	"github.com/example/gqlauth/internal/fakeclock"
 )
 
 const (
@@ -167,7 +167,7 @@ func TestIssueClaims(t *testing.T) {
 }
 
 func TestVerifyTimeWindows(t *testing.T) {
-	clock := testclock.At(ktStart)
+	clock := fakeclock.New(ktStart)
 	tokens, _ := ktHMACTokens(t, clock.Now)
 	raw, _, err := tokens.Issue(ktUser, Session{ID: "sess-1"})
 	if err != nil {
@@ -204,7 +204,7 @@ func TestVerifyTimeWindows(t *testing.T) {
 }
 
 func TestLeewayIsCapped(t *testing.T) {
-	clock := testclock.At(ktStart)
+	clock := fakeclock.New(ktStart)
 	cfg := ktTokenConfig(clock.Now)
 	cfg.Leeway = time.Hour
 	k, _ := NewHMACKey([]byte("fuzz-and-unit-test-secret-0123456789abcdef"))

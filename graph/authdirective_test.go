@@ -46,7 +46,7 @@ func TestAuthDirectiveRefusals(t *testing.T) {
 		wantError(t, a.refusal(t, carol.AccessToken, meQuery, nil), CodeUnauthenticated, "reason", "TOKEN_REVOKED")
 	})
 	t.Run("expired token", func(t *testing.T) {
-		a.clock.Advance(testAccessTTL + auth.MaxLeeway + time.Second)
+		a.clock.Add(testAccessTTL + auth.MaxLeeway + time.Second)
 		wantError(t, a.refusal(t, ada.AccessToken, meQuery, nil), CodeUnauthenticated, "reason", "TOKEN_EXPIRED")
 	})
 }

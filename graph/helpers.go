@@ -20,15 +20,21 @@ func refreshTokenOrCookie(ctx context.Context, arg *string) string {
 func toConnection(page auth.UserPage) *model.UserConnection {
 	conn := &model.UserConnection{
 		Edges:    make([]*model.UserEdge, len(page.Users)),
-		PageInfo: &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: page.HasPrevious},
+		PageInfo: pageInfo(page.Cursors, page.HasNext, page.HasPrevious),
 	}
 	for i, u := range page.Users {
 		conn.Edges[i] = &model.UserEdge{Cursor: page.Cursors[i], Node: toUser(u)}
 	}
-	if n := len(page.Cursors); n > 0 {
-		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &page.Cursors[0], &page.Cursors[n-1]
-	}
 	return conn
+}
+
+// pageInfo is a Relay connection's PageInfo for a page whose edges have these cursors.
+func pageInfo(cursors []string, hasNext, hasPrevious bool) *model.PageInfo {
+	p := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrevious}
+	if n := len(cursors); n > 0 {
+		p.StartCursor, p.EndCursor = &cursors[0], &cursors[n-1]
+	}
+	return p
 }
 
 // securityEvents streams the principal's events until the subscription ends.
@@ -87,13 +93,10 @@ func derefInt(n *int, def int) int {
 func toAuditConnection(page auth.AuditPage) *model.AuditEventConnection {
 	conn := &model.AuditEventConnection{
 		Edges:    make([]*model.AuditEventEdge, len(page.Entries)),
-		PageInfo: &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: page.HasPrevious},
+		PageInfo: pageInfo(page.Cursors, page.HasNext, page.HasPrevious),
 	}
 	for i, e := range page.Entries {
 		conn.Edges[i] = &model.AuditEventEdge{Cursor: page.Cursors[i], Node: toAuditEvent(e)}
-	}
-	if n := len(page.Cursors); n > 0 {
-		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &page.Cursors[0], &page.Cursors[n-1]
 	}
 	return conn
 }

@@ -114,7 +114,7 @@ func TestPasskeyChangesNeedARecentSignIn(t *testing.T) {
 	a := newPasskeyAPI(t)
 	var reg struct{ Register struct{ RefreshToken string } }
 	a.query(t, "", `mutation { register(input: {email: "bob@example.com", password: "correct horse battery staple"}) { refreshToken } }`, nil, &reg)
-	a.clock.Advance(11 * time.Minute)
+	a.clock.Add(11 * time.Minute)
 	var ref struct{ Refresh struct{ AccessToken string } }
 	a.query(t, "", `mutation($t: String) { refresh(refreshToken: $t) { accessToken } }`, map[string]any{"t": reg.Register.RefreshToken}, &ref)
 	token := ref.Refresh.AccessToken

@@ -80,7 +80,7 @@ func TestRefreshRotates(t *testing.T) {
 	}
 	a.query(t, next.AccessToken, meQuery, nil, nil)
 
-	a.clock.Advance(11 * time.Second) // past the 10 s retry grace
+	a.clock.Add(11 * time.Second) // past the 10 s retry grace
 	e := a.refusal(t, "", refreshQuery, map[string]any{"t": first.RefreshToken})
 	wantError(t, e, CodeUnauthenticated, "reason", "REFRESH_TOKEN_REUSED")
 

@@ -36,7 +36,7 @@ type timedStore struct {
 var _ auth.Store = (*timedStore)(nil)
 
 // InstrumentStore returns s with every call timed in auth_store_duration_seconds{method}.
-// Optional interfaces of s (auth.HousekeepingLocker) stay reachable through Unwrap.
+// It forwards no optional interface of s: pass it as auth.Config.WrapStore, which reads them first.
 func (m *Metrics) InstrumentStore(s auth.Store) auth.Store {
 	t := &timedStore{inner: s, obs: make(map[string]prometheus.Observer, len(storeMethods))}
 	for _, name := range storeMethods {
@@ -44,9 +44,6 @@ func (m *Metrics) InstrumentStore(s auth.Store) auth.Store {
 	}
 	return t
 }
-
-// Unwrap returns the wrapped store.
-func (t *timedStore) Unwrap() auth.Store { return t.inner }
 
 // done observes the time since start under method; use as `defer t.done("X", time.Now())`.
 func (t *timedStore) done(method string, start time.Time) {

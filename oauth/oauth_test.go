@@ -264,7 +264,7 @@ func TestRefreshGrant(t *testing.T) {
 	if next.RefreshToken == first.RefreshToken || next.AccessToken == first.AccessToken {
 		t.Fatal("the refresh grant did not rotate")
 	}
-	s.clock.Advance(11 * time.Second) // past the retry grace
+	s.clock.Add(11 * time.Second) // past the retry grace
 	wantError(t, s.form(t, "/token", refresh(first.RefreshToken)), http.StatusBadRequest, "invalid_grant")
 	wantError(t, s.form(t, "/token", refresh(next.RefreshToken)), http.StatusBadRequest, "invalid_grant")
 }

@@ -3,9 +3,10 @@ package passkey_test
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/example/gqlauth/internal/fakeclock"
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/passkey"
@@ -19,17 +20,7 @@ const (
 	password = "correct horse battery staple"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = fakeclock.Clock
 
 // fixture is the auth service with the WebAuthn adapter on a real SQLite file.
 type fixture struct {
@@ -57,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := &clock{t: time.Now().UTC()}
+	c := fakeclock.New(time.Now().UTC())
 	key, err := auth.NewHMACKey([]byte("passkey-test-secret-0123456789abcdefghijkl"))
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/example/gqlauth/internal/testclock"
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/verify"
 	"github.com/example/gqlauth/verify/verifytest"
 )
@@ -44,6 +45,8 @@ func newTestVerifier(t *testing.T, iss *verifytest.Issuer, o verify.Options) *ve
 	t.Cleanup(v.Close)
 	return v
 }
+
+type testClock = fakeclock.Clock
 
 func fixedIssuer(alg string) *verifytest.Issuer {
 	iss := verifytest.NewIssuer(alg, testIssuer, testAudience)
@@ -113,14 +116,14 @@ func TestRefusalReasons(t *testing.T) {
 // one JWKS request, and more unknown kids within 10 s cost none.
 func TestUnknownKidRefetchesOnce(t *testing.T) {
 	iss := fixedIssuer("EdDSA")
-	clock := testclock.At(testNow)
+	clock := fakeclock.New(testNow)
 	v := newTestVerifier(t, iss, verify.Options{Clock: clock.Now})
 	if _, err := v.Verify(context.Background(), iss.Mint("u", "s")); err != nil {
 		t.Fatal(err)
 	}
 	before := iss.JWKSRequests()
 	iss.Rotate(true)
-	clock.Advance(11 * time.Second) // the key set was loaded more than 10 s ago
+	clock.Add(11 * time.Second) // the key set was loaded more than 10 s ago
 	tok := iss.Mint("u", "s")
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
@@ -315,7 +318,7 @@ func BenchmarkVerify(b *testing.B) {
 // is refused once the set is reloaded without it.
 func TestRemovedKeyStopsVerifying(t *testing.T) {
 	iss := fixedIssuer("EdDSA")
-	clock := testclock.At(testNow)
+	clock := fakeclock.New(testNow)
 	v := newTestVerifier(t, iss, verify.Options{Clock: clock.Now})
 	old := iss.Mint("u", "s")
 	for range 2 { // the second answer comes from the cache

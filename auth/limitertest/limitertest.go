@@ -14,19 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/fakeclock"
+
 	"github.com/example/gqlauth/auth"
-	"github.com/example/gqlauth/internal/testclock"
 )
 
 // Factory returns a fresh, empty limiter of its own that reads the time from now.
 type Factory func(t *testing.T, now func() time.Time) auth.Limiter
 
-// Clock is the tests' manual clock (internal/testclock).
-type Clock = testclock.Clock
+// Clock is the tests' manual clock; limiters count in milliseconds, so NewClock starts it on a
+// whole one.
+type Clock = fakeclock.Clock
 
-// NewClock returns a clock at a fixed instant on a whole millisecond (limiters count in
-// milliseconds).
-func NewClock() *Clock { return testclock.At(time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)) }
+// NewClock returns a clock at a fixed instant.
+func NewClock() *Clock { return fakeclock.New(time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 const window = 15 * time.Minute
 
@@ -65,15 +66,15 @@ var tests = []struct {
 	{"CountedAttemptsStayForTheWindow", func(t *testing.T, l auth.Limiter, clock *Clock) {
 		for range 3 {
 			mustReserve(t, l, "k", 3).Done(true)
-			clock.Advance(time.Minute)
+			clock.Add(time.Minute)
 		}
 		// Counted at 0, 1 and 2 minutes; now is 3 minutes: the first leaves at 15.
 		retry := mustRefuse(t, l, "k", 3)
 		checkRetry(t, retry, 12*time.Minute)
-		clock.Advance(12*time.Minute - time.Millisecond)
+		clock.Add(12*time.Minute - time.Millisecond)
 		retry = mustRefuse(t, l, "k", 3)
 		checkRetry(t, retry, time.Millisecond)
-		clock.Advance(time.Millisecond)
+		clock.Add(time.Millisecond)
 		mustReserve(t, l, "k", 3).Done(true) // the window slid past the first attempt
 		retry = mustRefuse(t, l, "k", 3)
 		checkRetry(t, retry, time.Minute) // the attempt at 1 minute leaves at 16
@@ -81,7 +82,7 @@ var tests = []struct {
 	{"RetryAfterNamesTheAttemptThatFreesASlot", func(t *testing.T, l auth.Limiter, clock *Clock) {
 		for range 5 {
 			mustReserve(t, l, "k", 5).Done(true)
-			clock.Advance(time.Minute)
+			clock.Add(time.Minute)
 		}
 		// With a lower limit on the same key, the attempt that must leave is the 3rd newest.
 		retry := mustRefuse(t, l, "k", 3)

@@ -82,7 +82,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		store.Close()
 		return nil, err
 	}
-	svc, err := auth.New(ctx, m.InstrumentStore(store), tokens, auth.Config{
+	svc, err := auth.New(ctx, store, tokens, auth.Config{
+		WrapStore:  m.InstrumentStore, // timed; auth.New puts the request deadline around it
 		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
 		BcryptSlots: cfg.BcryptConcurrency, BcryptLowPriority: true,
 		Passwords:     auth.PasswordPolicy{MinLength: cfg.MinPasswordLength},

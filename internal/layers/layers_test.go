@@ -28,12 +28,10 @@ func TestImportDirection(t *testing.T) {
 		"store/storetest":     {"auth"},
 		"internal/itest":      {},                                           // test helpers: drivers only
 		"internal/authtest":   {"auth", "auth/limitertest", "store/sqlite"}, // adapters' tests: the real service on SQLite
-		"internal/testclock":  {},                                           // the tests' manual clock: stdlib only
-		"auth/limitertest":    {"auth", "internal/testclock"},
-		"internal/bytelru":    {},                      // a byte-bounded cache: stdlib only
-		"internal/migration":  {},                      // the one ordering of SQL files and Go steps: stdlib only
-		"internal/tokenrules": {},                      // the access-token rules, shared by auth and verify: jwt only
-		"verify":              {"internal/tokenrules"}, // for other services: never gqlgen, never a store
+		"internal/bytelru":    {},                                           // a byte-bounded cache: stdlib only
+		"internal/migration":  {},                                           // the one ordering of SQL files and Go steps: stdlib only
+		"internal/tokenrules": {},                                           // the access-token rules, shared by auth and verify: jwt only
+		"verify":              {"internal/tokenrules"},                      // for other services: never gqlgen, never a store
 		"verify/verifytest":   {"internal/tokenrules"},
 		"internal/servertest": {"internal/app"}, // runs the real server in a test process
 		// The example resource server: trusts our tokens through package verify only.
@@ -45,16 +43,18 @@ func TestImportDirection(t *testing.T) {
 		"passkey/passkeytest":        {},       // a software authenticator for tests: stdlib and go-webauthn's CBOR
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
-		"":                 {"internal/app"},
-		"internal/app":     {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
-		"internal/cli":     {"auth", "internal/config", "internal/stores"},
-		"internal/config":  {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
-		"internal/httpx":   {"internal/reqmeta"},          // HTTP middleware
-		"internal/stores":  {"auth", "internal/config", "store/sqlite", "store/postgres", "store/redis"},
-		"e2e":              {}, // the end-to-end suite: tests only, through internal/app
-		"internal/reqmeta": {}, // a request's id and operation: stdlib only
-		"internal/layers":  {}, // this test
-		"scripts/load":     {}, // the load driver: a client of the HTTP API, stdlib only
+		"":                   {"internal/app"},
+		"internal/app":       {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
+		"internal/cli":       {"auth", "internal/config", "internal/stores"},
+		"internal/config":    {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
+		"internal/httpx":     {"internal/reqmeta"},          // HTTP middleware
+		"internal/stores":    {"auth", "internal/config", "store/sqlite", "store/postgres", "store/redis"},
+		"e2e":                {}, // the end-to-end suite: tests only, through internal/app
+		"internal/fakeclock": {}, // the tests' manual clock: stdlib only
+		"auth/limitertest":   {"auth", "internal/fakeclock"},
+		"internal/reqmeta":   {}, // a request's id and operation: stdlib only
+		"internal/layers":    {}, // this test
+		"scripts/load":       {}, // the load driver: a client of the HTTP API, stdlib only
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, module+"/...").Output()
 	if err != nil {

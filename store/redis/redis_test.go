@@ -79,7 +79,7 @@ func TestPendingAttemptsExpire(t *testing.T) {
 	if _, err := l.Reserve(ctx, "k", 1, time.Minute); err == nil {
 		t.Fatal("a pending attempt did not count")
 	}
-	clock.Advance(10 * time.Second)
+	clock.Add(10 * time.Second)
 	r, err := l.Reserve(ctx, "k", 1, time.Minute)
 	if err != nil {
 		t.Fatalf("the crashed attempt still counts after its TTL: %v", err)
