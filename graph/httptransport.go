@@ -149,17 +149,6 @@ func writeNotGraphQL(w http.ResponseWriter, media string, status int, code, mess
 	writeJSON(w, media, status, requestErrors{Errors: gqlerror.List{{Message: message, Extensions: map[string]any{"code": code}}}})
 }
 
-func writeJSON(w http.ResponseWriter, media string, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only a resolver's value could fail to marshal, and gqlgen's marshallers made it.
-		panic(err)
-	}
-	w.Header().Set("Content-Type", media)
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
 // decodeJSON decodes one JSON value into v, numbers kept as json.Number (gqlgen's coercion
 // reads them so, without float rounding).
 func decodeJSON(data []byte, v any) error {
