@@ -130,3 +130,24 @@ func TestMailLimitsSharedByRedis(t *testing.T) {
 	}
 	expectError(t, ask(b), "RATE_LIMITED", "")
 }
+
+// TestResetEndsSessionsOnEveryInstance: a reset made on one instance ends the sessions another
+// instance serves, within a second.
+func TestResetEndsSessionsOnEveryInstance(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{User: smtpUser, Pass: smtpPass})
+	shared := sharedEnv(t, "")
+	for k, v := range smtpEnv(srv, map[string]string{"EMAIL_VERIFICATION": "off"}) {
+		shared[k] = v
+	}
+	a, b := startPair(t, shared)
+	a.register(t, "everywhere@example.com")
+	onB, r := b.login(t, "everywhere@example.com", testPassword)
+	expectOK(t, r)
+	expectOK(t, b.me(t, onB.AccessToken))
+	expectOK(t, a.gql(t, "", `mutation { requestPasswordReset(email: "everywhere@example.com") }`, nil))
+	_, tok := tokenOf(t, waitSent(t, srv, "everywhere@example.com", "Reset your", 10*time.Second).text)
+	expectOK(t, a.gql(t, "", `mutation($t:String!,$p:String!){ resetPassword(token:$t, newPassword:$p) { accessToken } }`, map[string]any{"t": tok, "p": newPassword}))
+	took := eventually(t, 2*time.Second, "instance B refuses the ended session", func() bool { return revoked(t, b, onB.AccessToken) })
+	t.Logf("B refused the session %v after the reset on A", took)
+}
