@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -36,6 +37,19 @@ func TestOutboxSMTPOutage(t *testing.T) {
 	}
 	if n := countSent(t, srv, "outage@example.com", "Reset your"); n != 1 {
 		t.Fatalf("%d reset mails, want 1", n)
+	}
+	// The metrics saw the failed attempts and the delivery (counted once its row is finished,
+	// a moment after the server took it).
+	var text string
+	eventually(t, 5*time.Second, "the delivery in the metrics", func() bool {
+		text = scrapeMetrics(t, s)
+		return strings.Contains(text, `auth_mail_total{outcome="sent"} 1`)
+	})
+	for _, want := range []string{`auth_mail_total{outcome="sent"} 1`, `auth_mail_total{outcome="retry"} 2`,
+		`auth_mail_total{outcome="failed"} 0`, "auth_mail_queued ", "auth_mail_oldest_queued_age_seconds "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
 
