@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/example/gqlauth/internal/refreshcookie"
+
 	"github.com/example/gqlauth/internal/tokenrules"
 )
 
@@ -27,7 +29,7 @@ func RequestContext(ctx context.Context, r *http.Request, tokens *Tokens, client
 	rc.client = Client{IP: clientIP.Of(r), UserAgent: r.UserAgent(), DeviceToken: deviceTokenOf(r, cookies.Device)}
 	if cookies.Refresh != "" {
 		if c, err := r.Cookie(cookies.Refresh); err == nil {
-			if Preflighted(r) { // CSRF: see cookie.go
+			if refreshcookie.Preflighted(r) { // CSRF: see internal/refreshcookie
 				rc.client.RefreshCookie = c.Value
 			} else {
 				rc.client.RefreshCookieIgnored = true
@@ -57,7 +59,7 @@ func deviceTokenOf(r *http.Request, cookie string) string {
 	default:
 		return ""
 	}
-	if cookie != "" && Preflighted(r) {
+	if cookie != "" && refreshcookie.Preflighted(r) {
 		if c, err := r.Cookie(cookie); err == nil {
 			return bounded(c.Value)
 		}

@@ -437,13 +437,21 @@ func TestAdminMFARequiredEndToEnd(t *testing.T) {
 
 // TestStartTotpSetupFreshSession: a fresh sign-in may enrol (the refusal of an older one is
 // tested with the service's clock in graph's TestCredentialFieldsNeedARecentSignIn); the
-// second-factor mutations need a token at all.
+// second-factor mutations need a token at all, and refuse an API key.
 func TestStartTotpSetupFreshSession(t *testing.T) {
 	s := startServer(t, nil)
 	p := s.register(t, "ada@example.com")
 	expectOK(t, s.gql(t, p.AccessToken, `mutation { startTotpSetup { secret } }`, nil))
 	expectError(t, s.gql(t, "", `mutation { startTotpSetup { secret } }`, nil), "UNAUTHENTICATED", "TOKEN_MISSING")
 	expectError(t, s.gql(t, "", `mutation { confirmTotpSetup(code: "123456") }`, nil), "UNAUTHENTICATED", "TOKEN_MISSING")
+	// An API key acts as its user, but cannot manage second factors.
+	r := s.gql(t, p.AccessToken, `mutation { createApiKey(name: "ci") { secret } }`, nil)
+	var key struct{ Secret string }
+	r.decode(t, "createApiKey", &key)
+	for _, m := range []string{`mutation { startTotpSetup { secret } }`, `mutation { confirmTotpSetup(code: "123456") }`,
+		`mutation { disableTotp(code: "123456") }`, `mutation { regenerateRecoveryCodes(code: "123456") }`} {
+		expectError(t, s.gql(t, key.Secret, m, nil), "FORBIDDEN", "SESSION_REQUIRED")
+	}
 }
 
 // TestMFANoEnumerationByTiming: a wrong password costs the same for an account with TOTP and

@@ -7,11 +7,11 @@ import (
 )
 
 // The resolvers that issue a refresh token (register, login, refresh, changePassword) also set
-// it as the refresh cookie, and logout and logoutAll delete it, through auth.SetRefreshCookie
-// and auth.ClearRefreshCookie: no-ops unless REFRESH_COOKIE=true put the holder in the request
-// context (see auth/cookie.go for the attributes and the CSRF rules). The sign-ins (register,
-// login, changePassword) also set the device cookie through auth.SetDeviceCookie; no logout
-// clears it.
+// it as the refresh cookie, and logout and logoutAll delete it, through refreshcookie.SetRefresh
+// and refreshcookie.ClearRefresh: no-ops unless REFRESH_COOKIE=true put the holder in the
+// request context (see internal/refreshcookie for the attributes and the CSRF rules). The
+// sign-ins (register, login, changePassword) also set the device cookie through
+// refreshcookie.SetDevice; no logout clears it.
 
 // errRefreshCookieWithoutPreflight answers refresh(refreshToken: null) when the request has a
 // refresh cookie but none of the headers that prove a CORS preflight (CSRF protection).

@@ -8,7 +8,8 @@ package graph
 import (
 	"context"
 
-	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/refreshcookie"
+
 	"github.com/example/gqlauth/graph/model"
 )
 
@@ -58,7 +59,7 @@ func (r *mutationResolver) VerifyMfa(ctx context.Context, mfaToken string, code 
 	if err != nil {
 		return nil, err
 	}
-	auth.SetRefreshCookie(ctx, g.RefreshToken)
-	auth.SetDeviceCookie(ctx, g.DeviceToken)
+	refreshcookie.SetRefresh(ctx, g.RefreshToken)
+	refreshcookie.SetDevice(ctx, g.DeviceToken)
 	return toPayload(g), nil
 }

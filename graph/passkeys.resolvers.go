@@ -9,7 +9,8 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/refreshcookie"
+
 	"github.com/example/gqlauth/graph/model"
 )
 
@@ -63,8 +64,8 @@ func (r *mutationResolver) FinishPasskeyLogin(ctx context.Context, challengeID s
 	if err != nil {
 		return nil, err
 	}
-	auth.SetRefreshCookie(ctx, g.RefreshToken)
-	auth.SetDeviceCookie(ctx, g.DeviceToken)
+	refreshcookie.SetRefresh(ctx, g.RefreshToken)
+	refreshcookie.SetDevice(ctx, g.DeviceToken)
 	return toPayload(g), nil
 }
 

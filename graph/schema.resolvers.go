@@ -8,6 +8,8 @@ package graph
 import (
 	"context"
 
+	"github.com/example/gqlauth/internal/refreshcookie"
+
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
 )
@@ -18,8 +20,8 @@ func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInp
 	if err != nil {
 		return nil, err
 	}
-	auth.SetRefreshCookie(ctx, g.RefreshToken)
-	auth.SetDeviceCookie(ctx, g.DeviceToken)
+	refreshcookie.SetRefresh(ctx, g.RefreshToken)
+	refreshcookie.SetDevice(ctx, g.DeviceToken)
 	return toPayload(g), nil
 }
 
@@ -29,8 +31,8 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	if err != nil {
 		return nil, err
 	}
-	auth.SetRefreshCookie(ctx, g.RefreshToken)
-	auth.SetDeviceCookie(ctx, g.DeviceToken)
+	refreshcookie.SetRefresh(ctx, g.RefreshToken)
+	refreshcookie.SetDevice(ctx, g.DeviceToken)
 	return toPayload(g), nil
 }
 
@@ -43,7 +45,7 @@ func (r *mutationResolver) Refresh(ctx context.Context, refreshToken *string) (*
 	if err != nil {
 		return nil, err
 	}
-	auth.SetRefreshCookie(ctx, g.RefreshToken)
+	refreshcookie.SetRefresh(ctx, g.RefreshToken)
 	return toPayload(g), nil
 }
 
@@ -51,7 +53,7 @@ func (r *mutationResolver) Refresh(ctx context.Context, refreshToken *string) (*
 func (r *mutationResolver) Logout(ctx context.Context, refreshToken *string) (bool, error) {
 	ended, err := r.Auth.Logout(ctx, refreshTokenOrCookie(ctx, refreshToken))
 	if err == nil {
-		auth.ClearRefreshCookie(ctx)
+		refreshcookie.ClearRefresh(ctx)
 	}
 	return ended, err
 }
@@ -65,7 +67,7 @@ func (r *mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
 	if err := r.Auth.LogoutAll(ctx, p); err != nil {
 		return false, err
 	}
-	auth.ClearRefreshCookie(ctx)
+	refreshcookie.ClearRefresh(ctx)
 	return true, nil
 }
 
@@ -88,8 +90,8 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input model.Chang
 	if err != nil {
 		return nil, err
 	}
-	auth.SetRefreshCookie(ctx, g.RefreshToken)
-	auth.SetDeviceCookie(ctx, g.DeviceToken)
+	refreshcookie.SetRefresh(ctx, g.RefreshToken)
+	refreshcookie.SetDevice(ctx, g.DeviceToken)
 	return toPayload(g), nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/example/gqlauth/internal/refreshcookie"
+
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph"
 	"github.com/example/gqlauth/internal/config"
@@ -88,13 +90,13 @@ func newHandler(d deps) http.Handler {
 	clientIP := auth.NewClientIP(d.cfg.TrustedProxies, d.log)
 	var cookies auth.CookieNames
 	if d.cfg.RefreshCookie {
-		cookies = auth.CookieNames{Refresh: RefreshCookieName, Device: DeviceCookieName}
+		cookies = auth.CookieNames{Refresh: refreshcookie.Name, Device: refreshcookie.DeviceName}
 	}
 	var h http.Handler = mux
 	if d.cfg.RefreshCookie {
-		h = auth.RefreshCookieMiddleware(auth.RefreshCookieConfig{
-			Name: RefreshCookieName, Path: "/query", MaxAge: d.cfg.RefreshTTL,
-			DeviceName: DeviceCookieName, DeviceMaxAge: d.auth.DeviceTokenTTL(),
+		h = refreshcookie.Middleware(refreshcookie.Config{
+			Name: refreshcookie.Name, Path: "/query", MaxAge: d.cfg.RefreshTTL,
+			DeviceName: refreshcookie.DeviceName, DeviceMaxAge: d.auth.DeviceTokenTTL(),
 		})(h)
 	}
 	h = httpx.CORS(d.cfg.CORSOrigins)(h)
@@ -109,12 +111,6 @@ func newHandler(d deps) http.Handler {
 	})(h)
 	return h
 }
-
-// The cookies of REFRESH_COOKIE=on: the refresh token (on /query only) and the device token.
-const (
-	RefreshCookieName = "refresh_token"
-	DeviceCookieName  = "device_token"
-)
 
 // tooLarge answers 413 in the shape the endpoint's clients read: an RFC 6749 error object at
 // the OAuth endpoints, a GraphQL error list elsewhere.

@@ -13,8 +13,8 @@ import (
 func TestImportDirection(t *testing.T) {
 	const module = "github.com/example/gqlauth"
 	allowed := map[string][]string{ // package → the project packages it may import
-		"auth":                {"internal/tokenrules"},
-		"graph":               {"auth", "graph/model", "internal/bytelru", "internal/reqmeta"},
+		"auth":                {"internal/tokenrules", "internal/refreshcookie"},
+		"graph":               {"auth", "graph/model", "internal/bytelru", "internal/reqmeta", "internal/refreshcookie"},
 		"graph/model":         {},
 		"oauth":               {"auth"},
 		"metrics":             {"auth"},
@@ -43,18 +43,19 @@ func TestImportDirection(t *testing.T) {
 		"passkey/passkeytest":        {},       // a software authenticator for tests: stdlib and go-webauthn's CBOR
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
-		"":                   {"internal/app"},
-		"internal/app":       {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores"},
-		"internal/cli":       {"auth", "internal/config", "internal/stores"},
-		"internal/config":    {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
-		"internal/httpx":     {"internal/reqmeta"},          // HTTP middleware
-		"internal/stores":    {"auth", "internal/config", "store/sqlite", "store/postgres", "store/redis"},
-		"e2e":                {}, // the end-to-end suite: tests only, through internal/app
-		"internal/fakeclock": {}, // the tests' manual clock: stdlib only
-		"auth/limitertest":   {"auth", "internal/fakeclock"},
-		"internal/reqmeta":   {}, // a request's id and operation: stdlib only
-		"internal/layers":    {}, // this test
-		"scripts/load":       {}, // the load driver: a client of the HTTP API, stdlib only
+		"":                       {"internal/app"},
+		"internal/app":           {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores", "internal/refreshcookie"},
+		"internal/cli":           {"auth", "internal/config", "internal/stores"},
+		"internal/config":        {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
+		"internal/httpx":         {"internal/reqmeta"},          // HTTP middleware
+		"internal/stores":        {"auth", "internal/config", "store/sqlite", "store/postgres", "store/redis"},
+		"e2e":                    {}, // the end-to-end suite: tests only, through internal/app
+		"internal/fakeclock":     {}, // the tests' manual clock: stdlib only
+		"auth/limitertest":       {"auth", "internal/fakeclock"},
+		"internal/refreshcookie": {}, // the refresh and device cookies: stdlib only
+		"internal/reqmeta":       {}, // a request's id and operation: stdlib only
+		"internal/layers":        {}, // this test
+		"scripts/load":           {}, // the load driver: a client of the HTTP API, stdlib only
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, module+"/...").Output()
 	if err != nil {
