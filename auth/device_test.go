@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/example/gqlauth/internal/fakeclock"
 )
 
 var (
@@ -118,7 +120,7 @@ func TestDeviceTokenTampering(t *testing.T) {
 
 // TestDeviceTokenExpiry: a token is accepted for DefaultDeviceTokenTTL after its issue, not after.
 func TestDeviceTokenExpiry(t *testing.T) {
-	clock := &ktClock{t: ktStart}
+	clock := fakeclock.New(ktStart)
 	d := dtTokens(t, clock.Now, dtHMACKey(t, "device-test-secret-0123456789abcdefgh"))
 	raw := d.issue(dtUser)
 	clock.Set(ktStart.Add(DefaultDeviceTokenTTL - time.Second))

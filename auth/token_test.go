@@ -7,11 +7,12 @@ import (
 	"errors"
 	"maps"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/example/gqlauth/internal/fakeclock"
 )
 
 const (
@@ -26,24 +27,6 @@ var ktStart = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 func ktNow() time.Time { return ktStart }
 
 var ktUser = User{ID: "user-1", Email: "u@example.com", Roles: []Role{RoleUser}}
-
-// ktClock is a settable clock for TokenConfig.Now.
-type ktClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *ktClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *ktClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 func ktTokenConfig(now func() time.Time) TokenConfig {
 	if now == nil {
@@ -184,7 +167,7 @@ func TestIssueClaims(t *testing.T) {
 }
 
 func TestVerifyTimeWindows(t *testing.T) {
-	clock := &ktClock{t: ktStart}
+	clock := fakeclock.New(ktStart)
 	tokens, _ := ktHMACTokens(t, clock.Now)
 	raw, _, err := tokens.Issue(ktUser, Session{ID: "sess-1"})
 	if err != nil {
@@ -221,7 +204,7 @@ func TestVerifyTimeWindows(t *testing.T) {
 }
 
 func TestLeewayIsCapped(t *testing.T) {
-	clock := &ktClock{t: ktStart}
+	clock := fakeclock.New(ktStart)
 	cfg := ktTokenConfig(clock.Now)
 	cfg.Leeway = time.Hour
 	k, _ := NewHMACKey([]byte("fuzz-and-unit-test-secret-0123456789abcdef"))
