@@ -172,6 +172,14 @@ func decodeClaims(t testing.TB, token string, v any) {
 	}
 }
 
+// jwtClaims decodes a JWT's claims without verifying it.
+func jwtClaims(t testing.TB, token string) map[string]any {
+	t.Helper()
+	var c map[string]any
+	decodeClaims(t, token, &c)
+	return c
+}
+
 // claimRoles is a JWT's roles claim.
 func claimRoles(t testing.TB, token string) []string {
 	t.Helper()

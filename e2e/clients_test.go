@@ -42,14 +42,6 @@ func (s *testServer) createClient(t testing.TB, name string, scopes ...string) t
 	return c
 }
 
-// jwtClaims decodes a JWT's claims without verifying it.
-func jwtClaims(t testing.TB, token string) map[string]any {
-	t.Helper()
-	var c map[string]any
-	decodeClaims(t, token, &c)
-	return c
-}
-
 type tokenBody struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`

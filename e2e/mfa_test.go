@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base32"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -129,27 +128,9 @@ func (s *testServer) verifyMfa(t *testing.T, token, code string) (payload, gqlRe
 	return p, r
 }
 
-// claimsOf decodes a JWT's claims without verifying them (the server did).
-func claimsOf(t *testing.T, token string) map[string]any {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWS: %q", token)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c map[string]any
-	if err := json.Unmarshal(raw, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func expectAMR(t *testing.T, token string, want ...string) {
 	t.Helper()
-	c := claimsOf(t, token)
+	c := jwtClaims(t, token)
 	if fmt.Sprint(c["amr"]) != fmt.Sprint(want) || c["auth_time"] == nil {
 		t.Fatalf("amr %v auth_time %v, want %v", c["amr"], c["auth_time"], want)
 	}
