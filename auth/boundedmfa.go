@@ -62,10 +62,10 @@ func (s *boundedStore) CreateMFAChallenge(ctx context.Context, c MFAChallenge) e
 	return s.Store.CreateMFAChallenge(ctx, c)
 }
 
-func (s *boundedStore) TakeMFAAttempt(ctx context.Context, hash []byte, max int, now time.Time) (MFAChallenge, error) {
+func (s *boundedStore) TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int, now time.Time) (MFAChallenge, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.Store.TakeMFAAttempt(ctx, hash, max, now)
+	return s.Store.TakeMFAAttempt(ctx, hash, maxAttempts, now)
 }
 
 func (s *boundedStore) ConsumeMFAChallenge(ctx context.Context, hash []byte, now time.Time) (bool, error) {

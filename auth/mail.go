@@ -20,6 +20,7 @@ import (
 // Verification is the EMAIL_VERIFICATION mode.
 type Verification string
 
+// The EMAIL_VERIFICATION modes.
 const (
 	VerificationOff      Verification = "off"      // no verification mail at register
 	VerificationOptional Verification = "optional" // a mail at register; User.EmailVerified tells

@@ -9,6 +9,7 @@ import (
 // MailKind names a mail token's purpose; a token is only accepted for its own kind.
 type MailKind string
 
+// The kinds of mail.
 const (
 	MailVerifyEmail   MailKind = "verify_email"   // proves the account's address
 	MailResetPassword MailKind = "reset_password" // sets a new password without the old one
@@ -41,6 +42,7 @@ type MailTokenUse struct {
 // MailStatus is where an outbox mail stands.
 type MailStatus string
 
+// The states of a mail in the outbox.
 const (
 	MailQueued  MailStatus = "queued"
 	MailSent    MailStatus = "sent"

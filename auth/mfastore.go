@@ -49,7 +49,7 @@ type MFAStore interface {
 	// TakeMFAAttempt counts one code tried against the challenge with that hash, if it is
 	// unused, not expired at now and has had fewer than max attempts, and returns it as updated.
 	// ErrNotFound otherwise (unknown, used, expired, exhausted): nothing is counted.
-	TakeMFAAttempt(ctx context.Context, hash []byte, max int, now time.Time) (MFAChallenge, error)
+	TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int, now time.Time) (MFAChallenge, error)
 	// ConsumeMFAChallenge marks the challenge used at now, if it is unused and not expired, and
 	// reports whether this call did.
 	ConsumeMFAChallenge(ctx context.Context, hash []byte, now time.Time) (bool, error)

@@ -48,7 +48,7 @@ func (s *Service) RunMailSender(ctx context.Context) {
 		case <-s.outbox.ch:
 			// Not at once: see MailConfig.WakeDelay.
 			d := s.cfg.Mail.WakeDelay
-			pause := time.NewTimer(d + rand.N(d+1))
+			pause := time.NewTimer(d + rand.N(d+1)) //nolint:gosec // G404: jitter, not a secret
 			select {
 			case <-ctx.Done():
 				pause.Stop()
@@ -133,13 +133,13 @@ func (s *Service) finishMail(ctx context.Context, m OutboxMail, status MailStatu
 	}
 }
 
-// retryDelay is the wait before attempt n+1: min·2ⁿ, at most max.
-func retryDelay(min, max time.Duration, attempts int) time.Duration {
-	d := min
+// retryDelay is the wait before attempt n+1: first·2ⁿ, at most ceiling.
+func retryDelay(first, ceiling time.Duration, attempts int) time.Duration {
+	d := first
 	for range attempts {
 		d *= 2
-		if d >= max {
-			return max
+		if d >= ceiling {
+			return ceiling
 		}
 	}
 	return d

@@ -80,6 +80,7 @@ func TestConfigRefusals(t *testing.T) {
 		{"BCRYPT_COST abc", map[string]string{"BCRYPT_COST": "abc"}, "BCRYPT_COST"},
 		{"BCRYPT_COST fraction", map[string]string{"BCRYPT_COST": "12.5"}, "BCRYPT_COST"},
 		{"ADMIN_MFA maybe", map[string]string{"ADMIN_MFA": "maybe"}, "ADMIN_MFA"},
+		{"BCRYPT_PRIORITY high", map[string]string{"BCRYPT_PRIORITY": "high"}, "BCRYPT_PRIORITY"},
 		{"JWT_PRIVATE_KEY_FILE missing", map[string]string{"JWT_ALG": "EdDSA", "JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "nope.pem")}, "JWT_PRIVATE_KEY_FILE"},
 		{"JWT_PRIVATE_KEY_FILE a directory", map[string]string{"JWT_ALG": "ES256", "JWT_PRIVATE_KEY_FILE": dir}, "JWT_PRIVATE_KEY_FILE"},
 		{"JWT_PRIVATE_KEY_FILE not PEM", map[string]string{"JWT_ALG": "RS256", "JWT_PRIVATE_KEY_FILE": garbage}, "JWT_PRIVATE_KEY_FILE"},

@@ -73,12 +73,16 @@ const testIssuer = "http://gqlauth.test"
 // unsets). PORT=0: the server picks a free port, and says which in its log.
 func testEnv(t testing.TB, overrides map[string]string) map[string]string {
 	env := map[string]string{
-		"PORT":         "0",
-		"DATA_DIR":     t.TempDir(),
-		"BCRYPT_COST":  "10",
-		"JWT_SECRET":   "test-secret-0123456789abcdefghijklmnopqrstuvwxyz",
-		"JWT_ISSUER":   testIssuer,
-		"JWT_AUDIENCE": "graphql-api",
+		"PORT":        "0",
+		"DATA_DIR":    t.TempDir(),
+		"BCRYPT_COST": "10",
+		// Hashing at normal priority: go test runs other packages' test binaries beside this
+		// one, and at the lowest priority (the default) they would starve the server's bcrypt
+		// threads, turning the suite's timings into the machine's load.
+		"BCRYPT_PRIORITY": "normal",
+		"JWT_SECRET":      "test-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+		"JWT_ISSUER":      testIssuer,
+		"JWT_AUDIENCE":    "graphql-api",
 		// No verification mail at register: its MAIL_SENT event arrives on its own time and
 		// would interleave with the events tests wait for. The mail tests ask for "optional".
 		"EMAIL_VERIFICATION": "off",

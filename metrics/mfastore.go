@@ -54,9 +54,9 @@ func (t *timedStore) CreateMFAChallenge(ctx context.Context, c auth.MFAChallenge
 	return t.inner.CreateMFAChallenge(ctx, c)
 }
 
-func (t *timedStore) TakeMFAAttempt(ctx context.Context, hash []byte, max int, now time.Time) (auth.MFAChallenge, error) {
+func (t *timedStore) TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int, now time.Time) (auth.MFAChallenge, error) {
 	defer t.done("TakeMFAAttempt", time.Now())
-	return t.inner.TakeMFAAttempt(ctx, hash, max, now)
+	return t.inner.TakeMFAAttempt(ctx, hash, maxAttempts, now)
 }
 
 func (t *timedStore) ConsumeMFAChallenge(ctx context.Context, hash []byte, now time.Time) (bool, error) {

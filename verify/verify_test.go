@@ -46,8 +46,6 @@ func newTestVerifier(t *testing.T, iss *verifytest.Issuer, o verify.Options) *ve
 	return v
 }
 
-type testClock = fakeclock.Clock
-
 func fixedIssuer(alg string) *verifytest.Issuer {
 	iss := verifytest.NewIssuer(alg, testIssuer, testAudience)
 	iss.Now = func() time.Time { return testNow }

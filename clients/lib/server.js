@@ -67,6 +67,9 @@ export async function startServer(t, env = {}, { localhost = false } = {}) {
     JWT_ISSUER: publicURL,
     ...(localhost ? { PUBLIC_URL: publicURL } : {}),
     BCRYPT_COST: '10',
+    // Hashing at normal priority: Chromium and node run beside the server, and would starve
+    // bcrypt threads of the lowest priority (the default), slowing every sign-in of the tests.
+    BCRYPT_PRIORITY: 'normal',
     ...env,
   };
   const child = spawn(binary(), [], { env: serverEnv, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -85,7 +85,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	svc, err := auth.New(ctx, store, tokens, auth.Config{
 		WrapStore:  m.InstrumentStore, // timed; auth.New puts the request deadline around it
 		RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, BcryptCost: cfg.BcryptCost,
-		BcryptSlots: cfg.BcryptConcurrency, BcryptLowPriority: true,
+		BcryptSlots: cfg.BcryptConcurrency, BcryptLowPriority: cfg.BcryptLowPriority,
 		Passwords:     auth.PasswordPolicy{MinLength: cfg.MinPasswordLength},
 		LoginPerIP:    auth.Limit{N: cfg.LoginFailuresPerIP, Window: 15 * time.Minute},
 		RegisterPerIP: auth.Limit{N: cfg.RegistrationsPerIP, Window: 10 * time.Minute},

@@ -62,7 +62,9 @@ func Exec(ctx context.Context, args []string, getenv func(string) string, stdin 
 	if err != nil {
 		return err
 	}
-	reserveHashingProcs(getenv, cfg.BcryptConcurrency)
+	if cfg.BcryptLowPriority {
+		reserveHashingProcs(getenv, cfg.BcryptConcurrency)
+	}
 	return serve(ctx, cfg, newLogger(cfg, stderr))
 }
 

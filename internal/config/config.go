@@ -42,6 +42,9 @@ type Config struct {
 	ReuseGrace        time.Duration
 	BcryptCost        int
 	BcryptConcurrency int // bcrypt operations at once; 0 = the number of CPUs
+	// BcryptLowPriority (BCRYPT_PRIORITY=low, the default): hashing on threads of the lowest
+	// priority, so cheap requests win the CPU during a login flood.
+	BcryptLowPriority bool
 	MinPasswordLength int
 
 	RateLimits         bool
@@ -190,6 +193,13 @@ func Load(getenv func(string) string) (Config, error) {
 			fail("BCRYPT_CONCURRENCY", "%q is not a whole number from 1 to 1024", raw)
 		}
 		c.BcryptConcurrency = n
+	}
+	switch v := env("BCRYPT_PRIORITY", "low"); v {
+	case "low":
+		c.BcryptLowPriority = true
+	case "normal":
+	default:
+		fail("BCRYPT_PRIORITY", "%q is neither low nor normal", v)
 	}
 	minLen, err := strconv.Atoi(env("PASSWORD_MIN_LENGTH", "8"))
 	if err != nil || minLen < 8 || minLen > 64 {

@@ -32,6 +32,8 @@ func TestConfigAccepted(t *testing.T) {
 		{"BCRYPT_COST 14", map[string]string{"BCRYPT_COST": "14"}, func(c Config) bool { return c.BcryptCost == 14 }},
 		{"ADMIN_MFA required", map[string]string{"ADMIN_MFA": "required"}, func(c Config) bool { return c.AdminMFA }},
 		{"ADMIN_MFA default", map[string]string{}, func(c Config) bool { return !c.AdminMFA }},
+		{"BCRYPT_PRIORITY default", map[string]string{}, func(c Config) bool { return c.BcryptLowPriority }},
+		{"BCRYPT_PRIORITY normal", map[string]string{"BCRYPT_PRIORITY": "normal"}, func(c Config) bool { return !c.BcryptLowPriority }},
 		{"JWT_ALG EdDSA", map[string]string{"JWT_ALG": "EdDSA"}, func(c Config) bool { return c.JWTAlg == "EdDSA" }},
 		{"JWT_ALG ES256", map[string]string{"JWT_ALG": "ES256"}, func(c Config) bool { return c.JWTAlg == "ES256" }},
 		{"JWT_ALG RS256", map[string]string{"JWT_ALG": "RS256"}, func(c Config) bool { return c.JWTAlg == "RS256" }},

@@ -35,6 +35,7 @@ func (m TLSMode) String() string {
 // Auth is the SASL mechanism used when the URL has credentials.
 type Auth string
 
+// The SMTP authentication mechanisms.
 const (
 	AuthPlain Auth = "PLAIN"
 	AuthLogin Auth = "LOGIN"

@@ -179,14 +179,14 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c auth.MFAChallenge) err
 }
 
 // TakeMFAAttempt counts one attempt against a live challenge: one conditional UPDATE.
-func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, max int, now time.Time) (auth.MFAChallenge, error) {
+func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int, now time.Time) (auth.MFAChallenge, error) {
 	var (
 		c    auth.MFAChallenge
 		used *time.Time
 	)
 	err := s.pool.QueryRow(ctx, `UPDATE mfa_challenges SET attempts = attempts + 1
 		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3
-		RETURNING token_hash, user_id, security_stamp, created_at, expires_at, attempts, used_at`, hash, now, max).
+		RETURNING token_hash, user_id, security_stamp, created_at, expires_at, attempts, used_at`, hash, now, maxAttempts).
 		Scan(&c.Hash, &c.UserID, &c.Stamp, &c.CreatedAt, &c.ExpiresAt, &c.Attempts, &used)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return auth.MFAChallenge{}, auth.ErrNotFound

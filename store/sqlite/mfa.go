@@ -200,7 +200,7 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c auth.MFAChallenge) err
 const challengeCols = `token_hash, user_id, security_stamp, created_at, expires_at, attempts, used_at`
 
 // TakeMFAAttempt counts one attempt against a live challenge: one conditional UPDATE.
-func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, max int, now time.Time) (auth.MFAChallenge, error) {
+func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int, now time.Time) (auth.MFAChallenge, error) {
 	var c auth.MFAChallenge
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var (
@@ -209,7 +209,7 @@ func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, max int, now ti
 		)
 		err := tx.QueryRowContext(ctx, `UPDATE mfa_challenges SET attempts = attempts + 1
 			WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? AND attempts < ?
-			RETURNING `+challengeCols, hash, micros(now), max).
+			RETURNING `+challengeCols, hash, micros(now), maxAttempts).
 			Scan(&c.Hash, &c.UserID, &c.Stamp, &created, &expires, &c.Attempts, &used)
 		if errors.Is(err, sql.ErrNoRows) {
 			return auth.ErrNotFound
