@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,5 +198,45 @@ func TestOutboxRetries(t *testing.T) {
 		if m.To == "nobody@example.com" {
 			t.Fatal("a reset mail was delivered to an address without an account")
 		}
+	}
+}
+
+// TestOutboxKeepsLinksSealed: a reset mail that waits in the outbox (its delivery failed) holds
+// no usable link in the database, only a sealed one; the retry opens it, and the delivered link
+// works.
+func TestOutboxKeepsLinksSealed(t *testing.T) {
+	f, rec := mailFixture(t)
+	ctx := clientCtx()
+	if _, err := f.svc.Register(ctx, "sealed@example.com", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	send(t, f, 1) // the verification mail
+	rec.setFail(errors.New("421 try again later"))
+	if err := f.svc.RequestPasswordReset(ctx, "sealed@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	send(t, f, 1) // prepared (token issued, link written), delivery failed: queued for 1m
+
+	// What the database holds, read as the store gives it out.
+	f.clock.Add(time.Minute)
+	claimed, err := f.store.ClaimMail(context.Background(), f.clock.Now().UTC(), time.Second, 10)
+	if err != nil || len(claimed) != 1 || !claimed[0].Prepared {
+		t.Fatalf("ClaimMail: %+v, %v; want the prepared reset mail", claimed, err)
+	}
+	for k, v := range claimed[0].Data {
+		if strings.Contains(v, "token=") {
+			t.Fatalf("the stored mail holds a link in the clear: %s = %q", k, v)
+		}
+	}
+	if claimed[0].Data["sealedLink"] == "" {
+		t.Fatalf("no sealed link in the stored mail: %v", claimed[0].Data)
+	}
+
+	f.clock.Add(2 * time.Second) // that claim's lease ran out
+	rec.setFail(nil)
+	send(t, f, 1)
+	token := tokenIn(t, rec.last(t, "reset-password"))
+	if _, err := f.svc.ResetPassword(ctx, token, "another correct horse battery"); err != nil {
+		t.Fatalf("the delivered link's token: %v", err)
 	}
 }

@@ -215,8 +215,12 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 // send is false when there is nobody to write to after all (the mail is dropped).
 func (s *Service) prepare(ctx context.Context, m OutboxMail) (_ OutboxMail, send bool, _ error) {
 	k, carriesToken := mailKinds[m.Kind]
-	if !carriesToken || m.Prepared {
+	if !carriesToken {
 		return m, true, nil
+	}
+	if m.Prepared { // a retry: its link was sealed when it was prepared
+		m, err := s.openLink(m)
+		return m, err == nil, err
 	}
 	var (
 		u   User
@@ -253,7 +257,7 @@ func (s *Service) prepare(ctx context.Context, m OutboxMail) (_ OutboxMail, send
 	data["link"] = s.cfg.Mail.LinkBase + k.page + "#token=" + token
 	t := MailToken{Hash: hash, UserID: u.ID, Kind: m.Kind, Email: m.To, Stamp: u.SecurityStamp,
 		CreatedAt: now, ExpiresAt: now.Add(m.Kind.ttl())}
-	if err := s.store.IssueMailToken(ctx, m.ID, t, data); err != nil {
+	if err := s.store.IssueMailToken(ctx, m.ID, t, s.sealedLink(m.ID, data)); err != nil {
 		return m, false, fmt.Errorf("issue mail token: %w", err)
 	}
 	m.UserID, m.Data, m.Prepared = u.ID, data, true
