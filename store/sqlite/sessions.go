@@ -149,12 +149,13 @@ func (s *Store) rotateBatch(batch []*rotation) {
 		}
 		return
 	}
+	bound := &txStmts{tx: tx}
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil { // its caller gave up before it ran: nothing written
 			r.err = err
 			continue
 		}
-		r.sess, r.err = s.rotateInTx(ctx, tx, r.oldHash, r.newHash, r.now)
+		r.sess, r.err = s.rotateInTx(ctx, bound, r.oldHash, r.newHash, r.now)
 		if r.err != nil && !nothingWritten(r.err) {
 			_ = tx.Rollback()
 			for _, r := range batch {
@@ -182,7 +183,7 @@ func (s *Store) rotateAlone(r *rotation) {
 	var sess auth.Session
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		sess, err = s.rotateInTx(ctx, tx, r.oldHash, r.newHash, r.now)
+		sess, err = s.rotateInTx(ctx, &txStmts{tx: tx}, r.oldHash, r.newHash, r.now)
 		return err
 	})
 	if err != nil {
@@ -197,20 +198,35 @@ func nothingWritten(err error) bool {
 	return errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrSessionEnded) || errors.As(err, &rotated)
 }
 
-// rotateInTx is one rotation inside tx.
-func (s *Store) rotateInTx(ctx context.Context, tx *sql.Tx, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
+// txStmts binds the prepared rotation statements to one transaction on first use, so that the
+// rotations of a batch share one binding each (Tx.StmtContext costs a few allocations and
+// locks per call). database/sql closes them with the transaction.
+type txStmts struct {
+	tx                                *sql.Tx
+	rotate, addToken, touch, diagnose *sql.Stmt
+}
+
+func (b *txStmts) bind(ctx context.Context, dst **sql.Stmt, prepared *sql.Stmt) *sql.Stmt {
+	if *dst == nil {
+		*dst = b.tx.StmtContext(ctx, prepared)
+	}
+	return *dst
+}
+
+// rotateInTx is one rotation inside tx's transaction.
+func (s *Store) rotateInTx(ctx context.Context, tx *txStmts, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
 	var sid string
-	err := tx.StmtContext(ctx, s.st.rotate).QueryRowContext(ctx, micros(now), oldHash).Scan(&sid)
+	err := tx.bind(ctx, &tx.rotate, s.st.rotate).QueryRowContext(ctx, micros(now), oldHash).Scan(&sid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Session{}, s.whyNotRotated(ctx, tx, oldHash, now)
 	}
 	if err != nil {
 		return auth.Session{}, fmt.Errorf("sqlite: rotate: %w", err)
 	}
-	if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, newHash, sid, micros(now)); err != nil {
+	if _, err := tx.bind(ctx, &tx.addToken, s.st.addToken).ExecContext(ctx, newHash, sid, micros(now)); err != nil {
 		return auth.Session{}, fmt.Errorf("sqlite: rotate: insert token: %w", err)
 	}
-	sess, err := scanSession(tx.StmtContext(ctx, s.st.touch).QueryRowContext(ctx, micros(now), sid))
+	sess, err := scanSession(tx.bind(ctx, &tx.touch, s.st.touch).QueryRowContext(ctx, micros(now), sid))
 	if err != nil {
 		return auth.Session{}, fmt.Errorf("sqlite: rotate: touch session: %w", err)
 	}
@@ -220,13 +236,13 @@ func (s *Store) rotateInTx(ctx context.Context, tx *sql.Tx, oldHash, newHash []b
 // whyNotRotated explains a rotation that updated nothing. A session that is not live wins over
 // an already-rotated token: nothing can be minted from it either way, and the caller need not
 // treat it as reuse.
-func (s *Store) whyNotRotated(ctx context.Context, tx *sql.Tx, hash []byte, now time.Time) error {
+func (s *Store) whyNotRotated(ctx context.Context, tx *txStmts, hash []byte, now time.Time) error {
 	var (
 		rotated, ended sql.NullInt64
 		sid, uid       string
 		expires        int64
 	)
-	err := tx.StmtContext(ctx, s.st.diagnose).QueryRowContext(ctx, hash).Scan(&rotated, &sid, &uid, &ended, &expires)
+	err := tx.bind(ctx, &tx.diagnose, s.st.diagnose).QueryRowContext(ctx, hash).Scan(&rotated, &sid, &uid, &ended, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return auth.ErrNotFound
