@@ -13,7 +13,7 @@ go test -race -count=1 -timeout 30m ./...
 
 # The timing and heap-size tests skip (or check less) under -race, which makes bcrypt about 15
 # times slower and changes what allocations cost; they run here once more without it.
-go test -count=1 -timeout 30m -run '^(TestNoEnumerationAfterCostRaise|TestMemoryLimiterSizeBound)$' ./e2e/ ./auth/
+go test -count=1 -timeout 30m -run '^(TestNoEnumerationAfterCostRaise|TestMFANoEnumerationByTiming|TestLoginInFlightRacingAccountChange|TestMemoryLimiterSizeBound)$' ./e2e/ ./auth/
 
 if [ -f clients/run.sh ]; then
   bash clients/run.sh
