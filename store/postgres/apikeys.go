@@ -59,14 +59,7 @@ func (s *Store) APIKeyByID(ctx context.Context, id string) (auth.APIKey, error) 
 func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]auth.APIKey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+apiKeyCols+` FROM api_keys
 		WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list api keys: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.APIKey, error) { return scanAPIKey(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list api keys: %w", err)
-	}
-	return out, nil
+	return listRows(rows, err, "list api keys", scanAPIKey)
 }
 
 const revokeKeysSQL = `WITH r AS (

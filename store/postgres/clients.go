@@ -55,14 +55,7 @@ func (s *Store) ClientByID(ctx context.Context, id string) (auth.OAuthClient, er
 // ListClients returns every client, oldest first.
 func (s *Store) ListClients(ctx context.Context) ([]auth.OAuthClient, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+clientCols+` FROM oauth_clients ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list clients: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.OAuthClient, error) { return scanClient(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list clients: %w", err)
-	}
-	return out, nil
+	return listRows(rows, err, "list clients", scanClient)
 }
 
 // RevokeClient revokes an active client and logs it, in one transaction.

@@ -64,12 +64,9 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 			WHERE status = 'queued' AND next_attempt <= $2 AND claimed_until <= $2
 			ORDER BY next_attempt, id LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING `+outboxCols, now.Add(lease), now, limit)
+	out, err := listRows(rows, err, "claim mail", scanOutbox)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: claim mail: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.OutboxMail, error) { return scanOutbox(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: claim mail: %w", err)
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b auth.OutboxMail) int { return a.NextAttempt.Compare(b.NextAttempt) })
 	return out, nil

@@ -91,19 +91,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p auth.Passkey) error {
 func (s *Store) ListPasskeys(ctx context.Context, userID string) ([]auth.Passkey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE user_id = $1
 		ORDER BY created_at, id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list passkeys: %w", err)
-	}
-	defer rows.Close()
-	var out []auth.Passkey
-	for rows.Next() {
-		p, err := scanPasskey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: list passkeys: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return listRows(rows, err, "list passkeys", scanPasskey)
 }
 
 // PasskeyByCredentialID returns auth.ErrNotFound for an unknown credential id.

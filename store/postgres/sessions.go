@@ -164,14 +164,7 @@ func (s *Store) ListLiveSessions(ctx context.Context, userID string, now time.Ti
 	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2
 		ORDER BY created_at DESC, id DESC`, userID, now)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: live sessions: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Session, error) { return scanSession(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: live sessions: %w", err)
-	}
-	return list, nil
+	return listRows(rows, err, "live sessions", scanSession)
 }
 
 // endSQL ends the sessions matched by a WHERE clause and logs one entry per session, in id

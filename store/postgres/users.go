@@ -77,14 +77,7 @@ func (s *Store) ListUsers(ctx context.Context, afterID string, limit int) ([]aut
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
-	}
-	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.User, error) { return scanUser(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
-	}
-	return users, nil
+	return listRows(rows, err, "list users", scanUser)
 }
 
 // SetUserRoles replaces the user's roles and logs a ChangeUser entry. The security stamp stays:

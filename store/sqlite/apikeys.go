@@ -64,22 +64,7 @@ func (s *Store) APIKeyByID(ctx context.Context, id string) (auth.APIKey, error) 
 func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]auth.APIKey, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys
 		WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
-	}
-	defer rows.Close()
-	var out []auth.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
-	}
-	return out, nil
+	return listRows(rows, err, "list api keys", scanAPIKey)
 }
 
 // RevokeAPIKey revokes an active key and logs it, in one transaction.

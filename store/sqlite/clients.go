@@ -56,22 +56,7 @@ func (s *Store) ClientByID(ctx context.Context, id string) (auth.OAuthClient, er
 // ListClients returns every client, oldest first.
 func (s *Store) ListClients(ctx context.Context) ([]auth.OAuthClient, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+clientCols+` FROM oauth_clients ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list clients: %w", err)
-	}
-	defer rows.Close()
-	var out []auth.OAuthClient
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list clients: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list clients: %w", err)
-	}
-	return out, nil
+	return listRows(rows, err, "list clients", scanClient)
 }
 
 // RevokeClient revokes an active client and logs it, in one transaction.

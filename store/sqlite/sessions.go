@@ -305,22 +305,7 @@ func oneSession(row *sql.Row) (auth.Session, error) {
 // ListLiveSessions returns sessions not ended and not expired at now, newest first.
 func (s *Store) ListLiveSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
 	rows, err := s.st.liveSessions.QueryContext(ctx, userID, micros(now))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: live sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []auth.Session
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: live sessions: %w", err)
-		}
-		out = append(out, sess)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: live sessions: %w", err)
-	}
-	return out, nil
+	return listRows(rows, err, "live sessions", scanSession)
 }
 
 // EndSession ends a session that has not been ended yet. An expired session is ended too: an

@@ -65,22 +65,7 @@ func (s *Store) ListUsers(ctx context.Context, afterID string, limit int) ([]aut
 		return nil, nil
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
-	}
-	defer rows.Close()
-	var out []auth.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
-	}
-	return out, nil
+	return listRows(rows, err, "list users", scanUser)
 }
 
 // SetUserRoles replaces the user's roles and logs a ChangeUser entry. The security stamp stays:
