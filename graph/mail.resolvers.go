@@ -8,9 +8,8 @@ package graph
 import (
 	"context"
 
-	"github.com/example/gqlauth/internal/refreshcookie"
-
 	"github.com/example/gqlauth/graph/model"
+	"github.com/example/gqlauth/internal/refreshcookie"
 )
 
 // RequestEmailVerification is the resolver for the requestEmailVerification field.

@@ -9,9 +9,8 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/example/gqlauth/internal/refreshcookie"
-
 	"github.com/example/gqlauth/graph/model"
+	"github.com/example/gqlauth/internal/refreshcookie"
 )
 
 // StartPasskeyRegistration is the resolver for the startPasskeyRegistration field.

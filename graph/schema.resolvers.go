@@ -8,10 +8,9 @@ package graph
 import (
 	"context"
 
-	"github.com/example/gqlauth/internal/refreshcookie"
-
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
+	"github.com/example/gqlauth/internal/refreshcookie"
 )
 
 // Register is the resolver for the register field.
