@@ -10,7 +10,8 @@
   'use strict';
 
   const root = document.getElementById('mailbox');
-  if (!root) {
+  const pg = window.gqlauthPlayground; // loaded before this file; its bridge lends el
+  if (!root || !pg) {
     return;
   }
   const source = new URL(root.getAttribute('data-source') || '/dev/mailbox', window.location.href);
@@ -19,28 +20,7 @@
   // background, so a mail shows up a moment after the mutation that queued it.
   const POLL_MS = 2000;
 
-  // el builds an element: el('li', {class: 'x', onclick: f}, child, 'text', …).
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) {
-        continue;
-      }
-      if (k.startsWith('on')) {
-        node.addEventListener(k.slice(2), v);
-      } else if (k === 'class') {
-        node.className = v;
-      } else {
-        node.setAttribute(k, v === true ? '' : String(v));
-      }
-    }
-    for (const c of children) {
-      if (c !== undefined && c !== null && c !== false) {
-        node.append(c);
-      }
-    }
-    return node;
-  }
+  const el = pg.el;
 
   let mails = [];
   let selected = null; // id of the open mail
@@ -56,7 +36,7 @@
   const refreshButton = el('button', { id: 'mailbox-refresh', type: 'button', onclick: () => load() }, 'Refresh');
   const closeButton = el('button', { id: 'mailbox-close', type: 'button', class: 'secondary', onclick: () => setOpen(false) }, 'Close');
 
-  root.classList.add('mailbox');
+  root.classList.add('drawer', 'mailbox');
   root.setAttribute('aria-label', 'Development mailbox');
   root.append(
     el(

@@ -243,11 +243,36 @@
     '',
   ].join('\n');
 
+  // el builds an element, for the panels in files of their own (lent through the bridge below):
+  // el('li', {class: 'x', onclick: f}, child, 'text', …).
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) {
+        continue;
+      }
+      if (k.startsWith('on')) {
+        node.addEventListener(k.slice(2), v);
+      } else if (k === 'class') {
+        node.className = v;
+      } else {
+        node.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const c of children) {
+      if (c !== undefined && c !== null && c !== false) {
+        node.append(c);
+      }
+    }
+    return node;
+  }
+
   // The bridge for the panels kept in files of their own (security.js: passkeys, the second
   // sign-in step, the Security panel): they make requests as the signed-in user and start a
   // session from an AuthPayload, without reaching into this closure or seeing the refresh token.
   window.gqlauthPlayground = Object.freeze({
     PAYLOAD,
+    el,
     gql: async (query, variables) => {
       if (session && Date.now() > session.expiresAt - 2000) {
         await refresh();

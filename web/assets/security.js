@@ -18,28 +18,7 @@
   }
   const $ = (id) => document.getElementById(id);
 
-  // el builds an element: el('li', {class: 'x', onclick: f}, child, 'text', …).
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) {
-        continue;
-      }
-      if (k.startsWith('on')) {
-        node.addEventListener(k.slice(2), v);
-      } else if (k === 'class') {
-        node.className = v;
-      } else {
-        node.setAttribute(k, v === true ? '' : String(v));
-      }
-    }
-    for (const c of children) {
-      if (c !== undefined && c !== null && c !== false) {
-        node.append(c);
-      }
-    }
-    return node;
-  }
+  const el = pg.el;
 
   // ---- WebAuthn: the server speaks the Level 3 JSON forms; browsers without the JSON helpers
   // get the base64url fields turned into bytes by hand.
@@ -264,7 +243,7 @@
 
   const panel = el(
     'aside',
-    { id: 'security', class: 'security', hidden: true, 'aria-label': 'Security' },
+    { id: 'security', class: 'drawer security', hidden: true, 'aria-label': 'Security' },
     el('div', { class: 'security-header' }, el('h2', {}, 'Security'), el('button', { id: 'security-close', type: 'button', class: 'secondary', onclick: () => setOpen(false) }, 'Close')),
     status,
     el('section', { id: 'security-totp' }, el('h3', {}, 'Authenticator app (TOTP)'), totpState, totpStart, setup, recovery, manage),
