@@ -65,3 +65,24 @@ export async function screenshot(page, name) {
   mkdirSync(outDir, { recursive: true });
   await page.screenshot({ path: join(outDir, name + '.png') });
 }
+
+/**
+ * queryMe runs { me { email } } in GraphiQL and returns the result pane's JSON once it shows
+ * email (the signed-in user's).
+ */
+export async function queryMe(page, email) {
+  await page.evaluate(() => {
+    document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('{ me { email } }');
+  });
+  await page.click('.graphiql-execute-button');
+  const result = await page.waitForFunction(
+    (want) => {
+      const cm = document.querySelector('.result-window .CodeMirror');
+      const text = cm ? cm.CodeMirror.getValue() : '';
+      return text.includes(want) ? text : false;
+    },
+    email,
+    { timeout: 10000 },
+  );
+  return JSON.parse(await result.jsonValue());
+}

@@ -2,16 +2,9 @@
 // the email in the result pane. The page must load nothing from elsewhere and break no rule of
 // its Content-Security-Policy.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch, queryMe, screenshot } from '../lib/browser.js';
 import { PASSWORD, startServer } from '../lib/server.js';
-
-const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'out');
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 test('GraphiQL: sign in through the panel and query me', async (t) => {
   // A short access token lifetime, so the page must renew it (refresh) to keep working.
@@ -19,23 +12,7 @@ test('GraphiQL: sign in through the panel and query me', async (t) => {
   const email = 'playground@example.com';
   await server.register(email);
 
-  const userDataDir = mkdtempSync(join(tmpdir(), 'gqlauth-chromium-'));
-  t.after(() => rmSync(userDataDir, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-    viewport: { width: 1280, height: 800 },
-  });
-  t.after(() => context.close());
+  const context = await launch(t);
 
   const page = context.pages()[0] ?? (await context.newPage());
   const problems = [];
@@ -61,8 +38,7 @@ test('GraphiQL: sign in through the panel and query me', async (t) => {
   await page.waitForSelector('.graphiql-container .graphiql-query-editor .CodeMirror', { timeout: 15000 });
   await page.fill('#auth-email', email);
   await page.fill('#auth-password', PASSWORD);
-  mkdirSync(outDir, { recursive: true });
-  await page.screenshot({ path: join(outDir, 'playground-signin.png') });
+  await screenshot(page, 'playground-signin');
   await page.click('#auth-signin');
   await page.waitForSelector('#signed-in:not([hidden])', { timeout: 10000 });
   assert.equal(await page.textContent('#auth-user'), email);
@@ -72,23 +48,9 @@ test('GraphiQL: sign in through the panel and query me', async (t) => {
   const refreshes = graphqlCalls.filter((r) => (r.postData() || '').includes('refresh('));
   assert.ok(refreshes.length >= 1, 'the page refreshed its access token');
 
-  // Put the query into the editor and run it.
-  await page.evaluate(() => {
-    document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('{ me { email } }');
-  });
-  await page.click('.graphiql-execute-button');
-  const result = await page.waitForFunction(
-    (want) => {
-      const cm = document.querySelector('.result-window .CodeMirror');
-      const text = cm ? cm.CodeMirror.getValue() : '';
-      return text.includes(want) ? text : false;
-    },
-    email,
-    { timeout: 10000 },
-  );
-  const body = JSON.parse(await result.jsonValue());
-  assert.deepEqual(body, { data: { me: { email } } });
-  await page.screenshot({ path: join(outDir, 'playground.png') });
+  // Run { me { email } } in the editor.
+  assert.deepEqual(await queryMe(page, email), { data: { me: { email } } });
+  await screenshot(page, 'playground');
 
   // The token went as a bearer header, and nowhere into storage.
   const meCall = graphqlCalls.findLast((r) => (r.postData() || '').includes('me { email }'));
@@ -113,7 +75,7 @@ test('GraphiQL: sign in through the panel and query me', async (t) => {
     null,
     { timeout: 10000 },
   );
-  await page.screenshot({ path: join(outDir, 'playground-subscription.png') });
+  await screenshot(page, 'playground-subscription');
 
   const foreign = requests.filter((u) => !u.startsWith(server.url) && !u.startsWith('data:'));
   assert.deepEqual(foreign, [], 'the page loads nothing from other origins');

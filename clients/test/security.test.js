@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import jsQR from 'jsqr';
 import * as OTPAuth from 'otpauth';
-import { launch, screenshot, watch } from '../lib/browser.js';
+import { launch, queryMe, screenshot, watch } from '../lib/browser.js';
 import { PASSWORD, startServer } from '../lib/server.js';
 
 /** openPlayground starts the server, Chromium with a virtual authenticator, and the page. */
@@ -48,24 +48,6 @@ async function register(page, email) {
 async function signOut(page) {
   await page.click('#auth-signout');
   await page.waitForSelector('#signed-out:not([hidden])', { timeout: 10000 });
-}
-
-/** queryMe runs { me { email } } in GraphiQL and returns the result pane's JSON. */
-async function queryMe(page, email) {
-  await page.evaluate(() => {
-    document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('{ me { email } }');
-  });
-  await page.click('.graphiql-execute-button');
-  const result = await page.waitForFunction(
-    (want) => {
-      const cm = document.querySelector('.result-window .CodeMirror');
-      const text = cm ? cm.CodeMirror.getValue() : '';
-      return text.includes(want) ? text : false;
-    },
-    email,
-    { timeout: 10000 },
-  );
-  return JSON.parse(await result.jsonValue());
 }
 
 /** checkClean: nothing from other origins, no console errors (CSP violations included). */
