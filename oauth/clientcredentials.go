@@ -27,9 +27,7 @@ func (h *Handler) clientCredentials(w http.ResponseWriter, r *http.Request, c au
 		h.writeAuthError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, tokenResponse{
+	writeUncached(w, tokenResponse{
 		AccessToken: g.AccessToken, TokenType: "Bearer",
 		ExpiresIn: int(g.ExpiresIn / time.Second), Scope: strings.Join(g.Scopes, " "),
 	})

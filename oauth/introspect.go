@@ -37,21 +37,19 @@ func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		writeError(w, http.StatusBadRequest, "invalid_request", "token is required")
+	v, ok := requiredForm(w, r, "token")
+	if !ok {
 		return
 	}
+	token := v[0]
 	// token_type_hint is only a hint (RFC 7662 §2.1): every kind is recognised by its shape.
 	in, err := h.Auth.Introspect(r.Context(), token)
 	if err != nil {
 		h.writeAuthError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
 	if !in.Active {
-		writeJSON(w, http.StatusOK, introspectionResponse{})
+		writeUncached(w, introspectionResponse{})
 		return
 	}
 	out := introspectionResponse{
@@ -65,5 +63,5 @@ func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
 	for _, role := range in.Roles {
 		out.Roles = append(out.Roles, string(role))
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeUncached(w, out)
 }

@@ -80,30 +80,27 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "unsupported_grant_type", "the password grant is turned off")
 			return
 		}
-		user, pass := r.PostForm.Get("username"), r.PostForm.Get("password")
-		if user == "" || pass == "" {
-			writeError(w, http.StatusBadRequest, "invalid_request", "username and password are required")
+		v, ok := requiredForm(w, r, "username", "password")
+		if !ok {
 			return
 		}
-		g, err = h.Auth.Login(r.Context(), user, pass)
+		g, err = h.Auth.Login(r.Context(), v[0], v[1])
 	case GrantMFAOTP:
 		if !h.PasswordGrant {
 			writeError(w, http.StatusBadRequest, "unsupported_grant_type", "the password grant is turned off")
 			return
 		}
-		token, otp := r.PostForm.Get("mfa_token"), r.PostForm.Get("otp")
-		if token == "" || otp == "" {
-			writeError(w, http.StatusBadRequest, "invalid_request", "mfa_token and otp are required")
+		v, ok := requiredForm(w, r, "mfa_token", "otp")
+		if !ok {
 			return
 		}
-		g, err = h.Auth.VerifyMFA(r.Context(), token, otp)
+		g, err = h.Auth.VerifyMFA(r.Context(), v[0], v[1])
 	case "refresh_token":
-		rt := r.PostForm.Get("refresh_token")
-		if rt == "" {
-			writeError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
+		v, ok := requiredForm(w, r, "refresh_token")
+		if !ok {
 			return
 		}
-		g, err = h.Auth.Refresh(r.Context(), rt)
+		g, err = h.Auth.Refresh(r.Context(), v[0])
 	case "client_credentials":
 		if !authenticated {
 			h.WriteClientError(w, r, ErrNoClientAuth)
@@ -122,9 +119,7 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 		h.writeAuthError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, tokenResponse{
+	writeUncached(w, tokenResponse{
 		AccessToken: g.AccessToken, TokenType: "Bearer",
 		ExpiresIn: int(g.ExpiresIn / time.Second), RefreshToken: g.RefreshToken, DeviceToken: g.DeviceToken,
 	})
@@ -142,11 +137,11 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 		h.WriteClientError(w, r, err)
 		return
 	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		writeError(w, http.StatusBadRequest, "invalid_request", "token is required")
+	v, ok := requiredForm(w, r, "token")
+	if !ok {
 		return
 	}
+	token := v[0]
 	if hint := r.PostForm.Get("token_type_hint"); hint != "" && hint != "refresh_token" && hint != "access_token" {
 		writeError(w, http.StatusBadRequest, "unsupported_token_type", "only refresh tokens can be revoked")
 		return
@@ -275,6 +270,31 @@ func WriteTooLarge(w http.ResponseWriter, limitText string) {
 func writeError(w http.ResponseWriter, status int, code, description string) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, errorResponse{Error: code, ErrorDescription: description})
+}
+
+// requiredForm returns the named form fields in order, or answers invalid_request naming them
+// (RFC 6749 §5.2) when any is empty.
+func requiredForm(w http.ResponseWriter, r *http.Request, names ...string) ([]string, bool) {
+	v := make([]string, len(names))
+	for i, name := range names {
+		if v[i] = r.PostForm.Get(name); v[i] == "" {
+			verb := " is required"
+			if len(names) > 1 {
+				verb = " are required"
+			}
+			writeError(w, http.StatusBadRequest, "invalid_request", strings.Join(names, " and ")+verb)
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// writeUncached answers 200 with v and the headers RFC 6749 §5.1 asks of a response that
+// carries tokens (or, at /introspect, what a token is): nothing caches it.
+func writeUncached(w http.ResponseWriter, v any) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, v)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
