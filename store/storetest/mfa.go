@@ -38,16 +38,9 @@ func codeHashes(prefix string, n int) [][]byte {
 // mfaEnabledEverywhere checks that every way of reading a user agrees on MFAEnabled.
 func mfaEnabledEverywhere(t *testing.T, s auth.Store, id string, want bool) {
 	t.Helper()
-	ctx := ctxOf(t)
-	byID, err := s.UserByID(ctx, id)
-	must(t, err)
-	byEmail, err := s.UserByEmail(ctx, byID.Email)
-	must(t, err)
-	list, err := s.ListUsers(ctx, "", 1000)
-	must(t, err)
-	i := slices.IndexFunc(list, func(u auth.User) bool { return u.ID == id })
-	if byID.MFAEnabled != want || byEmail.MFAEnabled != want || i < 0 || list[i].MFAEnabled != want {
-		t.Fatalf("MFAEnabled of %s: UserByID %v, UserByEmail %v, ListUsers %+v; want %v", id, byID.MFAEnabled, byEmail.MFAEnabled, list, want)
+	byID, byEmail, listed := readUserThreeWays(t, s, id)
+	if byID.MFAEnabled != want || byEmail.MFAEnabled != want || listed.MFAEnabled != want {
+		t.Fatalf("MFAEnabled of %s: UserByID %v, UserByEmail %v, ListUsers %v; want %v", id, byID.MFAEnabled, byEmail.MFAEnabled, listed.MFAEnabled, want)
 	}
 }
 

@@ -144,19 +144,7 @@ func testEndSession(t *testing.T, s auth.Store) {
 // EndUserSessions ends only live sessions (not ended, not expired) of that user.
 func testEndUserSessions(t *testing.T, s auth.Store) {
 	ctx := ctxOf(t)
-	mustCreateUser(t, s, newUser("u1"))
-	mustCreateUser(t, s, newUser("u2"))
-	for _, id := range []string{"a", "b", "c", "ended", "expired"} {
-		sess := newSession(id, "u1")
-		if id == "expired" {
-			sess.ExpiresAt = at(time.Minute)
-		}
-		mustCreateSession(t, s, sess)
-	}
-	mustCreateSession(t, s, newSession("other", "u2"))
-	if _, err := s.EndSession(ctx, "ended", auth.EndLogout, at(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	sessionsLiveAndNot(t, s, "b")
 	before := allChanges(t, s)
 
 	now := at(time.Hour)
@@ -211,4 +199,26 @@ func testEndUserSessions(t *testing.T, s auth.Store) {
 	if len(ids) != 0 {
 		t.Errorf("EndUserSessions(nothing live) = %q, want none", ids)
 	}
+}
+
+// sessionsLiveAndNot creates users u1 and u2; u1 gets the live sessions "a", second and "c", the
+// "ended" (ended at at(time.Minute)) and "expired" (expiring then); u2 the live "other".
+// It returns u1.
+func sessionsLiveAndNot(t *testing.T, s auth.Store, second string) auth.User {
+	t.Helper()
+	ctx := ctxOf(t)
+	u1 := mustCreateUser(t, s, newUser("u1"))
+	mustCreateUser(t, s, newUser("u2"))
+	for _, id := range []string{"a", second, "c", "ended", "expired"} {
+		sess := newSession(id, "u1")
+		if id == "expired" {
+			sess.ExpiresAt = at(time.Minute)
+		}
+		mustCreateSession(t, s, sess)
+	}
+	mustCreateSession(t, s, newSession("other", "u2"))
+	if _, err := s.EndSession(ctx, "ended", auth.EndLogout, at(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	return u1
 }
