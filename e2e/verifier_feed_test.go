@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -249,15 +248,20 @@ func TestVerifierFeedSurvivesServerRestart(t *testing.T) {
 // within a second again.
 func TestVerifierFeedSurvivesPostgresRestart(t *testing.T) {
 	dbURL := itest.PostgresURL(t)
-	relay := vfStartRelay(t, dbURL)
-	s := servertest.Start(t, map[string]string{"DATABASE_URL": relay.url})
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := startTCPProxy(t, u.Host)
+	u.Host = relay.addr
+	s := servertest.Start(t, map[string]string{"DATABASE_URL": u.String()})
 	s.CreateUser("ada@example.com", vfPassword, false)
 	v := vfFollower(t, s, verify.Options{StaleAfter: time.Minute})
 	ended, live := s.Login("ada@example.com", vfPassword), s.Login("ada@example.com", vfPassword)
 	s.Logout(ended.RefreshToken)
 	vfRefusedWithin(t, v, ended.AccessToken, verify.ErrSessionEnded, time.Now(), 2*time.Second)
 
-	relay.down(true)
+	relay.cut()
 	time.Sleep(3 * time.Second) // the server's polls and the feed fail meanwhile
 	if _, err := v.Verify(context.Background(), ended.AccessToken); !errors.Is(err, verify.ErrSessionEnded) {
 		t.Fatalf("during the outage, a known ended session: %v", err)
@@ -265,7 +269,7 @@ func TestVerifierFeedSurvivesPostgresRestart(t *testing.T) {
 	if _, err := v.Verify(context.Background(), live.AccessToken); err != nil {
 		t.Fatalf("during the outage (within StaleAfter), a live session: %v", err)
 	}
-	relay.down(false)
+	relay.restore()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get(s.URL + "/readyz")
@@ -364,101 +368,6 @@ func TestVerifierRefetchesRotatedKeyOnce(t *testing.T) {
 	}
 	if n := counter.count(jwks) - 1; n != 1 {
 		t.Fatalf("forged kids made %d refetches in all, want 1", n)
-	}
-}
-
-// vfRelay is a TCP relay to PostgreSQL that can be taken down (every connection dropped, new
-// ones refused) and brought back.
-type vfRelay struct {
-	t      *testing.T
-	url    string
-	target string
-	mu     sync.Mutex
-	ln     net.Listener
-	addr   string
-	conns  []net.Conn
-}
-
-func vfStartRelay(t *testing.T, dbURL string) *vfRelay {
-	t.Helper()
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &vfRelay{t: t, target: u.Host}
-	r.listen("127.0.0.1:0")
-	u.Host = r.addr
-	r.url = u.String()
-	t.Cleanup(func() { r.down(true) })
-	return r
-}
-
-func (r *vfRelay) listen(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.mu.Lock()
-	r.ln, r.addr = ln, ln.Addr().String()
-	r.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", r.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			r.mu.Lock()
-			r.conns = append(r.conns, c, up)
-			r.mu.Unlock()
-			go vfPipe(up, c)
-			go vfPipe(c, up)
-		}
-	}()
-}
-
-func vfPipe(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// down drops every connection and stops listening (connections are refused), or listens
-// again on the same address.
-func (r *vfRelay) down(down bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if down {
-		if r.ln != nil {
-			r.ln.Close()
-			r.ln = nil
-		}
-		for _, c := range r.conns {
-			c.Close()
-		}
-		r.conns = nil
-		return
-	}
-	if r.ln == nil {
-		addr := r.addr
-		r.mu.Unlock()
-		r.listen(addr)
-		r.mu.Lock()
 	}
 }
 
