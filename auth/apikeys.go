@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -61,7 +59,6 @@ type APIKeyStore interface {
 // them recognisable to people and to secret scanners.
 const (
 	apiKeyPrefix     = "gqa_"
-	apiKeyBodyChars  = 43
 	apiKeyShownChars = len(apiKeyPrefix) + 8
 	// MaxAPIKeyNameBytes bounds a key's name; MaxAPIKeysPerUser the live keys of one user.
 	MaxAPIKeyNameBytes = 100
@@ -79,20 +76,7 @@ func IsAPIKey(raw string) bool { return strings.HasPrefix(raw, apiKeyPrefix) }
 // ParseAPIKey validates the shape of a presented API key and returns the hash it is stored
 // under.
 func ParseAPIKey(raw string) ([]byte, bool) {
-	body, ok := strings.CutPrefix(raw, apiKeyPrefix)
-	if !ok || len(body) != apiKeyBodyChars {
-		return nil, false
-	}
-	// The length check matters: the decoder skips CR and LF.
-	if b, err := base64.RawURLEncoding.Strict().DecodeString(body); err != nil || len(b) != 32 {
-		return nil, false
-	}
-	return hashAPIKey(raw), true
-}
-
-func hashAPIKey(raw string) []byte {
-	sum := sha256.Sum256([]byte(raw))
-	return sum[:]
+	return parseOpaque(raw, apiKeyPrefix)
 }
 
 // NewAPIKey is a just-created key with its secret, which exists only here.
@@ -125,7 +109,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string, ex
 	secret := apiKeyPrefix + randomID(32)
 	k := APIKey{
 		ID: newID(now), UserID: p.User.ID, Name: name, Prefix: secret[:apiKeyShownChars],
-		Hash: hashAPIKey(secret), CreatedAt: now,
+		Hash: hashOpaque(secret), CreatedAt: now,
 	}
 	if expiresInDays != nil {
 		k.ExpiresAt = now.Add(time.Duration(*expiresInDays) * 24 * time.Hour)

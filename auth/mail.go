@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -139,19 +137,11 @@ var mailKinds = map[MailKind]struct{ template, page string }{
 // link's fragment, which browsers never send to a server. Only their SHA-256 is stored.
 func newMailToken() (token string, hash []byte) {
 	token = randomID(32)
-	sum := sha256.Sum256([]byte(token))
-	return token, sum[:]
+	return token, hashOpaque(token)
 }
 
 func parseMailToken(token string) ([]byte, bool) {
-	if len(token) != 43 {
-		return nil, false
-	}
-	if b, err := base64.RawURLEncoding.Strict().DecodeString(token); err != nil || len(b) != 32 {
-		return nil, false
-	}
-	sum := sha256.Sum256([]byte(token))
-	return sum[:], true
+	return parseOpaque(token, "")
 }
 
 func tokenError(reason string) error {

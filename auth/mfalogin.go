@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,7 +47,7 @@ func (s *Service) challenge(ctx context.Context, u User) error {
 	token := mfaTokenPrefix + randomID(32)
 	now := s.cfg.Now().UTC()
 	err := s.store.CreateMFAChallenge(ctx, MFAChallenge{
-		Hash: hashMFAToken(token), UserID: u.ID, Stamp: u.SecurityStamp, CreatedAt: now, ExpiresAt: now.Add(MFATokenTTL),
+		Hash: hashOpaque(token), UserID: u.ID, Stamp: u.SecurityStamp, CreatedAt: now, ExpiresAt: now.Add(MFATokenTTL),
 	})
 	if err != nil {
 		return fmt.Errorf("create mfa challenge: %w", err)
@@ -59,19 +57,7 @@ func (s *Service) challenge(ctx context.Context, u User) error {
 
 // parseMFAToken validates the shape of an mfaToken and returns its hash.
 func parseMFAToken(token string) ([]byte, bool) {
-	body, ok := strings.CutPrefix(token, mfaTokenPrefix)
-	if !ok || len(body) != 43 {
-		return nil, false
-	}
-	if b, err := base64.RawURLEncoding.Strict().DecodeString(body); err != nil || len(b) != 32 {
-		return nil, false
-	}
-	return hashMFAToken(token), true
-}
-
-func hashMFAToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
+	return parseOpaque(token, mfaTokenPrefix)
 }
 
 // VerifyMFA finishes a two-step sign-in: code is a TOTP code or a recovery code of the account

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -169,24 +168,10 @@ const refreshTokenPrefix = "rt_"
 
 func newRefreshToken() (token string, hash []byte) {
 	token = refreshTokenPrefix + randomID(32)
-	return token, hashRefreshToken(token)
+	return token, hashOpaque(token)
 }
 
 // parseRefreshToken validates the shape of a presented refresh token and returns its hash.
 func parseRefreshToken(token string) ([]byte, bool) {
-	body, ok := strings.CutPrefix(token, refreshTokenPrefix)
-	if !ok || len(body) != 43 {
-		return nil, false
-	}
-	// The length check matters: the decoder skips CR and LF, so 43 characters with a line break
-	// among them decode (to fewer bytes) without error.
-	if b, err := base64.RawURLEncoding.Strict().DecodeString(body); err != nil || len(b) != 32 {
-		return nil, false
-	}
-	return hashRefreshToken(token), true
-}
-
-func hashRefreshToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
+	return parseOpaque(token, refreshTokenPrefix)
 }
