@@ -54,14 +54,7 @@ func TestAPIKeyExpiry(t *testing.T) {
 // user's role is not enough, the role answer comes first (as for sessions).
 func TestAPIKeyCredentialFields(t *testing.T) {
 	f := newSvc(t, "", nil, nil, nil)
-	if _, err := f.svc.Register(clientCtx(), "ada@example.com", testPassword); err != nil {
-		t.Fatal(err)
-	}
-	p := f.principal(t, f.login(t, "ada@example.com"))
-	k, err := f.svc.CreateAPIKey(clientCtx(), p, "k", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, k := f.userWithKey(t, "ada@example.com")
 	ctx := keyCtx(f, k.Secret)
 	var fe *auth.ForbiddenError
 	if _, err := f.svc.Authorize(ctx, auth.Requirement{Session: true}); !errors.As(err, &fe) || fe.Reason != auth.ReasonSessionRequired {
@@ -86,14 +79,7 @@ func TestAPIKeyLastUsed(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); f.svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	if _, err := f.svc.Register(clientCtx(), "ada@example.com", testPassword); err != nil {
-		t.Fatal(err)
-	}
-	p := f.principal(t, f.login(t, "ada@example.com"))
-	k, err := f.svc.CreateAPIKey(clientCtx(), p, "k", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, k := f.userWithKey(t, "ada@example.com")
 	lastUsed := func() time.Time {
 		ks, err := f.svc.APIKeys(context.Background(), p.User.ID)
 		if err != nil || len(ks) != 1 {
@@ -202,4 +188,18 @@ func TestUnknownAPIKeysLimited(t *testing.T) {
 	if _, err := f.svc.Authorize(keyCtx(f, k.Secret), auth.Requirement{}); err != nil {
 		t.Fatalf("a real key, now cached, from the limited address: %v", err)
 	}
+}
+
+// userWithKey registers email, signs in and makes the session's principal an API key "k".
+func (f *svcFixture) userWithKey(t *testing.T, email string) (auth.Principal, auth.NewAPIKey) {
+	t.Helper()
+	if _, err := f.svc.Register(clientCtx(), email, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	p := f.principal(t, f.login(t, email))
+	k, err := f.svc.CreateAPIKey(clientCtx(), p, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, k
 }

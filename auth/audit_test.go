@@ -40,6 +40,20 @@ func openSQLite(t *testing.T, path string) *sqlite.Store {
 	return s
 }
 
+// testKeySet is one HMAC key, for the tests that issue their own tokens.
+func testKeySet(t *testing.T) *auth.KeySet {
+	t.Helper()
+	key, err := auth.NewHMACKey([]byte("audit-test-secret-0123456789abcdefghijkl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := auth.NewKeySet(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
 // newSvc builds a service; wrap (optional) wraps its store, cfg (optional) adjusts its config.
 func newSvc(t *testing.T, path string, clock *testClock, store auth.Store, cfg func(*auth.Config)) *svcFixture {
 	t.Helper()
@@ -52,14 +66,7 @@ func newSvc(t *testing.T, path string, clock *testClock, store auth.Store, cfg f
 	if store == nil {
 		store = openSQLite(t, path)
 	}
-	key, err := auth.NewHMACKey([]byte("audit-test-secret-0123456789abcdefghijkl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := testKeySet(t)
 	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: 15 * time.Minute, Now: clock.Now})
 	c := auth.Config{BcryptCost: 4, Now: clock.Now, ReuseGrace: time.Second}
 	if cfg != nil {

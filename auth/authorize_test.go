@@ -17,14 +17,7 @@ import (
 // token would refuse it: at exp plus the verifier's leeway, with ErrTokenExpired.
 func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
-	key, err := auth.NewHMACKey([]byte("authorize-test-secret-0123456789abcdefgh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := testKeySet(t)
 	const ttl, leeway = time.Minute, auth.MaxLeeway
 	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: ttl, Leeway: leeway, Now: clock.Now})
 	store := openSQLite(t, filepath.Join(t.TempDir(), "auth.db"))
@@ -72,14 +65,7 @@ func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 // the last ten minutes; a role is still reported as the role.
 func TestAuthorizeRequirements(t *testing.T) {
 	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
-	key, err := auth.NewHMACKey([]byte("authorize-test-secret-0123456789abcdefgh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := testKeySet(t)
 	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: time.Hour, Now: clock.Now})
 	store := openSQLite(t, filepath.Join(t.TempDir(), "auth.db"))
 	svc, err := auth.New(context.Background(), store, tokens, auth.Config{BcryptCost: 4, Now: clock.Now, AdminMFA: true})
