@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,27 +154,16 @@ func testPasskeyCounter(t *testing.T, s auth.Store) {
 	}
 	checkTime(t, "LastUsedAt", got.LastUsedAt, at(time.Hour))
 
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for range 6 {
-		wg.Go(func() {
-			ok, err := s.RecordPasskeyUse(ctx, "p1", 20, []byte("rec"), at(time.Hour))
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("concurrent uses with one counter: %d applied, want 1", wins)
+	var wins atomic.Int32
+	race(t, 6, func() error {
+		ok, err := s.RecordPasskeyUse(ctx, "p1", 20, []byte("rec"), at(time.Hour))
+		if ok {
+			wins.Add(1)
+		}
+		return err
+	})
+	if wins.Load() != 1 {
+		t.Errorf("concurrent uses with one counter: %d applied, want 1", wins.Load())
 	}
 }
 
@@ -215,27 +205,18 @@ func testPasskeyChallengeSingleUse(t *testing.T, s auth.Store) {
 	}
 
 	must(t, s.CreatePasskeyChallenge(ctx, auth.PasskeyChallenge{ID: "c2", Purpose: auth.PasskeyDiscover, State: []byte("s"), ExpiresAt: at(time.Minute)}))
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for range 6 {
-		wg.Go(func() {
-			_, err := s.TakePasskeyChallenge(ctx, "c2")
-			if err != nil && !errors.Is(err, auth.ErrNotFound) {
-				t.Error(err)
-			}
-			if err == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("concurrent takes: %d got the challenge, want 1", wins)
+	var wins atomic.Int32
+	race(t, 6, func() error {
+		_, err := s.TakePasskeyChallenge(ctx, "c2")
+		if err == nil {
+			wins.Add(1)
+		} else if errors.Is(err, auth.ErrNotFound) {
+			err = nil // a loser
+		}
+		return err
+	})
+	if wins.Load() != 1 {
+		t.Errorf("concurrent takes: %d got the challenge, want 1", wins.Load())
 	}
 }
 
