@@ -123,6 +123,20 @@ func (s *testServer) login(t testing.TB, email, password string) (payload, gqlRe
 	return p, r
 }
 
+// reuseRefreshToken signs email in, refreshes, and after the 1 s REFRESH_REUSE_GRACE the
+// server was started with presents the first refresh token again, which must be refused as
+// REFRESH_TOKEN_REUSED (ending that session).
+func (s *testServer) reuseRefreshToken(t testing.TB, email, password string) {
+	t.Helper()
+	sess, r := s.login(t, email, password)
+	expectOK(t, r)
+	_, r = s.refresh(t, sess.RefreshToken)
+	expectOK(t, r)
+	time.Sleep(1100 * time.Millisecond)
+	_, r = s.refresh(t, sess.RefreshToken)
+	expectError(t, r, "UNAUTHENTICATED", "REFRESH_TOKEN_REUSED")
+}
+
 func (s *testServer) refresh(t testing.TB, refreshToken string) (payload, gqlResponse) {
 	t.Helper()
 	r := s.gql(t, "", refreshMutation, map[string]any{"t": refreshToken})
