@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"cmp"
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/base32"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,23 +12,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/example/gqlauth/internal/totptest"
 )
 
 // End-to-end tests of the second factor through the real server: GraphQL and /token, with
-// codes computed by totpAt, written here from RFC 6238's definition rather than taken from the
-// library the service uses.
-
-// totpAt is the RFC 6238 code (HMAC-SHA-1, 6 digits) of time step step.
-func totpAt(secret []byte, step int64) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(step))
-	m := hmac.New(sha1.New, secret)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	bin := (uint32(sum[off])&0x7f)<<24 | uint32(sum[off+1])<<16 | uint32(sum[off+2])<<8 | uint32(sum[off+3])
-	return fmt.Sprintf("%06d", bin%1_000_000)
-}
+// codes computed by totptest.Code from RFC 6238's definition rather than taken from the library
+// the service uses.
 
 func stepNow() int64 { return time.Now().Unix() / 30 }
 
@@ -54,7 +41,7 @@ func (e *enrolled) next(t *testing.T) string {
 		time.Sleep(time.Until(time.Unix((s-1)*30, 0)) + 50*time.Millisecond)
 	}
 	e.step = s
-	return totpAt(e.secret, s)
+	return totptest.Code(e.secret, s)
 }
 
 // wrongCode is a six-digit code of none of the steps the server accepts now.
@@ -62,7 +49,7 @@ func (e *enrolled) wrongCode() string {
 	now := stepNow()
 	for n := 0; ; n++ {
 		c := fmt.Sprintf("%06d", 200000+n)
-		if !slices.Contains([]string{totpAt(e.secret, now-1), totpAt(e.secret, now), totpAt(e.secret, now+1), totpAt(e.secret, now+2)}, c) {
+		if !slices.Contains([]string{totptest.Code(e.secret, now-1), totptest.Code(e.secret, now), totptest.Code(e.secret, now+1), totptest.Code(e.secret, now+2)}, c) {
 			return c
 		}
 	}
@@ -154,11 +141,11 @@ func TestTOTPEndToEnd(t *testing.T) {
 	expectAMR(t, e.session.AccessToken, "pwd")
 
 	token := s.mfaLogin(t, e.email)
-	replay := totpAt(e.secret, e.step)
+	replay := totptest.Code(e.secret, e.step)
 	_, r = s.verifyMfa(t, token, replay)
 	expectError(t, r, "UNAUTHENTICATED", "MFA_CODE_INVALID")
 	for _, far := range []int64{-2, +2} {
-		_, r = s.verifyMfa(t, token, totpAt(e.secret, stepNow()+far))
+		_, r = s.verifyMfa(t, token, totptest.Code(e.secret, stepNow()+far))
 		expectError(t, r, "UNAUTHENTICATED", "MFA_CODE_INVALID")
 	}
 	_, r = s.verifyMfa(t, token, "not a code")

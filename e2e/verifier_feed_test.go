@@ -183,7 +183,7 @@ func TestVerifierFeedAnyInstance(t *testing.T) {
 			for k, v := range a.Env {
 				envB[k] = v
 			}
-			envB["PORT"] = servertest.FreePort(t)
+			envB["PORT"] = itest.FreePort(t)
 			b := servertest.StartEnv(t, envB)
 			a.CreateUser("ada@example.com", vfPassword, false)
 			v := vfFollower(t, a, verify.Options{})

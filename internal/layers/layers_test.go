@@ -33,7 +33,8 @@ func TestImportDirection(t *testing.T) {
 		"internal/tokenrules": {},                                           // the access-token rules, shared by auth and verify: jwt only
 		"verify":              {"internal/tokenrules"},                      // for other services: never gqlgen, never a store
 		"verify/verifytest":   {"internal/tokenrules"},
-		"internal/servertest": {"internal/app"}, // runs the real server in a test process
+		"internal/servertest": {"internal/app", "internal/itest"}, // runs the real server in a test process
+		"internal/totptest":   {},                                 // RFC 6238 codes for tests: stdlib only
 		// The example resource server: trusts our tokens through package verify only.
 		"examples/notes":             {"verify", "examples/notes/graph"},
 		"examples/notes/graph":       {"verify", "examples/notes/graph/model"},

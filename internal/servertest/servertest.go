@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/internal/app"
+	"github.com/example/gqlauth/internal/itest"
 )
 
 // Server is a running gqlauth.
@@ -42,7 +42,7 @@ type Server struct {
 // win; "" deletes a variable.
 func Env(t testing.TB, overrides map[string]string) map[string]string {
 	t.Helper()
-	port := FreePort(t)
+	port := itest.FreePort(t)
 	dir := t.TempDir()
 	env := map[string]string{
 		"PORT": port, "HOST": "127.0.0.1", "DATA_DIR": dir, "BCRYPT_COST": "10", "RATE_LIMITS": "off",
@@ -218,17 +218,6 @@ func (s *Server) Logout(refreshToken string) {
 	}
 }
 
-// FreePort returns a TCP port free at the moment.
-func FreePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-}
-
 func writeEd25519Key(t testing.TB, dir string) string {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
@@ -258,3 +247,7 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// FreePort returns a TCP port free at the moment (itest.FreePort, kept here for the callers
+// that already hold a servertest import).
+func FreePort(t testing.TB) string { t.Helper(); return itest.FreePort(t) }
