@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/example/gqlauth/internal/fakeclock"
+	"github.com/example/gqlauth/verify/verifytest"
 )
 
 const (
@@ -83,21 +84,10 @@ func ktGoodClaims() map[string]any {
 
 // ktSign signs claims under header with method and key; header entries set to nil are left out
 // and an "alg" entry overrides the method's name.
+// It is verifytest.Sign, the forger the verify package's tests use too.
 func ktSign(t testing.TB, method jwt.SigningMethod, key any, header, claims map[string]any) string {
 	t.Helper()
-	tok := jwt.NewWithClaims(method, jwt.MapClaims(claims))
-	for k, v := range header {
-		if v == nil {
-			delete(tok.Header, k)
-		} else {
-			tok.Header[k] = v
-		}
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatalf("sign: %v", err)
-	}
-	return s
+	return verifytest.Sign(method, key, header, claims)
 }
 
 func ktWith(m map[string]any, kv ...any) map[string]any {
