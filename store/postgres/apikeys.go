@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -36,11 +35,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 
 func (s *Store) apiKeyWhere(ctx context.Context, where string, arg any) (auth.APIKey, error) {
 	k, err := scanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE `+where, arg))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.APIKey{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.APIKey{}, fmt.Errorf("postgres: api key: %w", err)
+		return auth.APIKey{}, rowErr(err, "api key")
 	}
 	return k, nil
 }
@@ -124,11 +120,8 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.Refre
 	)
 	err := s.pool.QueryRow(ctx, `SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = $1`, hash).
 		Scan(&rt.SessionID, &rt.CreatedAt, &rotated)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.RefreshToken{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.RefreshToken{}, fmt.Errorf("postgres: refresh token: %w", err)
+		return auth.RefreshToken{}, rowErr(err, "refresh token")
 	}
 	rt.CreatedAt, rt.RotatedAt = utc(rt.CreatedAt), fromNullTime(rotated)
 	return rt, nil

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -43,11 +42,8 @@ func (s *Store) CreateClient(ctx context.Context, c auth.OAuthClient) error {
 // ClientByID returns a client, revoked or not.
 func (s *Store) ClientByID(ctx context.Context, id string) (auth.OAuthClient, error) {
 	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientCols+` FROM oauth_clients WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.OAuthClient{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.OAuthClient{}, fmt.Errorf("postgres: client: %w", err)
+		return auth.OAuthClient{}, rowErr(err, "client")
 	}
 	return c, nil
 }

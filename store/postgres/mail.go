@@ -125,11 +125,8 @@ func (s *Store) MailTokenByHash(ctx context.Context, hash []byte) (auth.MailToke
 	)
 	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, kind, email, stamp, created_at, expires_at, used_at
 		FROM mail_tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.UserID, &kind, &t.Email, &t.Stamp, &t.CreatedAt, &t.ExpiresAt, &used)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.MailToken{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.MailToken{}, fmt.Errorf("postgres: mail token: %w", err)
+		return auth.MailToken{}, rowErr(err, "mail token")
 	}
 	t.Kind, t.CreatedAt, t.ExpiresAt, t.UsedAt = auth.MailKind(kind), utc(t.CreatedAt), utc(t.ExpiresAt), fromNullTime(used)
 	return t, nil

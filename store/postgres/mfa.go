@@ -22,11 +22,8 @@ func (s *Store) TOTPOf(ctx context.Context, userID string) (auth.TOTP, error) {
 	)
 	err := s.pool.QueryRow(ctx, `SELECT user_id, secret, created_at, confirmed_at, last_step
 		FROM totp_secrets WHERE user_id = $1`, userID).Scan(&t.UserID, &t.Secret, &t.CreatedAt, &confirmed, &t.LastStep)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.TOTP{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.TOTP{}, fmt.Errorf("postgres: totp: %w", err)
+		return auth.TOTP{}, rowErr(err, "totp")
 	}
 	t.CreatedAt, t.ConfirmedAt = utc(t.CreatedAt), fromNullTime(confirmed)
 	return t, nil
@@ -188,11 +185,8 @@ func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int
 		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3
 		RETURNING token_hash, user_id, security_stamp, created_at, expires_at, attempts, used_at`, hash, now, maxAttempts).
 		Scan(&c.Hash, &c.UserID, &c.Stamp, &c.CreatedAt, &c.ExpiresAt, &c.Attempts, &used)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.MFAChallenge{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.MFAChallenge{}, fmt.Errorf("postgres: mfa attempt: %w", err)
+		return auth.MFAChallenge{}, rowErr(err, "mfa attempt")
 	}
 	c.CreatedAt, c.ExpiresAt, c.UsedAt = utc(c.CreatedAt), utc(c.ExpiresAt), fromNullTime(used)
 	return c, nil

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -187,11 +186,8 @@ func updateUser(ctx context.Context, tx pgx.Tx, id string, now time.Time, set st
 			INSERT INTO changes (kind, user_id, at) SELECT '`+string(auth.ChangeUser)+`', id, $2 FROM u
 		)
 		SELECT `+userCols+` FROM u`, append([]any{id, now}, vals...)...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return auth.User{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.User{}, fmt.Errorf("postgres: update user: %w", err)
+		return auth.User{}, rowErr(err, "update user")
 	}
 	return u, nil
 }

@@ -41,11 +41,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 
 func (s *Store) apiKeyWhere(ctx context.Context, where string, arg any) (auth.APIKey, error) {
 	k, err := scanAPIKey(s.rdb.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.APIKey{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.APIKey{}, fmt.Errorf("sqlite: api key: %w", err)
+		return auth.APIKey{}, rowErr(err, "api key")
 	}
 	return k, nil
 }
@@ -147,11 +144,8 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.Refre
 	)
 	err := s.rdb.QueryRowContext(ctx, `SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = ?`, hash).
 		Scan(&rt.SessionID, &created, &rotated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.RefreshToken{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.RefreshToken{}, fmt.Errorf("sqlite: refresh token: %w", err)
+		return auth.RefreshToken{}, rowErr(err, "refresh token")
 	}
 	rt.CreatedAt, rt.RotatedAt = fromMicros(created), fromNullMicros(rotated)
 	return rt, nil

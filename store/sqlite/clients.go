@@ -44,11 +44,8 @@ func (s *Store) CreateClient(ctx context.Context, c auth.OAuthClient) error {
 // ClientByID returns a client, revoked or not.
 func (s *Store) ClientByID(ctx context.Context, id string) (auth.OAuthClient, error) {
 	c, err := scanClient(s.rdb.QueryRowContext(ctx, `SELECT `+clientCols+` FROM oauth_clients WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.OAuthClient{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.OAuthClient{}, fmt.Errorf("sqlite: client: %w", err)
+		return auth.OAuthClient{}, rowErr(err, "client")
 	}
 	return c, nil
 }

@@ -147,11 +147,8 @@ func (s *Store) MailTokenByHash(ctx context.Context, hash []byte) (auth.MailToke
 	)
 	err := s.rdb.QueryRowContext(ctx, `SELECT `+mailTokenCols+` FROM mail_tokens WHERE hash = ?`, hash).
 		Scan(&t.Hash, &t.UserID, &kind, &t.Email, &t.Stamp, &created, &expires, &used)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.MailToken{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.MailToken{}, fmt.Errorf("sqlite: mail token: %w", err)
+		return auth.MailToken{}, rowErr(err, "mail token")
 	}
 	t.Kind = auth.MailKind(kind)
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMicros(created), fromMicros(expires), fromNullMicros(used)

@@ -22,11 +22,8 @@ func (s *Store) TOTPOf(ctx context.Context, userID string) (auth.TOTP, error) {
 	)
 	err := s.rdb.QueryRowContext(ctx, `SELECT user_id, secret, created_at, confirmed_at, last_step
 		FROM totp_secrets WHERE user_id = ?`, userID).Scan(&t.UserID, &t.Secret, &created, &confirmed, &t.LastStep)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.TOTP{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.TOTP{}, fmt.Errorf("sqlite: totp: %w", err)
+		return auth.TOTP{}, rowErr(err, "totp")
 	}
 	t.CreatedAt, t.ConfirmedAt = fromMicros(created), fromNullMicros(confirmed)
 	return t, nil

@@ -42,11 +42,8 @@ func isForeignKeyViolation(err error) bool {
 func (s *Store) PasskeyHandle(ctx context.Context, userID string) ([]byte, error) {
 	var h []byte
 	err := s.rdb.QueryRowContext(ctx, `SELECT handle FROM passkey_handles WHERE user_id = ?`, userID).Scan(&h)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, auth.ErrNotFound
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: passkey handle: %w", err)
+		return nil, rowErr(err, "passkey handle")
 	}
 	return h, nil
 }
@@ -107,11 +104,8 @@ func (s *Store) ListPasskeys(ctx context.Context, userID string) ([]auth.Passkey
 // PasskeyByCredentialID returns auth.ErrNotFound for an unknown credential id.
 func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (auth.Passkey, error) {
 	p, err := scanPasskey(s.rdb.QueryRowContext(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = ?`, nonNil(credentialID)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.Passkey{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.Passkey{}, fmt.Errorf("sqlite: passkey: %w", err)
+		return auth.Passkey{}, rowErr(err, "passkey")
 	}
 	return p, nil
 }
@@ -175,11 +169,8 @@ func (s *Store) TakePasskeyChallenge(ctx context.Context, id string) (auth.Passk
 		return tx.QueryRowContext(ctx, `DELETE FROM passkey_challenges WHERE id = ?
 			RETURNING id, purpose, user_id, state, expires_at`, id).Scan(&c.ID, &c.Purpose, &c.UserID, &c.State, &expires)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.PasskeyChallenge{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.PasskeyChallenge{}, fmt.Errorf("sqlite: take passkey challenge: %w", err)
+		return auth.PasskeyChallenge{}, rowErr(err, "take passkey challenge")
 	}
 	c.ExpiresAt = fromMicros(expires)
 	return c, nil

@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
+
+	"github.com/example/gqlauth/auth"
 )
 
 // listRows reads every row of a query with scan, closing rows. It takes the query's own error so
@@ -24,4 +27,13 @@ func listRows[T any](rows *sql.Rows, err error, what string, scan func(scanner) 
 		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// rowErr is the error of a one-row read: auth.ErrNotFound for no row, else err wrapped with
+// what names the read ("refresh token").
+func rowErr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.ErrNotFound
+	}
+	return fmt.Errorf("sqlite: %s: %w", what, err)
 }

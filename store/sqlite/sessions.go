@@ -293,11 +293,8 @@ func (s *Store) SessionByID(ctx context.Context, id string) (auth.Session, error
 
 func oneSession(row *sql.Row) (auth.Session, error) {
 	sess, err := scanSession(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.Session{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.Session{}, fmt.Errorf("sqlite: session: %w", err)
+		return auth.Session{}, rowErr(err, "session")
 	}
 	return sess, nil
 }

@@ -50,11 +50,8 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error
 
 func oneUser(row *sql.Row) (auth.User, error) {
 	u, err := scanUser(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.User{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.User{}, fmt.Errorf("sqlite: user: %w", err)
+		return auth.User{}, rowErr(err, "user")
 	}
 	return u, nil
 }
@@ -161,11 +158,8 @@ func (s *Store) updateUser(ctx context.Context, tx *sql.Tx, id string, now time.
 	args := append(vals, micros(now), id)
 	u, err := scanUser(tx.QueryRowContext(ctx,
 		`UPDATE users SET `+strings.Join(sets, ", ")+`, updated_at = ? WHERE id = ? RETURNING `+userCols, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.User{}, auth.ErrNotFound
-	}
 	if err != nil {
-		return auth.User{}, fmt.Errorf("sqlite: update user: %w", err)
+		return auth.User{}, rowErr(err, "update user")
 	}
 	return u, s.appendChange(ctx, tx, auth.ChangeUser, id, "", now)
 }
