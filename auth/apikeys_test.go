@@ -63,9 +63,14 @@ func TestAPIKeyCredentialFields(t *testing.T) {
 	if _, err := f.svc.Authorize(ctx, auth.Requirement{Role: auth.RoleAdmin}); !errors.As(err, &fe) || fe.Requires != auth.RoleAdmin {
 		t.Fatalf("ADMIN: %v", err)
 	}
-	kp, err := f.svc.Authorize(ctx, auth.Requirement{MFA: true, Recent: true}) // about sessions, not keys
+	// A key has no second factor: it must not open an mfa field (a password-only session could
+	// otherwise mint a key and get past ADMIN_MFA or @auth(mfa: true) with it).
+	if _, err := f.svc.Authorize(ctx, auth.Requirement{MFA: true}); !errors.As(err, &fe) || fe.Reason != auth.ReasonMFARequired {
+		t.Fatalf("MFA: %v", err)
+	}
+	kp, err := f.svc.Authorize(ctx, auth.Requirement{Recent: true}) // recency is about sessions
 	if err != nil {
-		t.Fatalf("MFA/Recent: %v", err)
+		t.Fatalf("Recent: %v", err)
 	}
 	if _, err := f.svc.CreateAPIKey(clientCtx(), kp, "from a key", nil); !errors.As(err, &fe) || fe.Reason != auth.ReasonSessionRequired {
 		t.Fatalf("a key making a key: %v", err)

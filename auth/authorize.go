@@ -100,10 +100,16 @@ func (s *Service) check(p Principal, req Requirement) error {
 	if req.Session && p.Kind != PrincipalSession {
 		return &ForbiddenError{Reason: ReasonSessionRequired}
 	}
+	// An API key carries no second factor: created from a password-only session, it must not
+	// open what that session could not (an @auth(mfa: true) field, or ADMIN under ADMIN_MFA).
+	needsMFA := req.MFA || (role == RoleAdmin && s.cfg.AdminMFA)
 	if p.Kind != PrincipalSession {
-		return nil // an API key has no sign-in: MFA and recency are about sessions
+		if needsMFA {
+			return &ForbiddenError{Reason: ReasonMFARequired}
+		}
+		return nil // recency is about a session's sign-in; credential fields refuse keys above
 	}
-	if (req.MFA || (role == RoleAdmin && s.cfg.AdminMFA)) && !HasMFA(p.Claims.AMR) {
+	if needsMFA && !HasMFA(p.Claims.AMR) {
 		return &ForbiddenError{Reason: ReasonMFARequired}
 	}
 	if req.Recent {
