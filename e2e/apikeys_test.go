@@ -126,27 +126,27 @@ func TestAPIKeys(t *testing.T) {
 	}
 
 	// The user's current roles and status, not those at the key's creation.
-	code, _, errOut := runCLI(t, s.env, "user", "set-role", "--email", "keys@example.com", "--role", "ADMIN")
+	code, _, errOut := runCLI(t, s.Env, "user", "set-role", "--email", "keys@example.com", "--role", "ADMIN")
 	if code != 0 {
 		t.Fatal(errOut)
 	}
-	eventually(t, 2*time.Second, "the key gets the new role", func() bool {
+	itest.Eventually(t, 2*time.Second, "the key gets the new role", func() bool {
 		return len(s.gql(t, secret, `{ users { edges { node { id } } } }`, nil).Errors) == 0
 	})
-	if code, _, errOut := runCLI(t, s.env, "user", "disable", "--email", "keys@example.com"); code != 0 {
+	if code, _, errOut := runCLI(t, s.Env, "user", "disable", "--email", "keys@example.com"); code != 0 {
 		t.Fatal(errOut)
 	}
-	eventually(t, 2*time.Second, "a disabled user's key is refused", func() bool {
+	itest.Eventually(t, 2*time.Second, "a disabled user's key is refused", func() bool {
 		return s.me(t, secret).reason() == "ACCOUNT_DISABLED"
 	})
-	if code, _, errOut := runCLI(t, s.env, "user", "enable", "--email", "keys@example.com"); code != 0 {
+	if code, _, errOut := runCLI(t, s.Env, "user", "enable", "--email", "keys@example.com"); code != 0 {
 		t.Fatal(errOut)
 	}
-	eventually(t, 2*time.Second, "re-enabled, the key works again", func() bool { return s.me(t, secret).code() == "" })
+	itest.Eventually(t, 2*time.Second, "re-enabled, the key works again", func() bool { return s.me(t, secret).code() == "" })
 
 	// lastUsedAt, written in the background.
 	fresh, _ := s.login(t, "keys@example.com", testPassword)
-	eventually(t, 3*time.Second, "lastUsedAt recorded", func() bool {
+	itest.Eventually(t, 3*time.Second, "lastUsedAt recorded", func() bool {
 		for _, k := range s.apiKeys(t, fresh.AccessToken) {
 			if k.ID == key.ID && k.LastUsedAt != nil {
 				return true
@@ -192,17 +192,17 @@ func TestAPIKeys(t *testing.T) {
 	_, last, r := s.createAPIKey(t, fresh.AccessToken, "last", 7)
 	expectOK(t, r)
 	expectOK(t, s.me(t, last))
-	code, out, errOut := runCLI(t, s.env, "apikeys", "revoke", "--user", "KEYS@example.com")
+	code, out, errOut := runCLI(t, s.Env, "apikeys", "revoke", "--user", "KEYS@example.com")
 	if code != 0 || !strings.Contains(out, "3 API keys revoked") {
 		t.Fatalf("apikeys revoke: %d %s %s", code, out, errOut)
 	}
-	eventually(t, 2*time.Second, "the command's revocation reaches the server", func() bool {
+	itest.Eventually(t, 2*time.Second, "the command's revocation reaches the server", func() bool {
 		return s.me(t, last).reason() == "TOKEN_REVOKED"
 	})
-	if code, _, _ := runCLI(t, s.env, "apikeys", "revoke", "--user", "nobody@example.com"); code != 1 {
+	if code, _, _ := runCLI(t, s.Env, "apikeys", "revoke", "--user", "nobody@example.com"); code != 1 {
 		t.Fatalf("unknown user: exit %d", code)
 	}
-	if code, _, _ := runCLI(t, s.env, "apikeys", "revoke"); code != 2 {
+	if code, _, _ := runCLI(t, s.Env, "apikeys", "revoke"); code != 2 {
 		t.Fatalf("no --user: exit %d", code)
 	}
 }

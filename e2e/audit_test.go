@@ -61,7 +61,7 @@ func auditTypes(t *testing.T, s *testServer, token, userID string) []string {
 func TestAuditEventsQuery(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, map[string]string{"REFRESH_REUSE_GRACE": "1s"})
-	s.createUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
+	s.CreateUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
 	admin, r := s.login(t, "root@example.com", "admin passphrase 1")
 	expectOK(t, r)
 
@@ -75,7 +75,7 @@ func TestAuditEventsQuery(t *testing.T) {
 
 	want := []string{"REGISTERED", "LOGIN_FAILED", "LOGIN", "REFRESH_TOKEN_REUSE", "LOGOUT", "ROLES_CHANGED", "USER_DISABLED"}
 	var got []string
-	eventually(t, 5*time.Second, "audit rows", func() bool {
+	itest.Eventually(t, 5*time.Second, "audit rows", func() bool {
 		// MAIL_SENT (the notice of the token reuse) is written when the outbox delivers it,
 		// at its own time: the order of the other events is what this test is about.
 		got = slices.DeleteFunc(auditTypes(t, s, admin.AccessToken, reg.User.ID), func(typ string) bool {
@@ -202,7 +202,7 @@ func TestSubscriptionAcrossInstances(t *testing.T) {
 			if typ, _ := nextSecurityEvent(t, c, 5*time.Second); typ != "LOGIN" {
 				t.Fatalf("event from the other instance: %s, want LOGIN", typ)
 			}
-			code, out, errOut := runCLI(t, a.env, "user", "set-role", "--email", "roaming@example.com", "--role", "USER")
+			code, out, errOut := runCLI(t, a.Env, "user", "set-role", "--email", "roaming@example.com", "--role", "USER")
 			if code != 0 {
 				t.Fatalf("set-role: exit %d\n%s%s", code, out, errOut)
 			}

@@ -13,14 +13,15 @@ import (
 
 	"github.com/example/gqlauth/internal/app"
 	"github.com/example/gqlauth/internal/config"
+	"github.com/example/gqlauth/internal/servertest"
 )
 
 // benchApp wires the real service (SQLite in a temp dir, HS256, bcrypt cost 10, limits off)
 // and returns its handler, without a network in between.
 func benchApp(b *testing.B) *app.App {
 	b.Helper()
-	env := testEnv(b, map[string]string{"RATE_LIMITS": "off"})
-	cfg, err := config.Load(getenv(env))
+	env := servertest.Env(b, map[string]string{"RATE_LIMITS": "off"})
+	cfg, err := config.Load(servertest.Getenv(env))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/internal/itest"
+	"github.com/example/gqlauth/internal/servertest"
 )
 
 // TestAdminCLIUsage: every admin command has --help (exit 0, usage on stdout), and mistakes in
@@ -77,7 +78,7 @@ func TestAdminCLI(t *testing.T) {
 			s := startServer(t, overrides)
 			cli := func(wantCode int, args ...string) string {
 				t.Helper()
-				code, out, errOut := runCLI(t, s.env, args...)
+				code, out, errOut := runCLI(t, s.Env, args...)
 				if code != wantCode {
 					t.Fatalf("gqlauth %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, out, errOut)
 				}
@@ -86,7 +87,7 @@ func TestAdminCLI(t *testing.T) {
 				}
 				return out
 			}
-			s.createUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
+			s.CreateUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
 			admin, _ := s.login(t, "root@example.com", "admin passphrase 1")
 			alice := s.register(t, "alice@example.com")
 			const users = `{ users(first: 5) { edges { node { id } } } }`
@@ -105,17 +106,17 @@ func TestAdminCLI(t *testing.T) {
 			if out := cli(0, "user", "set-role", "--email", "Alice@Example.com", "--role", "ADMIN"); !strings.Contains(out, "roles USER,ADMIN") {
 				t.Errorf("set-role output: %q", out)
 			}
-			took := eventually(t, within, "promotion", func() bool { return len(s.gql(t, alice.AccessToken, users, nil).Errors) == 0 })
+			took := itest.Eventually(t, within, "promotion", func() bool { return len(s.gql(t, alice.AccessToken, users, nil).Errors) == 0 })
 			t.Logf("promotion applied after %v", took)
 			cli(0, "user", "set-role", "--email", "alice@example.com", "--role", "USER")
-			eventually(t, within, "demotion", func() bool { return s.gql(t, alice.AccessToken, users, nil).code() == "FORBIDDEN" })
+			itest.Eventually(t, within, "demotion", func() bool { return s.gql(t, alice.AccessToken, users, nil).code() == "FORBIDDEN" })
 
 			// sessions revoke: every session of the user ends; the account stays usable.
 			second, _ := s.login(t, "alice@example.com", testPassword)
 			if out := cli(0, "sessions", "revoke", "--user", "alice@example.com"); !strings.Contains(out, "2 sessions ended") {
 				t.Errorf("sessions revoke output: %q", out)
 			}
-			took = eventually(t, within, "revocation", func() bool {
+			took = itest.Eventually(t, within, "revocation", func() bool {
 				return s.me(t, alice.AccessToken).reason() == "TOKEN_REVOKED" && s.me(t, second.AccessToken).reason() == "TOKEN_REVOKED"
 			})
 			t.Logf("revocation applied after %v", took)
@@ -133,17 +134,17 @@ func TestAdminCLI(t *testing.T) {
 			if out := cli(0, "user", "disable", "--email", "alice@example.com"); !strings.Contains(out, "disabled") {
 				t.Errorf("disable output: %q", out)
 			}
-			eventually(t, within, "disable", func() bool { return s.me(t, fourth.AccessToken).reason() == "ACCOUNT_DISABLED" })
+			itest.Eventually(t, within, "disable", func() bool { return s.me(t, fourth.AccessToken).reason() == "ACCOUNT_DISABLED" })
 			_, r = s.login(t, "alice@example.com", testPassword)
 			expectError(t, r, "UNAUTHENTICATED", "ACCOUNT_DISABLED")
 			if out := cli(0, "user", "enable", "--email", "alice@example.com"); !strings.Contains(out, "enabled") {
 				t.Errorf("enable output: %q", out)
 			}
-			eventually(t, within, "enable", func() bool { _, r := s.login(t, "alice@example.com", testPassword); return len(r.Errors) == 0 })
+			itest.Eventually(t, within, "enable", func() bool { _, r := s.login(t, "alice@example.com", testPassword); return len(r.Errors) == 0 })
 
 			// The audit trail records each change as made from the command line.
 			var types []string
-			eventually(t, within, "audit rows", func() bool {
+			itest.Eventually(t, within, "audit rows", func() bool {
 				types = auditTypes(t, s, admin.AccessToken, alice.User.ID)
 				return strings.Contains(strings.Join(types, " "), "USER_ENABLED")
 			})
@@ -175,8 +176,8 @@ func TestAdminCLI(t *testing.T) {
 func TestAdminCLIWithoutServer(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"DATA_DIR": t.TempDir(), "BCRYPT_COST": "10"}
-	if res := runProgram(t, env, testPassword+"\n", "user", "create", "--email", "x@example.com", "--password-stdin"); res.code != 0 {
-		t.Fatalf("user create: exit %d\n%s", res.code, res.stderr)
+	if res := servertest.Run(t, env, testPassword+"\n", "user", "create", "--email", "x@example.com", "--password-stdin"); res.Code != 0 {
+		t.Fatalf("user create: exit %d\n%s", res.Code, res.Stderr)
 	}
 	for _, args := range [][]string{
 		{"user", "set-role", "--email", "x@example.com", "--role", "ADMIN,USER"},
@@ -196,10 +197,10 @@ func TestVersion(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	res := runBinary(t, buildBinary(t), map[string]string{"DATA_DIR": dir}, "", []string{"version"})
-	fields := strings.Fields(res.stdout)
-	if res.code != 0 || strings.Count(res.stdout, "\n") != 1 || len(fields) != 5 || fields[0] != "gqlauth" ||
-		fields[2] != "commit" || fields[4] != runtime.Version() || res.stderr != "" {
-		t.Fatalf("version: exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	fields := strings.Fields(res.Stdout)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 || len(fields) != 5 || fields[0] != "gqlauth" ||
+		fields[2] != "commit" || fields[4] != runtime.Version() || res.Stderr != "" {
+		t.Fatalf("version: exit %d, stdout %q, stderr %q", res.Code, res.Stdout, res.Stderr)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("version touched the data folder: %v", entries)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/example/gqlauth/internal/itest"
 )
 
 // The clients of the harness: GraphQL over HTTP, raw HTTP, the OAuth endpoints, /metrics.
@@ -371,6 +373,6 @@ func metric(t testing.TB, s *testServer, series string) float64 {
 // waitMetric waits (polling every 2 ms, so a race test sees the moment) for series to reach want.
 func waitMetric(t testing.TB, s *testServer, series string, want float64) {
 	t.Helper()
-	eventuallyEvery(t, 30*time.Second, 2*time.Millisecond, fmt.Sprintf("%s reaches %v", series, want),
+	itest.EventuallyEvery(t, 30*time.Second, 2*time.Millisecond, fmt.Sprintf("%s reaches %v", series, want),
 		func() bool { return metric(t, s, series) >= want })
 }

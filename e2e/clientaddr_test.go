@@ -104,8 +104,8 @@ func TestForwardedForWithPorts(t *testing.T) {
 	if addrs := s.sessionAddresses(t, p.AccessToken); !strings.Contains(strings.Join(addrs, " "), "203.0.113.50") {
 		t.Fatalf("session addresses %v: want 203.0.113.50", addrs)
 	}
-	if strings.Contains(s.stderr.String(), "TRUSTED_PROXIES is empty") {
-		t.Errorf("warned about an untrusted proxy with TRUSTED_PROXIES set:\n%s", s.stderr.String())
+	if strings.Contains(s.Log(), "TRUSTED_PROXIES is empty") {
+		t.Errorf("warned about an untrusted proxy with TRUSTED_PROXIES set:\n%s", s.Log())
 	}
 }
 
@@ -117,14 +117,14 @@ func TestUntrustedProxyWarning(t *testing.T) {
 	for range 3 {
 		s.loginVia(t, "", "someone@example.com", "wrong password 1")
 	}
-	if strings.Contains(s.stderr.String(), "X-Forwarded-For") {
-		t.Fatalf("warned without an X-Forwarded-For header:\n%s", s.stderr.String())
+	if strings.Contains(s.Log(), "X-Forwarded-For") {
+		t.Fatalf("warned without an X-Forwarded-For header:\n%s", s.Log())
 	}
 	for i := range 5 {
 		s.loginVia(t, fmt.Sprintf("198.51.100.%d", i), "someone@example.com", "wrong password 1")
 	}
 	var warnings []string
-	for _, line := range strings.Split(s.stderr.String(), "\n") {
+	for _, line := range strings.Split(s.Log(), "\n") {
 		if strings.Contains(line, "X-Forwarded-For") {
 			warnings = append(warnings, line)
 		}

@@ -13,35 +13,6 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 )
 
-// testClient is a client registered with `clients create`.
-type testClient struct{ ID, Secret string }
-
-// createClient runs `clients create` against the server's database.
-func (s *testServer) createClient(t testing.TB, name string, scopes ...string) testClient {
-	t.Helper()
-	args := []string{"clients", "create", "--name", name}
-	for _, sc := range scopes {
-		args = append(args, "--scope", sc)
-	}
-	code, out, errOut := runCLI(t, s.env, args...)
-	if code != 0 {
-		t.Fatalf("clients create: exit %d\n%s", code, errOut)
-	}
-	var c testClient
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, "client_id: "); ok {
-			c.ID = v
-		}
-		if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
-			c.Secret = v
-		}
-	}
-	if c.ID == "" || c.Secret == "" {
-		t.Fatalf("clients create printed %q", out)
-	}
-	return c
-}
-
 type tokenBody struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
@@ -83,9 +54,9 @@ func postFormWith(t testing.TB, u string, header http.Header, form url.Values) h
 func TestClientCredentials(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	c := s.createClient(t, "billing service", "read:users", "feed")
+	c := s.CreateClient(t, "billing service", "read:users", "feed")
 
-	code, out, _ := runCLI(t, s.env, "clients", "list")
+	code, out, _ := runCLI(t, s.Env, "clients", "list")
 	if code != 0 || !strings.Contains(out, c.ID) || !strings.Contains(out, "billing service") ||
 		!strings.Contains(out, "feed read:users") || strings.Contains(out, c.Secret) || strings.Contains(out, "cs_") {
 		t.Fatalf("clients list (exit %d):\n%s", code, out)
@@ -136,7 +107,7 @@ func TestClientCredentials(t *testing.T) {
 	// Our own fields are a user's.
 	expectError(t, s.me(t, tb.AccessToken), "FORBIDDEN", "USER_REQUIRED")
 
-	code, out, errOut := runCLI(t, s.env, "clients", "revoke", "--id", c.ID)
+	code, out, errOut := runCLI(t, s.Env, "clients", "revoke", "--id", c.ID)
 	if code != 0 || !strings.Contains(out, "revoked") {
 		t.Fatalf("clients revoke: %d %s %s", code, out, errOut)
 	}
@@ -155,10 +126,10 @@ func TestClientCredentials(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if code, out, _ := runCLI(t, s.env, "clients", "revoke", "--id", c.ID); code != 0 || !strings.Contains(out, "already revoked") {
+	if code, out, _ := runCLI(t, s.Env, "clients", "revoke", "--id", c.ID); code != 0 || !strings.Contains(out, "already revoked") {
 		t.Fatalf("second revoke: %d %s", code, out)
 	}
-	if code, _, errOut := runCLI(t, s.env, "clients", "revoke", "--id", "cl_nope"); code != 1 || !strings.Contains(errOut, "no client") {
+	if code, _, errOut := runCLI(t, s.Env, "clients", "revoke", "--id", "cl_nope"); code != 1 || !strings.Contains(errOut, "no client") {
 		t.Fatalf("unknown client: %d %s", code, errOut)
 	}
 }
@@ -179,7 +150,7 @@ func asRetrieveError(err error, re **oauth2.RetrieveError) bool {
 func TestTokenClientAuthentication(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	c := s.createClient(t, "svc", "a")
+	c := s.CreateClient(t, "svc", "a")
 	s.register(t, "cred@example.com")
 	password := url.Values{"grant_type": {"password"}, "username": {"cred@example.com"}, "password": {testPassword}}
 	cc := url.Values{"grant_type": {"client_credentials"}}
@@ -257,8 +228,8 @@ func TestTokenClientAuthentication(t *testing.T) {
 func TestClientAuthenticationLimits(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	c := s.createClient(t, "victim")
-	other := s.createClient(t, "other")
+	c := s.CreateClient(t, "victim")
+	other := s.CreateClient(t, "other")
 	cc := url.Values{"grant_type": {"client_credentials"}}
 	for i := range 20 {
 		r := postFormWith(t, s.URL+"/token", headerOf("Authorization", basicAuth(c.ID, "cs_guess")), cc)
@@ -309,7 +280,7 @@ func TestMetadataNamesClientEndpoints(t *testing.T) {
 func TestRevokeClientAuthentication(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	c := s.createClient(t, "svc")
+	c := s.CreateClient(t, "svc")
 	p := s.register(t, "revoke-client@example.com")
 	bad := postFormWith(t, s.URL+"/revoke", headerOf("Authorization", basicAuth("cl_unknown", "x")), url.Values{"token": {p.RefreshToken}})
 	if bad.status != 401 || decodeToken(t, bad).Error != "invalid_client" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/internal/config"
+	"github.com/example/gqlauth/internal/servertest"
 )
 
 // fastAPIDocsKey is the example key of FastAPI's documentation, copied into many services.
@@ -34,9 +35,9 @@ func goodProductionKey(t testing.TB) string {
 func runRefused(t *testing.T, overrides map[string]string) cmdResult {
 	t.Helper()
 	start := time.Now()
-	res := runProgram(t, testEnv(t, overrides), "")
-	if res.code == 0 {
-		t.Fatalf("run started (and ran until the timeout) instead of refusing; stderr:\n%s", res.stderr)
+	res := servertest.Run(t, servertest.Env(t, overrides), "")
+	if res.Code == 0 {
+		t.Fatalf("run started (and ran until the timeout) instead of refusing; stderr:\n%s", res.Stderr)
 	}
 	if took := time.Since(start); took > 20*time.Second {
 		t.Fatalf("run did not refuse promptly: %v", took)
@@ -102,11 +103,11 @@ func TestConfigRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, loadErr := config.Load(getenv(tc.env))
+			_, loadErr := config.Load(servertest.Getenv(tc.env))
 			res := runRefused(t, tc.env)
 			expectConfigExit(t, res, tc.variable)
-			if res.stderr != res.errorLine() {
-				t.Errorf("nothing should be logged before the refusal, got %q", res.stderr)
+			if res.Stderr != res.ErrorLine() {
+				t.Errorf("nothing should be logged before the refusal, got %q", res.Stderr)
 			}
 			// Values checkable without touching the disk are refused by config.Load itself.
 			if !strings.HasPrefix(tc.variable, "JWT_PRIVATE_KEY_FILE") && loadErr == nil {
@@ -200,8 +201,8 @@ func TestStartWithShortTTLAndProductionKey(t *testing.T) {
 		t.Fatalf("expiresIn = %d, want 2", reg.ExpiresIn)
 	}
 	expectOK(t, s.me(t, reg.AccessToken))
-	if strings.Contains(s.stderr.String(), "development key") {
-		t.Errorf("a production server must not use a development key:\n%s", s.stderr.String())
+	if strings.Contains(s.Log(), "development key") {
+		t.Errorf("a production server must not use a development key:\n%s", s.Log())
 	}
 }
 
@@ -215,7 +216,7 @@ func TestBinaryConfigRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run("production/"+tc.name, func(t *testing.T) {
 			t.Parallel()
-			env := testEnv(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": tc.secret})
+			env := servertest.Env(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": tc.secret})
 			res := runBinary(t, bin, env, "", nil)
 			expectConfigExit(t, res, "JWT_SECRET")
 			expectOnlyErrorLine(t, res)
@@ -229,7 +230,7 @@ func TestBinaryConfigRefusals(t *testing.T) {
 	} {
 		t.Run("development/"+tc.name, func(t *testing.T) {
 			t.Parallel()
-			env := testEnv(t, map[string]string{tc.key: tc.value})
+			env := servertest.Env(t, map[string]string{tc.key: tc.value})
 			if tc.key == "JWT_PRIVATE_KEY_FILE" {
 				env["JWT_ALG"] = "EdDSA"
 			}
@@ -240,12 +241,12 @@ func TestBinaryConfigRefusals(t *testing.T) {
 	}
 	t.Run("production/good key starts", func(t *testing.T) {
 		t.Parallel()
-		p := startBinary(t, bin, testEnv(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": goodProductionKey(t)}))
+		p := startBinary(t, bin, servertest.Env(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": goodProductionKey(t)}))
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		if code := p.wait(t, 30*time.Second); code != 0 {
-			t.Fatalf("exit code %d after SIGTERM, want 0\n%s", code, p.stderr.String())
+			t.Fatalf("exit code %d after SIGTERM, want 0\n%s", code, p.Log())
 		}
 	})
 }

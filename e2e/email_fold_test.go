@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/servertest"
 	_ "modernc.org/sqlite" // raw SQL on the server's database file
 )
 
@@ -55,11 +56,11 @@ func TestEmailRefoldOnStart(t *testing.T) {
 	older := s.register(t, "placeholder-1@example.com").User.ID
 	holder := s.register(t, "sam@example.com").User.ID
 	alone := s.register(t, "placeholder-2@example.com").User.ID
-	s.stop(t)
+	s.Stop()
 
 	// What the old normalisation stored for ſam@ and ſue@, and a database from before the
 	// migration existed.
-	db, err := sql.Open("sqlite", filepath.Join(s.DataDir, "app.db"))
+	db, err := sql.Open("sqlite", filepath.Join(s.Env["DATA_DIR"], "app.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestEmailRefoldOnStart(t *testing.T) {
 	}
 	db.Close()
 
-	env := testEnv(t, map[string]string{"DATA_DIR": s.DataDir})
+	env := servertest.Env(t, map[string]string{"DATA_DIR": s.Env["DATA_DIR"]})
 	s = startWithEnv(t, env)
 	for _, tc := range []struct{ email, id string }{
 		{"sue@example.com", alone}, {"SUE@example.com", alone}, {"ſue@example.com", alone},
@@ -90,7 +91,7 @@ func TestEmailRefoldOnStart(t *testing.T) {
 		}
 	}
 	var warnings []string
-	for _, line := range strings.Split(s.stderr.String(), "\n") {
+	for _, line := range strings.Split(s.Log(), "\n") {
 		if strings.Contains(line, "level=WARN") && strings.Contains(line, auth.EmailRefoldMigration) {
 			warnings = append(warnings, line)
 		}

@@ -10,12 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -25,73 +22,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/example/gqlauth/internal/app"
 	"github.com/example/gqlauth/internal/itest"
+	"github.com/example/gqlauth/internal/servertest"
 )
 
 // testServer is the real program serving on a port of its own, with its own data folder, as
 // a user would start it: in this process through app.Run (startServer), or the built binary
 // in a subprocess (startBinary).
-type testServer struct {
-	URL     string // http://host:port, the address it logged it listens on
-	Addr    string // host:port of that listener, to dial
-	DataDir string
-	env     map[string]string
-	stderr  *syncBuffer
-	cancel  context.CancelFunc // nil for the binary: stop it with a signal
-	done    chan int           // app.Run's exit code
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type testServer struct{ *servertest.Server }
 
 // freePort is a port free a moment ago, for the few tests that must name a port before the
 // start (METRICS_ADDR, a port in use); servers themselves listen on :0.
 func freePort(t testing.TB) string { return itest.FreePort(t) }
-
-// testIssuer is the issuer every test server signs with: tokens name it, not the port. It is
-// not an address: a test that follows the metadata's URLs (derived from the issuer) or compares
-// them with the server's starts with reachableIssuer.
-const testIssuer = "http://gqlauth.test"
-
-// testEnv is the environment every test server starts from; overrides win (an empty value
-// unsets). PORT=0: the server picks a free port, and says which in its log.
-func testEnv(t testing.TB, overrides map[string]string) map[string]string {
-	env := map[string]string{
-		"PORT":        "0",
-		"DATA_DIR":    t.TempDir(),
-		"BCRYPT_COST": "10",
-		// Hashing at normal priority: go test runs other packages' test binaries beside this
-		// one, and at the lowest priority (the default) they would starve the server's bcrypt
-		// threads, turning the suite's timings into the machine's load.
-		"BCRYPT_PRIORITY": "normal",
-		"JWT_SECRET":      "test-secret-0123456789abcdefghijklmnopqrstuvwxyz",
-		"JWT_ISSUER":      testIssuer,
-		"JWT_AUDIENCE":    "graphql-api",
-		// No verification mail at register: its MAIL_SENT event arrives on its own time and
-		// would interleave with the events tests wait for. The mail tests ask for "optional".
-		"EMAIL_VERIFICATION": "off",
-	}
-	for k, v := range overrides {
-		env[k] = v
-	}
-	return env
-}
 
 // reachableIssuer is overrides plus a port picked before the start and the issuer at that
 // address, for a test that follows the URLs the metadata derives from the issuer.
@@ -104,197 +46,47 @@ func reachableIssuer(t testing.TB, overrides map[string]string) map[string]strin
 	return out
 }
 
-func getenv(env map[string]string) func(string) string {
-	return func(k string) string { return env[k] }
-}
-
-// startServer runs the program with testEnv(overrides) and waits until it is ready.
+// startServer runs the program with servertest.Env(overrides) and waits until it is ready.
 func startServer(t testing.TB, overrides map[string]string) *testServer {
 	t.Helper()
-	return startWithEnv(t, testEnv(t, overrides))
+	return &testServer{servertest.Start(t, overrides)}
 }
 
-// startWithEnv runs the program in this process with exactly env, as main would (app.Run,
-// no arguments), and waits until /healthz answers. The test's end stops it.
+// startWithEnv runs the program in this process with exactly env; the test's end stops it.
 func startWithEnv(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{DataDir: env["DATA_DIR"], env: env, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	go func() {
-		s.done <- app.Run(ctx, []string{"gqlauth"}, getenv(env), strings.NewReader(""), io.Discard, s.stderr)
-	}()
-	exited := func() (bool, int) {
-		select {
-		case code := <-s.done:
-			return true, code
-		default:
-			return false, 0
-		}
-	}
-	if err := s.waitReady(15*time.Second, exited); err != nil {
-		cancel()
-		t.Fatalf("%v\n%s", err, s.stderr.String())
-	}
-	t.Cleanup(func() { s.stop(t) })
-	return s
-}
-
-// listeningLine is the start's log line that names the address, in text or JSON.
-var listeningLine = regexp.MustCompile(`(?:msg=listening addr=|"msg":"listening","addr":")([^\s"]+)`)
-
-// waitReady waits for the log line that names the listener, then for /healthz to answer 200.
-// exited reports whether the program has ended (and its exit code).
-func (s *testServer) waitReady(within time.Duration, exited func() (bool, int)) error {
-	deadline := time.Now().Add(within)
-	for {
-		if s.URL == "" {
-			if m := listeningLine.FindStringSubmatch(s.stderr.String()); m != nil {
-				s.setAddr(m[1])
-			}
-		}
-		if s.URL != "" {
-			if resp, err := http.Get(s.URL + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return nil
-				}
-			}
-		}
-		if done, code := exited(); done {
-			return fmt.Errorf("the server exited during its start (code %d)", code)
-		}
-		if time.Now().After(deadline) {
-			return errors.New("the server did not become healthy")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// setAddr takes the listener's address from the log: every interface ([::] or 0.0.0.0) is
-// reached through loopback.
-func (s *testServer) setAddr(logged string) {
-	host, port, err := net.SplitHostPort(logged)
-	if err != nil {
-		return
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	s.Addr = net.JoinHostPort(host, port)
-	s.URL = "http://" + s.Addr
-}
-
-// Port is the port the server listens on.
-func (s *testServer) Port() string {
-	_, port, _ := net.SplitHostPort(s.Addr)
-	return port
-}
-
-// stop sends the equivalent of SIGTERM and waits for a clean exit.
-func (s *testServer) stop(t testing.TB) {
-	if s.cancel == nil {
-		return
-	}
-	s.cancel()
-	s.cancel = nil
-	select {
-	case code := <-s.done:
-		if code != 0 {
-			t.Errorf("server exited with code %d\n%s", code, s.stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Errorf("server did not stop")
-	}
-}
-
-// eventually polls cond every 10 ms until it holds, failing the test after within; it returns
-// how long that took.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	return eventuallyEvery(t, within, 10*time.Millisecond, what, cond)
-}
-
-// eventuallyEvery is eventually polling every `every` (a race test waits for a metric at 2 ms).
-func eventuallyEvery(t testing.TB, within, every time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(every)
-	}
-	return time.Since(start)
+	return &testServer{servertest.StartEnv(t, env)}
 }
 
 // ---- one run of the program, as a shell sees it ----
 
 // cmdResult is what a shell sees of one run of the program.
-type cmdResult struct {
-	stdout, stderr string
-	code           int
-}
-
-// errorLine is the line a failing run ends with ("error: …\n"), or "" when it printed none.
-func (r cmdResult) errorLine() string {
-	lines := strings.SplitAfter(r.stderr, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(lines[i], "error: ") {
-			return lines[i]
-		}
-	}
-	return ""
-}
-
-// runProgram runs the program in this process with args (a command; none: serve) under env and
-// stdin, to completion (at most a minute), as a shell would run it.
-func runProgram(t testing.TB, env map[string]string, stdin string, args ...string) cmdResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var stdout, stderr syncBuffer
-	code := app.Run(ctx, append([]string{"gqlauth"}, args...), getenv(env), strings.NewReader(stdin), &stdout, &stderr)
-	if ctx.Err() != nil {
-		t.Errorf("gqlauth %v did not finish in time; stderr:\n%s", args, stderr.String())
-		return cmdResult{code: -2}
-	}
-	return cmdResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
-}
+type cmdResult = servertest.Result
 
 // runCLI runs a command of the program against env's database (stdin empty) and returns its
 // exit code, stdout and stderr.
 func runCLI(t testing.TB, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	res := runProgram(t, env, "", args...)
-	return res.code, res.stdout, res.stderr
-}
-
-// createUser runs `user create` against the server's database and returns the new id.
-func (s *testServer) createUser(t testing.TB, email, role, password string) string {
-	t.Helper()
-	res := runProgram(t, s.env, password+"\n", "user", "create", "--email", email, "--role", role, "--password-stdin")
-	if res.code != 0 {
-		t.Fatalf("user create: exit %d\n%s", res.code, res.stderr)
-	}
-	return strings.TrimSpace(res.stdout)
+	res := servertest.Run(t, env, "", args...)
+	return res.Code, res.Stdout, res.Stderr
 }
 
 // expectConfigExit checks that a run refused its configuration as a start must: exit code 2,
 // nothing on stdout, and an error line naming variable. It returns that line.
 func expectConfigExit(t testing.TB, res cmdResult, variable string) string {
 	t.Helper()
-	if res.code != 2 {
-		t.Errorf("exit code %d, want 2; stderr %q", res.code, res.stderr)
+	if res.Code != 2 {
+		t.Errorf("exit code %d, want 2; stderr %q", res.Code, res.Stderr)
 	}
-	line := res.errorLine()
+	line := res.ErrorLine()
 	if strings.Count(line, "\n") != 1 || !strings.HasSuffix(line, "\n") {
-		t.Errorf("want exactly one error line, got %q", res.stderr)
+		t.Errorf("want exactly one error line, got %q", res.Stderr)
 	}
 	if !strings.Contains(line, variable) {
 		t.Errorf("the line does not name %s: %q", variable, line)
 	}
-	if res.stdout != "" {
-		t.Errorf("stdout should be empty, got %q", res.stdout)
+	if res.Stdout != "" {
+		t.Errorf("stdout should be empty, got %q", res.Stdout)
 	}
 	return line
 }
@@ -302,8 +94,8 @@ func expectConfigExit(t testing.TB, res cmdResult, variable string) string {
 // expectOnlyErrorLine checks that the run printed its error line and nothing else.
 func expectOnlyErrorLine(t testing.TB, res cmdResult) {
 	t.Helper()
-	if res.stderr != res.errorLine() {
-		t.Errorf("stderr should be exactly one line, got %q", res.stderr)
+	if res.Stderr != res.ErrorLine() {
+		t.Errorf("stderr should be exactly one line, got %q", res.Stderr)
 	}
 }
 
@@ -399,36 +191,31 @@ func runBinary(t testing.TB, bin string, env map[string]string, stdin string, ar
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		t.Errorf("run %s %v: %v", bin, args, err)
-		return cmdResult{code: -2}
+		return cmdResult{Code: -2}
 	}
 	if ctx.Err() != nil {
 		t.Errorf("%s %v did not finish in time; stderr:\n%s", bin, args, stderr.String())
-		return cmdResult{code: -2}
+		return cmdResult{Code: -2}
 	}
-	return cmdResult{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+	return cmdResult{Stdout: stdout.String(), Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}
 }
 
-// binaryServer is the binary serving in a subprocess. Its testServer has no cancel func: stop it
+// binaryServer is the binary serving in a subprocess. Its Server has no cancel func: stop it
 // with a signal.
 type binaryServer struct {
 	*testServer
 	cmd    *exec.Cmd
-	stderr *syncBuffer
 	exited chan struct{}
 }
 
-// startBinary starts the binary as a server with env and waits until it is ready (waitReady).
+// startBinary starts the binary as a server with env and waits until it is ready
+// (servertest.Await).
 func startBinary(t testing.TB, bin string, env map[string]string) *binaryServer {
 	t.Helper()
-	p := &binaryServer{
-		testServer: &testServer{DataDir: env["DATA_DIR"], env: env},
-		cmd:        exec.Command(bin),
-		stderr:     &syncBuffer{},
-		exited:     make(chan struct{}),
-	}
-	p.testServer.stderr = p.stderr
+	p := &binaryServer{cmd: exec.Command(bin), exited: make(chan struct{})}
+	log := &itest.Buffer{}
 	p.cmd.Env = environ(env)
-	p.cmd.Stdout, p.cmd.Stderr = io.Discard, p.stderr
+	p.cmd.Stdout, p.cmd.Stderr = io.Discard, log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -449,9 +236,11 @@ func startBinary(t testing.TB, bin string, env map[string]string) *binaryServer 
 			return false, 0
 		}
 	}
-	if err := p.waitReady(20*time.Second, exited); err != nil {
-		t.Fatalf("binary: %v\n%s", err, p.stderr.String())
+	srv, err := servertest.Await(t, env, log, 20*time.Second, exited)
+	if err != nil {
+		t.Fatalf("binary: %v\n%s", err, log.String())
 	}
+	p.testServer = &testServer{srv}
 	return p
 }
 
@@ -462,7 +251,7 @@ func (p *binaryServer) wait(t testing.TB, timeout time.Duration) int {
 	case <-p.exited:
 		return p.cmd.ProcessState.ExitCode()
 	case <-time.After(timeout):
-		t.Fatalf("process did not exit within %s:\n%s", timeout, p.stderr.String())
+		t.Fatalf("process did not exit within %s:\n%s", timeout, p.Log())
 		return 0
 	}
 }

@@ -24,9 +24,9 @@ import (
 // server's own key, for a real user and a live session, and asks both the server (`me`) and a
 // verify.Verifier of that server: every row gets the same verdict from both.
 func TestHostileTableThroughServerAndVerifier(t *testing.T) {
-	s := servertest.Start(t, nil)
-	userID := s.CreateUser("ada@example.com", vfPassword, false)
-	g := s.Login("ada@example.com", vfPassword)
+	s := servertest.StartFollowed(t, nil)
+	userID := s.CreateUser(t, "ada@example.com", "USER", vfPassword)
+	g := s.Login(t, "ada@example.com", vfPassword)
 	tok, _, err := jwt.NewParser().ParseUnverified(g.AccessToken, jwt.MapClaims{})
 	if err != nil {
 		t.Fatal(err)

@@ -277,7 +277,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &md) != nil {
 		t.Fatalf("metadata: %d %s", r.status, r.body)
 	}
-	if md.Issuer != s.env["JWT_ISSUER"] || md.TokenEndpoint != md.Issuer+"/token" ||
+	if md.Issuer != s.Env["JWT_ISSUER"] || md.TokenEndpoint != md.Issuer+"/token" ||
 		md.JWKSURI != md.Issuer+"/.well-known/jwks.json" || md.RevocationEndpoint != md.Issuer+"/revoke" {
 		t.Fatalf("metadata: %s", r.body)
 	}

@@ -8,10 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/example/gqlauth/internal/itest"
+	"github.com/example/gqlauth/internal/servertest"
 )
 
 // introspect asks s about token as client c.
-func (s *testServer) introspect(t testing.TB, c testClient, token string) (map[string]any, []byte) {
+func (s *testServer) introspect(t testing.TB, c servertest.Client, token string) (map[string]any, []byte) {
 	t.Helper()
 	r := postFormWith(t, s.URL+"/introspect", headerOf("Authorization", basicAuth(c.ID, c.Secret)), url.Values{"token": {token}})
 	if r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
@@ -64,9 +67,9 @@ func expectActive(t testing.TB, what string, m map[string]any, want map[string]a
 func TestIntrospection(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	c := s.createClient(t, "resource server", "read")
+	c := s.CreateClient(t, "resource server", "read")
 	p := s.register(t, "intro@example.com")
-	iss := s.env["JWT_ISSUER"]
+	iss := s.Env["JWT_ISSUER"]
 
 	m, _ := s.introspect(t, c, p.AccessToken)
 	expectActive(t, "access token", m, map[string]any{
@@ -121,7 +124,7 @@ func TestIntrospection(t *testing.T) {
 	expectInactive(t, "revoked API key", body)
 
 	// A disabled account: none of its tokens.
-	if code, _, errOut := runCLI(t, s.env, "user", "disable", "--email", "intro@example.com"); code != 0 {
+	if code, _, errOut := runCLI(t, s.Env, "user", "disable", "--email", "intro@example.com"); code != 0 {
 		t.Fatal(errOut)
 	}
 	for what, tok := range map[string]string{"access token": fresh.AccessToken, "refresh token": fresh.RefreshToken, "API key": forever} {
@@ -130,8 +133,8 @@ func TestIntrospection(t *testing.T) {
 	}
 
 	// Client revocation: its tokens are inactive at once; it may no longer introspect.
-	other := s.createClient(t, "another")
-	if code, _, errOut := runCLI(t, s.env, "clients", "revoke", "--id", c.ID); code != 0 {
+	other := s.CreateClient(t, "another")
+	if code, _, errOut := runCLI(t, s.Env, "clients", "revoke", "--id", c.ID); code != 0 {
 		t.Fatal(errOut)
 	}
 	_, body = s.introspect(t, other, cc.AccessToken)
@@ -146,7 +149,7 @@ func TestIntrospection(t *testing.T) {
 func TestIntrospectionRequests(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, nil)
-	c := s.createClient(t, "rs")
+	c := s.CreateClient(t, "rs")
 	auth := headerOf("Authorization", basicAuth(c.ID, c.Secret))
 	for _, tc := range []struct {
 		name   string
@@ -190,13 +193,13 @@ func TestIntrospectionRequests(t *testing.T) {
 func TestIntrospectionExpiry(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, map[string]string{"ACCESS_TOKEN_TTL": "1s"})
-	c := s.createClient(t, "rs")
+	c := s.CreateClient(t, "rs")
 	p := s.register(t, "expiry@example.com")
 	m, _ := s.introspect(t, c, p.AccessToken)
 	if m["active"] != true {
 		t.Fatalf("fresh: %v", m)
 	}
-	eventually(t, 10*time.Second, "the expired access token is inactive", func() bool {
+	itest.Eventually(t, 10*time.Second, "the expired access token is inactive", func() bool {
 		_, body := s.introspect(t, c, p.AccessToken)
 		return string(bytes.TrimSpace(body)) == `{"active":false}`
 	})
@@ -209,7 +212,7 @@ func TestIntrospectionAcrossInstances(t *testing.T) {
 	shared := sharedEnv(t, "")
 	shared["RATE_LIMITS"] = "off"
 	a, b := startPair(t, shared)
-	c := a.createClient(t, "rs")
+	c := a.CreateClient(t, "rs")
 	p := a.register(t, "across-intro@example.com")
 	_, secret, r := a.createAPIKey(t, p.AccessToken, "k", 1)
 	expectOK(t, r)

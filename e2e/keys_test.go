@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/example/gqlauth/internal/servertest"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -87,7 +88,7 @@ func TestAsymmetricKeys(t *testing.T) {
 	for _, alg := range []string{"EdDSA", "ES256", "RS256"} {
 		t.Run(alg, func(t *testing.T) {
 			oldKey := generateKeyFile(t, alg)
-			env := testEnv(t, map[string]string{"JWT_ALG": alg, "JWT_PRIVATE_KEY_FILE": oldKey, "JWT_SECRET": ""})
+			env := servertest.Env(t, map[string]string{"JWT_ALG": alg, "JWT_PRIVATE_KEY_FILE": oldKey, "JWT_SECRET": ""})
 			s := startWithEnv(t, env)
 			reg := s.register(t, "k@example.com")
 			keys := fetchJWKS(t, s)
@@ -110,7 +111,7 @@ func TestAsymmetricKeys(t *testing.T) {
 			pub, _ := json.Marshal(keys[0])
 			forgedStr, _ := forged.SignedString(pub)
 			expectError(t, s.me(t, forgedStr), "UNAUTHENTICATED", "TOKEN_INVALID")
-			s.stop(t)
+			s.Stop()
 
 			// Rotation: the new key signs, the old one still verifies and is published.
 			newKey := generateKeyFile(t, alg)
@@ -122,7 +123,7 @@ func TestAsymmetricKeys(t *testing.T) {
 			}
 			fresh, r := s.login(t, "k@example.com", testPassword)
 			expectOK(t, r)
-			s.stop(t)
+			s.Stop()
 
 			// The old key removed: its tokens are refused, the new key's still work.
 			env["JWT_PREVIOUS_KEY_FILES"] = ""

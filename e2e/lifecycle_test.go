@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/example/gqlauth/internal/servertest"
 )
 
 // TestRestartKeepsDevelopmentKeyAndData: without JWT_SECRET the server makes a key once, keeps
@@ -23,11 +25,11 @@ import (
 // token still works and the account and its session survive.
 func TestRestartKeepsDevelopmentKeyAndData(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t, map[string]string{"JWT_SECRET": ""})
+	env := servertest.Env(t, map[string]string{"JWT_SECRET": ""})
 	s1 := startWithEnv(t, env)
 	reg := s1.register(t, "restart@example.com")
 	expectOK(t, s1.me(t, reg.AccessToken))
-	expectDevKeyWarning(t, s1.stderr.String())
+	expectDevKeyWarning(t, s1.Log())
 	keyFile := filepath.Join(env["DATA_DIR"], "dev-jwt-secret")
 	fi, err := os.Stat(keyFile)
 	if err != nil {
@@ -36,10 +38,10 @@ func TestRestartKeepsDevelopmentKeyAndData(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		t.Errorf("development key is readable by others: %v", perm)
 	}
-	s1.stop(t)
+	s1.Stop()
 
 	s2 := startWithEnv(t, env) // PORT=0: a port of its own, the same issuer
-	expectDevKeyWarning(t, s2.stderr.String())
+	expectDevKeyWarning(t, s2.Log())
 	var me struct{ ID, Email string }
 	r := s2.me(t, reg.AccessToken)
 	r.decode(t, "me", &me)
@@ -71,7 +73,7 @@ func expectDevKeyWarning(t testing.TB, log string) {
 func TestKill9Durability(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
-	env := testEnv(t, map[string]string{"JWT_SECRET": ""})
+	env := servertest.Env(t, map[string]string{"JWT_SECRET": ""})
 	p1 := startBinary(t, bin, env)
 	reg := p1.register(t, "durable@example.com")
 	// A second write right before the kill: a refresh (rotation) acknowledged.
@@ -96,7 +98,7 @@ func TestKill9Durability(t *testing.T) {
 	}
 	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p2.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM\n%s", code, p2.stderr.String())
+		t.Fatalf("exit code %d after SIGTERM\n%s", code, p2.Log())
 	}
 }
 
@@ -107,7 +109,7 @@ func TestKill9Durability(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
-	env := testEnv(t, map[string]string{"BCRYPT_COST": "13"})
+	env := servertest.Env(t, map[string]string{"BCRYPT_COST": "13"})
 	p := startBinary(t, bin, env)
 	p.register(t, "slow@example.com")
 
@@ -194,7 +196,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("every login finished before SIGTERM: the test did not exercise requests in flight")
 	}
 	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0\n%s", code, p.stderr.String())
+		t.Fatalf("exit code %d after SIGTERM, want 0\n%s", code, p.Log())
 	}
 	if _, err := net.DialTimeout("tcp", p.Addr, time.Second); err == nil {
 		t.Errorf("connection accepted after the process exited")
@@ -214,18 +216,18 @@ func TestUserCreateCLI(t *testing.T) {
 	create := func(email, stdin string, extra ...string) cmdResult {
 		t.Helper()
 		args := append([]string{"user", "create", "--email", email, "--password-stdin"}, extra...)
-		return runBinary(t, bin, s.env, stdin, args)
+		return runBinary(t, bin, s.Env, stdin, args)
 	}
 
 	// Created while the server runs; the server accepts the user at once. Only the first line
 	// of stdin is the password, without its newline.
 	res := create("cli@example.com", "cli passphrase one\nsecond line is not the password\n")
-	if res.code != 0 {
-		t.Fatalf("user create: exit %d\n%s", res.code, res.stderr)
+	if res.Code != 0 {
+		t.Fatalf("user create: exit %d\n%s", res.Code, res.Stderr)
 	}
-	id := strings.TrimSuffix(res.stdout, "\n")
+	id := strings.TrimSuffix(res.Stdout, "\n")
 	if id == "" || strings.ContainsAny(id, " \n\t") {
-		t.Fatalf("stdout should be the id on one line, got %q", res.stdout)
+		t.Fatalf("stdout should be the id on one line, got %q", res.Stdout)
 	}
 	user, r := s.login(t, "cli@example.com", "cli passphrase one")
 	expectOK(t, r)
@@ -265,29 +267,29 @@ func TestUserCreateCLI(t *testing.T) {
 	results := make([]cmdResult, len(refusals))
 	var wg sync.WaitGroup
 	for i, tc := range refusals {
-		wg.Go(func() { results[i] = runBinary(t, bin, s.env, tc.stdin, tc.args) })
+		wg.Go(func() { results[i] = runBinary(t, bin, s.Env, tc.stdin, tc.args) })
 	}
 	wg.Wait()
 	for i, tc := range refusals {
 		res := results[i]
-		if res.code == 0 || (tc.code != 0 && res.code != tc.code) || res.stdout != "" {
-			t.Errorf("%s: exit %d (want %d, 0 = any refusal), stdout %q, stderr %q", tc.name, res.code, tc.code, res.stdout, res.stderr)
+		if res.Code == 0 || (tc.code != 0 && res.Code != tc.code) || res.Stdout != "" {
+			t.Errorf("%s: exit %d (want %d, 0 = any refusal), stdout %q, stderr %q", tc.name, res.Code, tc.code, res.Stdout, res.Stderr)
 		}
-		if tc.code == 0 && strings.Count(res.stderr, "\n") != 1 {
-			t.Errorf("%s: want a one-line error, got %q", tc.name, res.stderr)
+		if tc.code == 0 && strings.Count(res.Stderr, "\n") != 1 {
+			t.Errorf("%s: want a one-line error, got %q", tc.name, res.Stderr)
 		}
 	}
 	// 72 bytes is the longest password; the weak attempts above created nothing, so the email
 	// is still free. CRLF line ends are not part of the password either.
 	long := strings.Repeat("Zq7", 24)
-	if res := create("weak@example.com", long+"\r\nignored\n"); res.code != 0 {
-		t.Fatalf("72-byte password: exit %d\n%s", res.code, res.stderr)
+	if res := create("weak@example.com", long+"\r\nignored\n"); res.Code != 0 {
+		t.Fatalf("72-byte password: exit %d\n%s", res.Code, res.Stderr)
 	}
 	_, r = s.login(t, "weak@example.com", long)
 	expectOK(t, r)
 
 	// --role ADMIN (in process, through run): the admin may query users at once; a USER may not.
-	adminID := s.createUser(t, "Admin@Example.com", "ADMIN", "admin passphrase 1")
+	adminID := s.CreateUser(t, "Admin@Example.com", "ADMIN", "admin passphrase 1")
 	admin, r := s.login(t, "admin@example.com", "admin passphrase 1")
 	expectOK(t, r)
 	if admin.User.ID != adminID || !slices.Contains(admin.User.Roles, "ADMIN") || !slices.Contains(admin.User.Roles, "USER") {
@@ -307,11 +309,11 @@ func TestUserCreateCLI(t *testing.T) {
 	expectError(t, s.gql(t, user.AccessToken, `{ users { edges { node { id } } } }`, nil), "FORBIDDEN", "")
 
 	// In process too, a taken email is an error with a non-zero exit code and one line.
-	res = runProgram(t, s.env, "yet another passphrase\n", "user", "create", "--email", " ADMIN@example.com", "--password-stdin")
-	if res.code == 0 || res.stdout != "" {
-		t.Fatalf("duplicate in process: exit %d, stdout %q", res.code, res.stdout)
+	res = servertest.Run(t, s.Env, "yet another passphrase\n", "user", "create", "--email", " ADMIN@example.com", "--password-stdin")
+	if res.Code == 0 || res.Stdout != "" {
+		t.Fatalf("duplicate in process: exit %d, stdout %q", res.Code, res.Stdout)
 	}
-	if line := res.errorLine(); strings.Count(line, "\n") != 1 || !strings.Contains(line, "email") {
-		t.Errorf("duplicate in process: exit %d, %q", res.code, res.stderr)
+	if line := res.ErrorLine(); strings.Count(line, "\n") != 1 || !strings.Contains(line, "email") {
+		t.Errorf("duplicate in process: exit %d, %q", res.Code, res.Stderr)
 	}
 }

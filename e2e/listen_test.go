@@ -33,11 +33,11 @@ func TestMetricsAddr(t *testing.T) {
 			t.Errorf("GET %s on METRICS_ADDR: %d, want 404", path, status)
 		}
 	}
-	if !strings.Contains(s.stderr.String(), "addr="+addr) {
-		t.Errorf("the start does not log the metrics address:\n%s", s.stderr.String())
+	if !strings.Contains(s.Log(), "addr="+addr) {
+		t.Errorf("the start does not log the metrics address:\n%s", s.Log())
 	}
 
-	s.stop(t)
+	s.Stop()
 	if c, err := net.DialTimeout("tcp", addr, 2*time.Second); err == nil {
 		c.Close()
 		t.Errorf("the metrics listener outlived the server")
@@ -71,8 +71,8 @@ func TestHostListensThere(t *testing.T) {
 		t.Run("HOST="+tc.host, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, map[string]string{"HOST": tc.host})
-			if want := "addr=" + tc.want + ":" + s.Port(); !strings.Contains(s.stderr.String(), want) {
-				t.Errorf("the start does not log %s:\n%s", want, s.stderr.String())
+			if want := "addr=" + tc.want + ":" + s.Port(); !strings.Contains(s.Log(), want) {
+				t.Errorf("the start does not log %s:\n%s", want, s.Log())
 			}
 			if other == "" {
 				t.Log("no non-loopback address on this machine: not dialled")

@@ -93,12 +93,12 @@ func TestLogsHaveNoSecrets(t *testing.T) {
 			c.conn.CloseNow()
 			// The WebSocket's request line is written when its handler returns, which Shutdown
 			// does not wait for (the connection is hijacked): wait for it before stopping.
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !strings.Contains(s.stderr.String(), "securityEvents"); {
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !strings.Contains(s.Log(), "securityEvents"); {
 				time.Sleep(20 * time.Millisecond)
 			}
 
-			s.stop(t) // flushes the log
-			log := s.stderr.String()
+			s.Stop() // flushes the log
+			log := s.Log()
 			for what, v := range secrets {
 				if v == "" {
 					t.Fatalf("no %s to look for", what)

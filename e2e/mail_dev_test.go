@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/example/gqlauth/internal/servertest"
 )
 
 // devMail is one entry of GET /dev/mailbox.
@@ -80,7 +82,7 @@ func TestDevMailboxVerification(t *testing.T) {
 	if page != "/verify-email" || !strings.HasPrefix(strings.SplitN(linkToken.FindString(m.Text), "#", 2)[0], "/verify-email") {
 		t.Fatalf("link page %q", page)
 	}
-	if !strings.Contains(m.Text, testIssuer+"/verify-email#token="+token) || !strings.Contains(m.HTML, token) {
+	if !strings.Contains(m.Text, servertest.Issuer+"/verify-email#token="+token) || !strings.Contains(m.HTML, token) {
 		t.Fatalf("the link is not based on PUBLIC_URL: %s", m.Text)
 	}
 	if strings.Count(m.HTML, "<head>") != 1 {
@@ -100,7 +102,7 @@ func TestDevMailboxVerification(t *testing.T) {
 	if expectOK(t, r); string(r.Data["requestEmailVerification"]) != "false" {
 		t.Fatalf("requestEmailVerification of a verified address: %s", r.Data["requestEmailVerification"])
 	}
-	if strings.Contains(s.stderr.String(), token) {
+	if strings.Contains(s.Log(), token) {
 		t.Fatal("the log holds the token")
 	}
 }
@@ -146,7 +148,7 @@ func TestEmailVerificationRequired(t *testing.T) {
 		t.Fatalf("logout: %s", r.Data["logout"])
 	}
 	// An account made by an operator counts as verified.
-	s.createUser(t, "operator-made@example.com", "USER", testPassword)
+	s.CreateUser(t, "operator-made@example.com", "USER", testPassword)
 	p, r := s.login(t, "operator-made@example.com", testPassword)
 	expectOK(t, r)
 	expectOK(t, s.gql(t, p.AccessToken, `{ sessions { id } }`, nil))
@@ -173,8 +175,8 @@ func TestMailNotConfiguredInProduction(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("GET /dev/mailbox in production: %d", resp.StatusCode)
 	}
-	if n := strings.Count(s.stderr.String(), "SMTP_URL is not set"); n != 1 {
-		t.Fatalf("want one warning at start, got %d:\n%s", n, s.stderr.String())
+	if n := strings.Count(s.Log(), "SMTP_URL is not set"); n != 1 {
+		t.Fatalf("want one warning at start, got %d:\n%s", n, s.Log())
 	}
 	expectConfigExit(t, runRefused(t, map[string]string{"APP_ENV": "production", "JWT_SECRET": key, "EMAIL_VERIFICATION": "required"}), "SMTP_URL")
 }
@@ -212,7 +214,7 @@ func TestMailTemplatesAndConfig(t *testing.T) {
 	s := startServer(t, map[string]string{"MAIL_TEMPLATES_DIR": dir, "EMAIL_VERIFICATION": "optional", "MAIL_FROM": "Acme <hello@acme.example>"})
 	s.register(t, "templated@example.com")
 	m := s.waitMail(t, "templated@example.com", "Welcome to Acme, templated@example.com")
-	if _, tok := tokenOf(t, m.Text); !strings.HasPrefix(m.Text, "Open "+testIssuer+"/verify-email#token="+tok) {
+	if _, tok := tokenOf(t, m.Text); !strings.HasPrefix(m.Text, "Open "+servertest.Issuer+"/verify-email#token="+tok) {
 		t.Fatalf("text: %q", m.Text)
 	}
 

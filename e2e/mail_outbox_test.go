@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/internal/itest"
+	"github.com/example/gqlauth/internal/servertest"
 	"github.com/example/gqlauth/internal/smtptest"
 )
 
@@ -41,7 +42,7 @@ func TestOutboxSMTPOutage(t *testing.T) {
 	// The metrics saw the failed attempts and the delivery (counted once its row is finished,
 	// a moment after the server took it).
 	var text string
-	eventually(t, 5*time.Second, "the delivery in the metrics", func() bool {
+	itest.Eventually(t, 5*time.Second, "the delivery in the metrics", func() bool {
 		text = scrapeMetrics(t, s)
 		return strings.Contains(text, `auth_mail_total{outcome="sent"} 1`)
 	})
@@ -60,12 +61,12 @@ func TestOutboxSurvivesKill9(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
 	srv := smtptest.Start(t, smtptest.Options{User: smtpUser, Pass: smtpPass})
-	env := testEnv(t, smtpEnv(srv, map[string]string{"EMAIL_VERIFICATION": "off", "SMTP_TIMEOUT": "1s", "RATE_LIMITS": "off"}))
+	env := servertest.Env(t, smtpEnv(srv, map[string]string{"EMAIL_VERIFICATION": "off", "SMTP_TIMEOUT": "1s", "RATE_LIMITS": "off"}))
 	p1 := startBinary(t, bin, env)
 	p1.register(t, "crash@example.com")
 	srv.Stall()
 	expectOK(t, p1.gql(t, "", `mutation { requestPasswordReset(email: "crash@example.com") }`, nil))
-	eventually(t, 10*time.Second, "the sender connected to the stalled server", func() bool { return srv.Stalled() > 0 })
+	itest.Eventually(t, 10*time.Second, "the sender connected to the stalled server", func() bool { return srv.Stalled() > 0 })
 	if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestOutboxSurvivesKill9(t *testing.T) {
 	srv.Restart()
 	killed = time.Now()
 	startBinary(t, bin, env)
-	eventually(t, 60*time.Second, "the second reset mail", func() bool { return countSent(t, srv, "crash@example.com", "Reset your") >= 2 })
+	itest.Eventually(t, 60*time.Second, "the second reset mail", func() bool { return countSent(t, srv, "crash@example.com", "Reset your") >= 2 })
 	last := srv.Messages()[len(srv.Messages())-1]
 	t.Logf("killed with the mail queued (SMTP down, one attempt failed); delivered %v after the kill", last.At.Sub(killed).Round(time.Millisecond))
 }
@@ -115,7 +116,7 @@ func TestOutboxTwoInstancesPostgres(t *testing.T) {
 			expectOK(t, s.gql(t, "", `mutation($e:String!){ requestPasswordReset(email:$e) }`, map[string]any{"e": "pg" + string(rune('a'+i)) + "@example.com"}))
 		}
 	}
-	eventually(t, 30*time.Second, "every reset mail", func() bool { return len(srv.Messages()) >= users*rounds })
+	itest.Eventually(t, 30*time.Second, "every reset mail", func() bool { return len(srv.Messages()) >= users*rounds })
 	time.Sleep(3 * time.Second) // a duplicate would come within a poll or two
 	ids := map[string]int{}
 	for _, m := range srv.Messages() {
@@ -162,6 +163,6 @@ func TestResetEndsSessionsOnEveryInstance(t *testing.T) {
 	expectOK(t, a.gql(t, "", `mutation { requestPasswordReset(email: "everywhere@example.com") }`, nil))
 	_, tok := tokenOf(t, waitSent(t, srv, "everywhere@example.com", "Reset your", 10*time.Second).text)
 	expectOK(t, a.gql(t, "", `mutation($t:String!,$p:String!){ resetPassword(token:$t, newPassword:$p) { accessToken } }`, map[string]any{"t": tok, "p": newPassword}))
-	took := eventually(t, 2*time.Second, "instance B refuses the ended session", func() bool { return revoked(t, b, onB.AccessToken) })
+	took := itest.Eventually(t, 2*time.Second, "instance B refuses the ended session", func() bool { return revoked(t, b, onB.AccessToken) })
 	t.Logf("B refused the session %v after the reset on A", took)
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/itest"
+	"github.com/example/gqlauth/internal/servertest"
 	"github.com/example/gqlauth/internal/smtptest"
 )
 
@@ -133,7 +135,7 @@ func TestMailFlowsOverSMTP(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{User: smtpUser, Pass: smtpPass})
 	s := startServer(t, smtpEnv(srv, map[string]string{"REFRESH_REUSE_GRACE": "1s"}))
-	s.createUser(t, "admin@example.com", "ADMIN", testPassword)
+	s.CreateUser(t, "admin@example.com", "ADMIN", testPassword)
 	admin, r := s.login(t, "admin@example.com", testPassword)
 	expectOK(t, r)
 
@@ -152,7 +154,7 @@ func TestMailFlowsOverSMTP(t *testing.T) {
 		t.Fatalf("Message-ID %q, Date %q", m.messageID, m.header.Get("Date"))
 	}
 	page, token := tokenOf(t, m.text)
-	if page != "/verify-email" || !strings.Contains(m.text, testIssuer+"/verify-email#token="+token) || !strings.Contains(m.html, token) {
+	if page != "/verify-email" || !strings.Contains(m.text, servertest.Issuer+"/verify-email#token="+token) || !strings.Contains(m.html, token) {
 		t.Fatalf("link: %s", m.text)
 	}
 	r = s.gql(t, "", `mutation($t:String!){ verifyEmail(token:$t) { id emailVerified } }`, map[string]any{"t": token})
@@ -237,7 +239,7 @@ func TestMailFlowsOverSMTP(t *testing.T) {
 
 	// The audit trail has every step.
 	var types []string
-	eventually(t, 10*time.Second, "mail events in the audit trail", func() bool {
+	itest.Eventually(t, 10*time.Second, "mail events in the audit trail", func() bool {
 		types = auditTypes(t, s, admin.AccessToken, uid)
 		for _, want := range []string{"EMAIL_VERIFICATION_REQUESTED", "EMAIL_VERIFIED", "PASSWORD_RESET_REQUESTED", "PASSWORD_RESET",
 			"EMAIL_CHANGE_REQUESTED", "EMAIL_CHANGED", "MAIL_SENT"} {
@@ -247,7 +249,7 @@ func TestMailFlowsOverSMTP(t *testing.T) {
 		}
 		return true
 	})
-	if strings.Contains(s.stderr.String(), token) {
+	if strings.Contains(s.Log(), token) {
 		t.Fatal("the log holds a mail token")
 	}
 }
@@ -265,7 +267,7 @@ func TestMailTokensRefused(t *testing.T) {
 		t.Helper()
 		before := countSent(t, srv, email, "Reset your")
 		expectOK(t, s.gql(t, "", `mutation($e:String!){ requestPasswordReset(email:$e) }`, map[string]any{"e": email}))
-		eventually(t, 10*time.Second, "reset mail", func() bool { return countSent(t, srv, email, "Reset your") > before })
+		itest.Eventually(t, 10*time.Second, "reset mail", func() bool { return countSent(t, srv, email, "Reset your") > before })
 		var last sentMail
 		for _, m := range srv.Messages() {
 			if sm := parseSent(t, m); slices.Contains(m.To, email) && strings.Contains(sm.subject, "Reset your") {
@@ -364,7 +366,7 @@ func TestPasswordResetNoOracle(t *testing.T) {
 	if gap := (mk - mu).Abs(); (ratio < 0.8 || ratio > 1.25) && gap > 50*time.Microsecond {
 		t.Errorf("timing tells known from unknown: known %v vs unknown %v", mk, mu)
 	}
-	eventually(t, 20*time.Second, "reset mails to the known addresses", func() bool {
+	itest.Eventually(t, 20*time.Second, "reset mails to the known addresses", func() bool {
 		return len(srv.Messages()) >= len(known)
 	})
 	time.Sleep(500 * time.Millisecond)
@@ -394,7 +396,7 @@ func TestMailLimits(t *testing.T) {
 			t.Fatalf("no retryAfter: %+v", r.Errors)
 		}
 	}
-	eventually(t, 10*time.Second, "3 reset mails", func() bool { return countSent(t, srv, "limited@example.com", "Reset your") == 3 })
+	itest.Eventually(t, 10*time.Second, "3 reset mails", func() bool { return countSent(t, srv, "limited@example.com", "Reset your") == 3 })
 	// 30 mail requests per client address per hour, whatever the addresses: 8 were made above
 	// (the refused ones count too).
 	for i := range 22 {
@@ -415,7 +417,7 @@ func TestResetRacingLogin(t *testing.T) {
 	password := testPassword
 	for round := range 6 {
 		expectOK(t, s.gql(t, "", `mutation { requestPasswordReset(email: "racer@example.com") }`, nil))
-		eventually(t, 10*time.Second, "reset mail", func() bool { return countSent(t, srv, "racer@example.com", "Reset your") > round })
+		itest.Eventually(t, 10*time.Second, "reset mail", func() bool { return countSent(t, srv, "racer@example.com", "Reset your") > round })
 		var last sentMail
 		for _, m := range srv.Messages() {
 			last = parseSent(t, m)

@@ -65,7 +65,7 @@ func (s *testServer) enrolTOTP(t *testing.T, email string) *enrolled {
 	if err != nil || len(secret) != 20 {
 		t.Fatalf("secret %q: %v", setup.Secret, err)
 	}
-	iss, _ := url.Parse(cmp.Or(s.env["PUBLIC_URL"], s.env["JWT_ISSUER"])) // its host names the service in apps
+	iss, _ := url.Parse(cmp.Or(s.Env["PUBLIC_URL"], s.Env["JWT_ISSUER"])) // its host names the service in apps
 	u, err := url.Parse(setup.OtpauthURI)
 	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" || u.Query().Get("secret") != setup.Secret ||
 		u.Query().Get("issuer") != iss.Hostname() || u.Path != "/"+iss.Hostname()+":"+email {
@@ -198,7 +198,7 @@ func TestTOTPEndToEnd(t *testing.T) {
 	expectAMR(t, lp.AccessToken, "pwd")
 
 	// The audit trail has the events (read by an admin).
-	admin := s.createUser(t, "root@example.com", "ADMIN", testPassword)
+	admin := s.CreateUser(t, "root@example.com", "ADMIN", testPassword)
 	_ = admin
 	ap, r := s.login(t, "root@example.com", testPassword)
 	expectOK(t, r)
@@ -356,7 +356,7 @@ func TestVerifyMfaRaceEndToEnd(t *testing.T) {
 // reset-mfa ends the admin's sessions and removes the factor.
 func TestAdminMFARequiredEndToEnd(t *testing.T) {
 	s := startServer(t, map[string]string{"ADMIN_MFA": "required"})
-	s.createUser(t, "root@example.com", "ADMIN", testPassword)
+	s.CreateUser(t, "root@example.com", "ADMIN", testPassword)
 	p, r := s.login(t, "root@example.com", testPassword)
 	expectOK(t, r)
 	users := `{ users(first: 5) { edges { node { email mfaEnabled } } } }`
@@ -381,7 +381,7 @@ func TestAdminMFARequiredEndToEnd(t *testing.T) {
 		t.Fatalf("users: %s", r.Data["users"])
 	}
 
-	code, out, errOut := runCLI(t, s.env, "user", "reset-mfa", "--email", "ROOT@example.com")
+	code, out, errOut := runCLI(t, s.Env, "user", "reset-mfa", "--email", "ROOT@example.com")
 	if code != 0 || !strings.Contains(out, "every session ended") {
 		t.Fatalf("user reset-mfa: exit %d\n%s%s", code, out, errOut)
 	}
@@ -395,10 +395,10 @@ func TestAdminMFARequiredEndToEnd(t *testing.T) {
 	lp, r := s.login(t, "root@example.com", testPassword) // the password alone again
 	expectOK(t, r)
 	expectError(t, s.gql(t, lp.AccessToken, users, nil), "FORBIDDEN", "MFA_REQUIRED")
-	if code, _, _ := runCLI(t, s.env, "user", "reset-mfa", "--email", "nobody@example.com"); code != 1 {
+	if code, _, _ := runCLI(t, s.Env, "user", "reset-mfa", "--email", "nobody@example.com"); code != 1 {
 		t.Fatalf("reset-mfa of an unknown email: exit %d, want 1", code)
 	}
-	if code, _, _ := runCLI(t, s.env, "user", "reset-mfa"); code != 2 {
+	if code, _, _ := runCLI(t, s.Env, "user", "reset-mfa"); code != 2 {
 		t.Fatalf("reset-mfa without --email: exit %d, want 2", code)
 	}
 }

@@ -120,7 +120,7 @@ func TestOperationsHappyPath(t *testing.T) {
 // that role and status changes apply at once to tokens already issued.
 func TestAdminOperations(t *testing.T) {
 	s := startServer(t, nil)
-	s.createUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
+	s.CreateUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
 	admin, r := s.login(t, "root@example.com", "admin passphrase 1")
 	expectOK(t, r)
 	if !slices.Contains(admin.User.Roles, "ADMIN") {

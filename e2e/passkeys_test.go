@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/example/gqlauth/internal/servertest"
 	"github.com/example/gqlauth/passkey/passkeytest"
 )
 
@@ -104,7 +105,7 @@ func TestPasskeyAcrossInstances(t *testing.T) {
 // TestPasskeyChallengeSurvivesRestart: a sign-in started before a restart finishes after it.
 func TestPasskeyChallengeSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t, map[string]string{"PUBLIC_URL": "http://localhost:8443"})
+	env := servertest.Env(t, map[string]string{"PUBLIC_URL": "http://localhost:8443"})
 	s := startWithEnv(t, env)
 	user := s.register(t, "restart@example.com")
 	authr := passkeytest.New(env["PUBLIC_URL"])
@@ -112,7 +113,7 @@ func TestPasskeyChallengeSurvivesRestart(t *testing.T) {
 	expectOK(t, s.gql(t, user.AccessToken, pkFinishRegistration, map[string]any{"id": c.ChallengeID, "c": pkCredential(authr.Create(c.Options))}))
 	c = pkStart(t, s, "", pkStartLogin, map[string]any{"e": nil}, "startPasskeyLogin")
 	assertion := pkCredential(authr.Get(c.Options))
-	s.stop(t)
+	s.Stop()
 
 	s = startWithEnv(t, env)
 	r := s.gql(t, "", pkFinishLogin, map[string]any{"id": c.ChallengeID, "c": assertion})

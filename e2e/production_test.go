@@ -114,7 +114,7 @@ func TestProductionRefusesIntrospection(t *testing.T) {
 				t.Errorf("PLAYGROUND=true: GET / = %d", r.status)
 			}
 		}
-		for _, line := range strings.Split(s.stderr.String(), "\n") {
+		for _, line := range strings.Split(s.Log(), "\n") {
 			if strings.Contains(line, `"level":"ERROR"`) {
 				t.Errorf("logged at error level: %s", line)
 			}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/internal/itest"
+	"github.com/example/gqlauth/internal/servertest"
 )
 
 // sharedEnv is the environment a deployment's instances share: one database, one Redis (when
@@ -61,7 +62,7 @@ func checkRevocationAcrossInstances(t *testing.T, a, b *testServer) {
 
 	r = logout(t, b, refreshed.RefreshToken)
 	expectOK(t, r)
-	took := eventually(t, time.Second, "A refuses the access token after logout on B",
+	took := itest.Eventually(t, time.Second, "A refuses the access token after logout on B",
 		func() bool { return revoked(t, a, refreshed.AccessToken) })
 	t.Logf("A refused the token %v after the logout on B answered", took)
 	if !revoked(t, a, login.AccessToken) {
@@ -91,7 +92,7 @@ func TestScaleOutRedis(t *testing.T) {
 		expectError(t, r, "UNAUTHENTICATED", "REFRESH_TOKEN_REUSED")
 		_, r = a.refresh(t, second.RefreshToken)
 		expectError(t, r, "UNAUTHENTICATED", "REFRESH_TOKEN_INVALID")
-		eventually(t, time.Second, "A refuses the reused session's access token",
+		itest.Eventually(t, time.Second, "A refuses the reused session's access token",
 			func() bool { return revoked(t, a, second.AccessToken) })
 	})
 
@@ -128,11 +129,11 @@ func TestScaleOutPostgresOnly(t *testing.T) {
 // PostgreSQL unreachable at start: exit code 2 and one line naming DATABASE_URL, quickly.
 func TestPostgresUnreachableAtStart(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t, map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/test?sslmode=disable"})
+	env := servertest.Env(t, map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/test?sslmode=disable"})
 	start := time.Now()
-	res := runProgram(t, env, "")
+	res := servertest.Run(t, env, "")
 	took := time.Since(start)
-	code, line := res.code, strings.TrimSpace(res.errorLine())
+	code, line := res.Code, strings.TrimSpace(res.ErrorLine())
 	t.Logf("exit %d after %v: %s", code, took, line)
 	if code != 2 || !strings.Contains(line, "DATABASE_URL") || strings.Count(line, "\n") != 0 {
 		t.Fatalf("exit %d, %q; want 2 and one line naming DATABASE_URL", code, line)
@@ -158,8 +159,8 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 	}
 	_, r := s.login(t, "alone@example.com", testPassword)
 	expectError(t, r, "RATE_LIMITED", "")
-	if n := strings.Count(s.stderr.String(), "Redis unavailable"); n != 1 {
-		t.Errorf("logged the outage %d times, want once:\n%s", n, s.stderr.String())
+	if n := strings.Count(s.Log(), "Redis unavailable"); n != 1 {
+		t.Errorf("logged the outage %d times, want once:\n%s", n, s.Log())
 	}
 }
 
@@ -173,7 +174,7 @@ func TestRedisOutage(t *testing.T) {
 
 	srv.Stop()
 	for _, s := range []*testServer{a, b} {
-		eventually(t, 10*time.Second, "/readyz reports Redis unavailable", func() bool {
+		itest.Eventually(t, 10*time.Second, "/readyz reports Redis unavailable", func() bool {
 			status, body := readyz(t, s)
 			if status != http.StatusOK {
 				t.Fatalf("/readyz %d %v during a Redis outage; the database is fine", status, body)
@@ -187,7 +188,7 @@ func TestRedisOutage(t *testing.T) {
 	expectOK(t, r)
 	expectOK(t, b.me(t, p.AccessToken))
 	expectOK(t, logout(t, a, p.RefreshToken))
-	took := eventually(t, 3*time.Second, "B refuses the token by polling", func() bool { return revoked(t, b, p.AccessToken) })
+	took := itest.Eventually(t, 3*time.Second, "B refuses the token by polling", func() bool { return revoked(t, b, p.AccessToken) })
 	t.Logf("without Redis, B refused the token after %v (poll interval 1s)", took)
 
 	// Limits are per instance: ten failures on A limit A, not B.
@@ -202,7 +203,7 @@ func TestRedisOutage(t *testing.T) {
 
 	srv.Start()
 	for _, s := range []*testServer{a, b} {
-		eventually(t, 15*time.Second, "/readyz reports Redis back", func() bool {
+		itest.Eventually(t, 15*time.Second, "/readyz reports Redis back", func() bool {
 			_, body := readyz(t, s)
 			return body["redis"] == "ok"
 		})
@@ -215,7 +216,7 @@ func TestRedisOutage(t *testing.T) {
 	checkRevocationAcrossInstances(t, a, b)
 
 	for _, s := range []*testServer{a, b} {
-		log := s.stderr.String()
+		log := s.Log()
 		if n := strings.Count(log, "Redis unavailable"); n != 1 {
 			t.Errorf("logged the outage %d times, want once:\n%s", n, log)
 		}
@@ -249,7 +250,7 @@ func TestPostgresLostWhileRunning(t *testing.T) {
 	sessionsQuery := `{ sessions { id } }`
 
 	p.cut()
-	eventually(t, 5*time.Second, "/readyz fails", func() bool {
+	itest.Eventually(t, 5*time.Second, "/readyz fails", func() bool {
 		status, body := readyz(t, s)
 		return status == http.StatusServiceUnavailable && body["database"] == "unreachable"
 	})
@@ -275,7 +276,7 @@ func TestPostgresLostWhileRunning(t *testing.T) {
 	expectOK(t, s.me(t, login.AccessToken)) // answered from memory
 
 	p.restore()
-	eventually(t, 15*time.Second, "/readyz recovers", func() bool {
+	itest.Eventually(t, 15*time.Second, "/readyz recovers", func() bool {
 		status, _ := readyz(t, s)
 		return status == http.StatusOK
 	})
@@ -307,7 +308,7 @@ func TestPostgresPartition(t *testing.T) {
 	t.Logf("/readyz answered after %v", time.Since(start))
 
 	p.frozen.Store(false)
-	eventually(t, 15*time.Second, "/readyz recovers", func() bool {
+	itest.Eventually(t, 15*time.Second, "/readyz recovers", func() bool {
 		status, _ := readyz(t, s)
 		return status == http.StatusOK
 	})

@@ -187,7 +187,7 @@ func TestLoginInFlightRacingAccountChange(t *testing.T) {
 
 	t.Run("setUserDisabled then enable", func(t *testing.T) {
 		admin := "admin@example.com"
-		a.createUser(t, admin, "ADMIN", testPassword)
+		a.CreateUser(t, admin, "ADMIN", testPassword)
 		adm, r := b.login(t, admin, testPassword)
 		expectOK(t, r)
 		const setDisabled = `mutation($id:ID!,$d:Boolean!){ setUserDisabled(userId:$id, disabled:$d) { id disabled } }`

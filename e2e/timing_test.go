@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/gqlauth/internal/servertest"
 	"github.com/example/gqlauth/store/sqlite"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -24,13 +25,13 @@ func TestNoEnumerationAfterCostRaise(t *testing.T) {
 		t.Skip("bcrypt at cost 12 is too slow under the race detector; run without -race")
 	}
 	// No limits: the test makes many failures per account and address on purpose.
-	env := testEnv(t, map[string]string{"BCRYPT_COST": "10", "RATE_LIMITS": "off"})
+	env := servertest.Env(t, map[string]string{"BCRYPT_COST": "10", "RATE_LIMITS": "off"})
 	old := startWithEnv(t, env)
 	const accounts = 6
 	for i := range accounts {
 		old.register(t, fmt.Sprintf("old%d@example.com", i))
 	}
-	old.stop(t)
+	old.Stop()
 
 	env = maps.Clone(env)
 	env["BCRYPT_COST"] = "12"
@@ -72,7 +73,7 @@ func TestNoEnumerationAfterCostRaise(t *testing.T) {
 	// The right password still signs in and upgrades the stored hash to the new cost.
 	_, r := s.login(t, "old0@example.com", testPassword)
 	expectOK(t, r)
-	s.stop(t)
+	s.Stop()
 	for i, want := range []int{12, 10} { // old0 upgraded, old1 untouched
 		if got := storedCost(t, env["DATA_DIR"], fmt.Sprintf("old%d@example.com", i)); got != want {
 			t.Errorf("old%d: hash cost %d, want %d", i, got, want)

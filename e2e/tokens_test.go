@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/example/gqlauth/auth"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // tokenForge re-signs copies of a token the server minted, so each hostile token differs from an
@@ -32,7 +31,7 @@ type tokenForge struct {
 
 func newTokenForge(t testing.TB, s *testServer, token string) *tokenForge {
 	t.Helper()
-	secret := []byte(s.env["JWT_SECRET"])
+	secret := []byte(s.Env["JWT_SECRET"])
 	key, err := auth.NewHMACKey(secret)
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +46,8 @@ func newTokenForge(t testing.TB, s *testServer, token string) *tokenForge {
 	if f.header["kid"] != key.KID || f.header["typ"] != "at+jwt" || f.header["alg"] != "HS256" {
 		t.Fatalf("the server's token header is not the documented one: %v (kid %s)", f.header, key.KID)
 	}
-	if f.claims["iss"] != s.env["JWT_ISSUER"] {
-		t.Fatalf("iss = %v, want %s", f.claims["iss"], s.env["JWT_ISSUER"])
+	if f.claims["iss"] != s.Env["JWT_ISSUER"] {
+		t.Fatalf("iss = %v, want %s", f.claims["iss"], s.Env["JWT_ISSUER"])
 	}
 	return f
 }
@@ -221,7 +220,7 @@ func TestHostileTokens(t *testing.T) {
 		{"exp/not a number", bearer(f.mint(tokenEdit{claims: map[string]any{"exp": "tomorrow"}})), "TOKEN_INVALID"},
 
 		{"iss/wrong", bearer(f.mint(tokenEdit{claims: map[string]any{"iss": "https://evil.example"}})), "TOKEN_INVALID"},
-		{"iss/trailing slash", bearer(f.mint(tokenEdit{claims: map[string]any{"iss": s.env["JWT_ISSUER"] + "/"}})), "TOKEN_INVALID"},
+		{"iss/trailing slash", bearer(f.mint(tokenEdit{claims: map[string]any{"iss": s.Env["JWT_ISSUER"] + "/"}})), "TOKEN_INVALID"},
 		{"iss/missing", bearer(f.mint(tokenEdit{claims: map[string]any{"iss": nil}})), "TOKEN_INVALID"},
 		{"aud/wrong", bearer(f.mint(tokenEdit{claims: map[string]any{"aud": "other-api"}})), "TOKEN_INVALID"},
 		{"aud/wrong in a list", bearer(f.mint(tokenEdit{claims: map[string]any{"aud": []string{"other-api"}}})), "TOKEN_INVALID"},
@@ -353,8 +352,8 @@ func TestHostileTokens(t *testing.T) {
 // logged-out session, a disabled account and a demoted admin.
 func TestTokenOfEndedSessionOrChangedUser(t *testing.T) {
 	s := startServer(t, nil)
-	s.createUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
-	s.createUser(t, "deputy@example.com", "ADMIN", "admin passphrase 2")
+	s.CreateUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
+	s.CreateUser(t, "deputy@example.com", "ADMIN", "admin passphrase 2")
 	root, r := s.login(t, "root@example.com", "admin passphrase 1")
 	expectOK(t, r)
 	deputy, r := s.login(t, "deputy@example.com", "admin passphrase 2")

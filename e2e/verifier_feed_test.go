@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -28,10 +29,11 @@ import (
 
 const vfPassword = "correct horse battery staple"
 
-// countingTransport counts the requests to each path.
+// countingTransport counts the requests to each path, sent on through next.
 type countingTransport struct {
-	mu sync.Mutex
-	n  map[string]int
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    map[string]int
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -41,7 +43,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.n[r.URL.Path]++
 	c.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(r)
+	return c.next.RoundTrip(r)
 }
 
 func (c *countingTransport) count(path string) int {
@@ -55,10 +57,13 @@ type offsetClock struct{ off atomic.Int64 }
 
 func (c *offsetClock) Now() time.Time      { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *offsetClock) Add(d time.Duration) { c.off.Add(int64(d)) }
+
+// vfOptions are a verifier's options for s's tokens: its metadata, and a client that reaches s
+// at the issuer's URLs the metadata names.
 func vfOptions(s *servertest.Server) verify.Options {
 	return verify.Options{
 		Issuer: s.Env["JWT_ISSUER"], Audience: s.Env["JWT_AUDIENCE"], Algorithm: "EdDSA",
-		MetadataURL: s.URL + "/.well-known/oauth-authorization-server",
+		MetadataURL: s.URL + "/.well-known/oauth-authorization-server", HTTPClient: s.Client(),
 	}
 }
 
@@ -66,8 +71,10 @@ func vfOptions(s *servertest.Server) verify.Options {
 func vfFollower(t *testing.T, s *servertest.Server, o verify.Options) *verify.Verifier {
 	t.Helper()
 	base := vfOptions(s)
-	base.ClientID, base.ClientSecret = s.CreateClient("resource-server")
-	base.HTTPClient, base.Clock, base.StaleAfter, base.FailOpen, base.PollWait = o.HTTPClient, o.Clock, o.StaleAfter, o.FailOpen, o.PollWait
+	c := s.CreateClient(t, "resource-server")
+	base.ClientID, base.ClientSecret = c.ID, c.Secret
+	base.HTTPClient = cmp.Or(o.HTTPClient, base.HTTPClient)
+	base.Clock, base.StaleAfter, base.FailOpen, base.PollWait = o.Clock, o.StaleAfter, o.FailOpen, o.PollWait
 	v, err := verify.New(context.Background(), base)
 	if err != nil {
 		t.Fatal(err)
@@ -118,17 +125,17 @@ func TestVerifierFollowsTheFeed(t *testing.T) {
 			if db == "PostgreSQL" {
 				env["DATABASE_URL"] = itest.PostgresURL(t)
 			}
-			s := servertest.Start(t, env)
-			s.CreateUser("ada@example.com", vfPassword, false)
+			s := servertest.StartFollowed(t, env)
+			s.CreateUser(t, "ada@example.com", "USER", vfPassword)
 			v := vfFollower(t, s, verify.Options{})
 			var delays []time.Duration
 			for range n {
-				g := s.Login("ada@example.com", vfPassword)
+				g := s.Login(t, "ada@example.com", vfPassword)
 				if _, err := v.Verify(context.Background(), g.AccessToken); err != nil {
 					t.Fatalf("fresh token refused: %v", err)
 				}
 				sent := time.Now()
-				s.Logout(g.RefreshToken)
+				s.Logout(t, g.RefreshToken)
 				delays = append(delays, vfRefusedWithin(t, v, g.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second))
 			}
 			slices.Sort(delays)
@@ -140,24 +147,20 @@ func TestVerifierFollowsTheFeed(t *testing.T) {
 			}
 
 			// A disabled user (the command line, another process) is refused as well.
-			s.CreateUser("bob@example.com", vfPassword, false)
-			g := s.Login("bob@example.com", vfPassword)
+			s.CreateUser(t, "bob@example.com", "USER", vfPassword)
+			g := s.Login(t, "bob@example.com", vfPassword)
 			sent := time.Now()
-			if _, err := s.Command("", "user", "disable", "--email", "bob@example.com"); err != nil {
-				t.Fatal(err)
-			}
+			s.Command(t, "", "user", "disable", "--email", "bob@example.com")
 			vfRefusedWithin(t, v, g.AccessToken, verify.ErrUserDisabled, sent, 3*time.Second)
 
 			// Another service's client_credentials token, until its client is revoked.
-			id, secret := s.CreateClient("machine")
-			ct := s.ClientToken(id, secret).AccessToken
-			if c, err := v.Verify(context.Background(), ct); err != nil || !c.IsClient() || c.ClientID != id {
+			machine := s.CreateClient(t, "machine")
+			ct := s.ClientToken(t, machine).AccessToken
+			if c, err := v.Verify(context.Background(), ct); err != nil || !c.IsClient() || c.ClientID != machine.ID {
 				t.Fatalf("client token: %+v, %v", c, err)
 			}
 			sent = time.Now()
-			if _, err := s.Command("", "clients", "revoke", "--id", id); err != nil {
-				t.Fatal(err)
-			}
+			s.Command(t, "", "clients", "revoke", "--id", machine.ID)
 			vfRefusedWithin(t, v, ct, verify.ErrClientRevoked, sent, 3*time.Second)
 		})
 	}
@@ -178,20 +181,15 @@ func TestVerifierFeedAnyInstance(t *testing.T) {
 				shared["REDIS_URL"] = itest.RedisURL(t)
 				shared["REDIS_KEY_PREFIX"] = itest.KeyPrefix(t, shared["REDIS_URL"])
 			}
-			a := servertest.Start(t, shared)
-			envB := map[string]string{}
-			for k, v := range a.Env {
-				envB[k] = v
-			}
-			envB["PORT"] = itest.FreePort(t)
-			b := servertest.StartEnv(t, envB)
-			a.CreateUser("ada@example.com", vfPassword, false)
+			a := servertest.StartFollowed(t, shared)
+			b := servertest.StartEnv(t, a.Env) // PORT=0: a port of its own
+			a.CreateUser(t, "ada@example.com", "USER", vfPassword)
 			v := vfFollower(t, a, verify.Options{})
 			var delays []time.Duration
 			for range 10 {
-				g := b.Login("ada@example.com", vfPassword)
+				g := b.Login(t, "ada@example.com", vfPassword)
 				sent := time.Now()
-				b.Logout(g.RefreshToken)
+				b.Logout(t, g.RefreshToken)
 				delays = append(delays, vfRefusedWithin(t, v, g.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second))
 			}
 			slices.Sort(delays)
@@ -207,11 +205,11 @@ func TestVerifierFeedAnyInstance(t *testing.T) {
 // knew (and, within StaleAfter, accepts the other tokens); a session ended meanwhile from the
 // command line is refused once the server is back, and so is a logout after that.
 func TestVerifierFeedSurvivesServerRestart(t *testing.T) {
-	s := servertest.Start(t, nil)
-	s.CreateUser("ada@example.com", vfPassword, false)
+	s := servertest.StartFollowed(t, nil)
+	s.CreateUser(t, "ada@example.com", "USER", vfPassword)
 	v := vfFollower(t, s, verify.Options{StaleAfter: time.Minute})
-	ended, live, later := s.Login("ada@example.com", vfPassword), s.Login("ada@example.com", vfPassword), s.Login("ada@example.com", vfPassword)
-	s.Logout(ended.RefreshToken)
+	ended, live, later := s.Login(t, "ada@example.com", vfPassword), s.Login(t, "ada@example.com", vfPassword), s.Login(t, "ada@example.com", vfPassword)
+	s.Logout(t, ended.RefreshToken)
 	vfRefusedWithin(t, v, ended.AccessToken, verify.ErrSessionEnded, time.Now(), 2*time.Second)
 
 	s.Stop()
@@ -223,19 +221,17 @@ func TestVerifierFeedSurvivesServerRestart(t *testing.T) {
 		t.Fatalf("while the server is down (within StaleAfter), a live session: %v", err)
 	}
 	// Ended while the server was down: the command line writes the change log itself.
-	if _, err := s.Command("", "sessions", "revoke", "--user", "ada@example.com"); err != nil {
-		t.Fatal(err)
-	}
+	s.Command(t, "", "sessions", "revoke", "--user", "ada@example.com")
 	restarted := time.Now()
-	s2 := servertest.StartEnv(t, s.Env)
+	s2 := servertest.StartEnv(t, s.RestartEnv()) // where the follower looks
 	took := vfRefusedWithin(t, v, live.AccessToken, verify.ErrSessionEnded, restarted, 10*time.Second)
 	t.Logf("a session ended while the server was down was refused %v after the restart began", took)
 	if _, err := v.Verify(context.Background(), later.AccessToken); !errors.Is(err, verify.ErrSessionEnded) {
 		t.Fatalf("revoked from the command line: %v", err)
 	}
-	g := s2.Login("ada@example.com", vfPassword)
+	g := s2.Login(t, "ada@example.com", vfPassword)
 	sent := time.Now()
-	s2.Logout(g.RefreshToken)
+	s2.Logout(t, g.RefreshToken)
 	if d := vfRefusedWithin(t, v, g.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second); d > time.Second {
 		t.Errorf("after the restart, a logout took %v to be refused", d)
 	}
@@ -254,11 +250,11 @@ func TestVerifierFeedSurvivesPostgresRestart(t *testing.T) {
 	}
 	relay := startTCPProxy(t, u.Host)
 	u.Host = relay.addr
-	s := servertest.Start(t, map[string]string{"DATABASE_URL": u.String()})
-	s.CreateUser("ada@example.com", vfPassword, false)
+	s := servertest.StartFollowed(t, map[string]string{"DATABASE_URL": u.String()})
+	s.CreateUser(t, "ada@example.com", "USER", vfPassword)
 	v := vfFollower(t, s, verify.Options{StaleAfter: time.Minute})
-	ended, live := s.Login("ada@example.com", vfPassword), s.Login("ada@example.com", vfPassword)
-	s.Logout(ended.RefreshToken)
+	ended, live := s.Login(t, "ada@example.com", vfPassword), s.Login(t, "ada@example.com", vfPassword)
+	s.Logout(t, ended.RefreshToken)
 	vfRefusedWithin(t, v, ended.AccessToken, verify.ErrSessionEnded, time.Now(), 2*time.Second)
 
 	relay.cut()
@@ -285,7 +281,7 @@ func TestVerifierFeedSurvivesPostgresRestart(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	sent := time.Now()
-	s.Logout(live.RefreshToken)
+	s.Logout(t, live.RefreshToken)
 	answered := time.Now()
 	d := vfRefusedWithin(t, v, live.AccessToken, verify.ErrSessionEnded, sent, 5*time.Second)
 	t.Logf("after the database came back: the logout took %v, its refusal %v from the logout sent; stats %+v", answered.Sub(sent), d, v.Stats())
@@ -298,9 +294,9 @@ func TestVerifierFeedSurvivesPostgresRestart(t *testing.T) {
 // kept as previous); under a burst of requests presenting tokens of the new key, the verifier
 // fetches the key set once, not once per request.
 func TestVerifierRefetchesRotatedKeyOnce(t *testing.T) {
-	s := servertest.Start(t, nil)
-	s.CreateUser("ada@example.com", vfPassword, false)
-	counter := &countingTransport{}
+	s := servertest.StartFollowed(t, nil)
+	s.CreateUser(t, "ada@example.com", "USER", vfPassword)
+	counter := &countingTransport{next: s.Client().Transport}
 	clock := &offsetClock{}
 	o := vfOptions(s)
 	o.HTTPClient, o.Clock = &http.Client{Transport: counter}, clock.Now
@@ -309,7 +305,7 @@ func TestVerifierRefetchesRotatedKeyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	old := s.Login("ada@example.com", vfPassword)
+	old := s.Login(t, "ada@example.com", vfPassword)
 	if _, err := v.Verify(context.Background(), old.AccessToken); err != nil {
 		t.Fatal(err)
 	}
@@ -320,16 +316,12 @@ func TestVerifierRefetchesRotatedKeyOnce(t *testing.T) {
 
 	// Rotate: a new current key, the old one kept to verify.
 	s.Stop()
-	env := servertest.Env(t, nil)
-	rotated := map[string]string{}
-	for k, val := range s.Env {
-		rotated[k] = val
-	}
-	rotated["JWT_PRIVATE_KEY_FILE"] = env["JWT_PRIVATE_KEY_FILE"]
+	rotated := s.RestartEnv() // where the verifier looks
+	rotated["JWT_PRIVATE_KEY_FILE"] = servertest.EdDSA(t, nil)["JWT_PRIVATE_KEY_FILE"]
 	rotated["JWT_PREVIOUS_KEY_FILES"] = s.Env["JWT_PRIVATE_KEY_FILE"]
 	s2 := servertest.StartEnv(t, rotated)
 	clock.Add(11 * time.Second) // the key set was loaded more than 10 s ago
-	fresh := s2.Login("ada@example.com", vfPassword)
+	fresh := s2.Login(t, "ada@example.com", vfPassword)
 
 	const workers, each = 16, 50
 	var wg sync.WaitGroup
@@ -374,8 +366,9 @@ func TestVerifierRefetchesRotatedKeyOnce(t *testing.T) {
 // TestRevocationsBadInput: bad requests to the feed get clear RFC 6749-style errors, never a
 // 500 and never a hang.
 func TestRevocationsBadInput(t *testing.T) {
-	s := servertest.Start(t, nil)
-	id, secret := s.CreateClient("feed")
+	s := servertest.StartFollowed(t, nil)
+	feedClient := s.CreateClient(t, "feed")
+	id, secret := feedClient.ID, feedClient.Secret
 	get := func(query string, auth func(*http.Request)) (int, string, http.Header) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, s.URL+"/revocations"+query, nil)
@@ -441,9 +434,7 @@ func TestRevocationsBadInput(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { status, _, _ := get("?after=c1.0&wait=31", ok); done <- status }()
 	time.Sleep(200 * time.Millisecond)
-	if _, err := s.Command("", "clients", "revoke", "--id", id); err != nil {
-		t.Fatal(err)
-	}
+	s.Command(t, "", "clients", "revoke", "--id", id)
 	if status, code, _ := get("", ok); status != 401 || code != "invalid_client" {
 		t.Fatalf("a revoked client: %d %q", status, code)
 	}
@@ -462,8 +453,9 @@ func TestRevocationsBadInput(t *testing.T) {
 // one shared read of the change log when they start, plus the instance's own once-a-second
 // poll; not a query per second per client (their client authentication is one query each).
 func TestRevocationsIdleCostsNoQueries(t *testing.T) {
-	s := servertest.Start(t, nil)
-	id, secret := s.CreateClient("feed")
+	s := servertest.StartFollowed(t, nil)
+	feedClient := s.CreateClient(t, "feed")
+	id, secret := feedClient.ID, feedClient.Secret
 	feed := func(query string) string {
 		req, _ := http.NewRequest(http.MethodGet, s.URL+"/revocations"+query, nil)
 		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
@@ -500,8 +492,8 @@ func TestRevocationsIdleCostsNoQueries(t *testing.T) {
 	}
 
 	// A logout wakes them all; they share the read of what came after their common cursor.
-	s.CreateUser("ada@example.com", vfPassword, false)
-	g := s.Login("ada@example.com", vfPassword)
+	s.CreateUser(t, "ada@example.com", "USER", vfPassword)
+	g := s.Login(t, "ada@example.com", vfPassword)
 	cursor = feed("")
 	var woken sync.WaitGroup
 	for range clients {
@@ -510,7 +502,7 @@ func TestRevocationsIdleCostsNoQueries(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // all waiting
 	before = vfStoreCalls(t, s)
 	sent := time.Now()
-	s.Logout(g.RefreshToken)
+	s.Logout(t, g.RefreshToken)
 	woken.Wait()
 	after = vfStoreCalls(t, s)
 	reads = after["ChangesAfter"] - before["ChangesAfter"]

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
 	"github.com/example/gqlauth/auth"
 )
 
@@ -93,7 +92,7 @@ func TestWebsocketTokenExpiryWhateverTheUpgradeSpelling(t *testing.T) {
 // with 4401 (4403 for the disabled account) within 5 s.
 func TestWebsocketSessionEndStopsSecurityEvents(t *testing.T) {
 	s := startServer(t, nil)
-	s.createUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
+	s.CreateUser(t, "root@example.com", "ADMIN", "admin passphrase 1")
 	admin, r := s.login(t, "root@example.com", "admin passphrase 1")
 	expectOK(t, r)
 

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,12 +9,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/auth/limitertest"
 	"github.com/example/gqlauth/internal/authtest"
+	"github.com/example/gqlauth/internal/itest"
 	"github.com/example/gqlauth/internal/reqmeta"
 	"github.com/example/gqlauth/store/sqlite"
 )
@@ -34,7 +33,7 @@ type testAPI struct {
 	store *sqlite.Store
 	clock *limitertest.Clock
 	url   string // of the GraphQL endpoint
-	logs  *syncBuffer
+	logs  *itest.Buffer
 }
 
 // apiConfig is what a test may change before the handler is built.
@@ -46,7 +45,7 @@ type apiConfig struct {
 // newTestAPI builds the handler; configure, when given, adjusts the options first.
 func newTestAPI(t *testing.T, configure ...func(*apiConfig)) *testAPI {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &itest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	cfg := apiConfig{graph: Options{Logger: log}}
 	env := authtest.New(t, func(c *auth.Config) {
@@ -237,22 +236,4 @@ func (a *testAPI) admin(t *testing.T, email string) payload {
 		t.Fatal(err)
 	}
 	return a.login(t, email)
-}
-
-// syncBuffer is a log destination that handlers on several goroutines may write at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -56,6 +56,7 @@ func startNotes(t *testing.T, auth *servertest.Server, o verify.Options) string 
 	t.Helper()
 	o.Issuer, o.Audience = auth.Env["JWT_ISSUER"], auth.Env["JWT_AUDIENCE"]
 	o.MetadataURL = auth.URL + "/.well-known/oauth-authorization-server"
+	o.HTTPClient = auth.Client() // the metadata's URLs are the issuer's, which is no address
 	h, closeFn, err := newServer(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -68,12 +69,12 @@ func startNotes(t *testing.T, auth *servertest.Server, o verify.Options) string 
 
 // TestNotesTrustsGqlauthTokens: the example accepts gqlauth's tokens, with its own @auth.
 func TestNotesTrustsGqlauthTokens(t *testing.T) {
-	auth := servertest.Start(t, nil)
-	auth.CreateUser("ada@example.com", password, false)
-	auth.CreateUser("root@example.com", password, true)
+	auth := servertest.StartFollowed(t, nil)
+	auth.CreateUser(t, "ada@example.com", "USER", password)
+	auth.CreateUser(t, "root@example.com", "ADMIN", password)
 	notes := startNotes(t, auth, verify.Options{})
-	ada := auth.Login("ada@example.com", password).AccessToken
-	root := auth.Login("root@example.com", password).AccessToken
+	ada := auth.Login(t, "ada@example.com", password).AccessToken
+	root := auth.Login(t, "root@example.com", password).AccessToken
 
 	if r := query(t, notes, "", `{ hello }`); code(r) != "" || string(r.Data["hello"]) == "" {
 		t.Fatalf("public field: %+v", r)
@@ -102,10 +103,10 @@ func TestNotesTrustsGqlauthTokens(t *testing.T) {
 // TestNotesRefusesLogoutWithinASecond: with a registered client's credentials the example
 // follows gqlauth's revocation feed; a logout there is refused here within a second.
 func TestNotesRefusesLogoutWithinASecond(t *testing.T) {
-	auth := servertest.Start(t, nil)
-	auth.CreateUser("ada@example.com", password, false)
-	id, secret := auth.CreateClient("notes")
-	notes := startNotes(t, auth, verify.Options{ClientID: id, ClientSecret: secret})
+	auth := servertest.StartFollowed(t, nil)
+	auth.CreateUser(t, "ada@example.com", "USER", password)
+	c := auth.CreateClient(t, "notes")
+	notes := startNotes(t, auth, verify.Options{ClientID: c.ID, ClientSecret: c.Secret})
 	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) { // ready: the feed answered
 		resp, err := http.Get(notes + "/readyz")
 		if err == nil {
@@ -118,12 +119,12 @@ func TestNotesRefusesLogoutWithinASecond(t *testing.T) {
 			t.Fatal("the notes service did not become ready")
 		}
 	}
-	g := auth.Login("ada@example.com", password)
+	g := auth.Login(t, "ada@example.com", password)
 	if r := query(t, notes, g.AccessToken, `{ me { id } }`); code(r) != "" {
 		t.Fatalf("before the logout: %+v", r)
 	}
 	sent := time.Now()
-	auth.Logout(g.RefreshToken)
+	auth.Logout(t, g.RefreshToken)
 	for {
 		r := query(t, notes, g.AccessToken, `{ me { id } }`)
 		if code(r) == "UNAUTHENTICATED" {
@@ -144,11 +145,11 @@ func TestNotesRefusesLogoutWithinASecond(t *testing.T) {
 // secret), the service refuses tokens as UNAVAILABLE, not as the caller's fault, and is not
 // ready; public fields still work.
 func TestNotesUnavailableWithoutTheFeed(t *testing.T) {
-	auth := servertest.Start(t, nil)
-	auth.CreateUser("ada@example.com", password, false)
-	id, _ := auth.CreateClient("notes")
-	notes := startNotes(t, auth, verify.Options{ClientID: id, ClientSecret: "not-the-secret"})
-	g := auth.Login("ada@example.com", password)
+	auth := servertest.StartFollowed(t, nil)
+	auth.CreateUser(t, "ada@example.com", "USER", password)
+	c := auth.CreateClient(t, "notes")
+	notes := startNotes(t, auth, verify.Options{ClientID: c.ID, ClientSecret: "not-the-secret"})
+	g := auth.Login(t, "ada@example.com", password)
 	if r := query(t, notes, g.AccessToken, `{ me { id } }`); code(r) != "UNAVAILABLE" {
 		t.Fatalf("without the feed: %+v", r)
 	}

@@ -1,7 +1,8 @@
-// Package servertest runs the real gqlauth server inside a test process (internal/app.Exec on a
-// free port, its own data folder) and speaks to it as a client would: the command line, /token,
-// /revoke. Tests outside the root package use it (the example resource server's, the verifier's
-// feed tests).
+// Package servertest runs the real program inside a test process — internal/app.Run, as main
+// runs it, on PORT=0 (the system picks the port, the start's log names it) with its own data
+// folder — and speaks to it as a client would: HTTP at the address it logged, its command line,
+// /token and /revoke. The end-to-end suite and the tests of what runs beside the service (the
+// example resource server) share it.
 package servertest
 
 import (
@@ -11,14 +12,16 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,79 +29,188 @@ import (
 	"github.com/example/gqlauth/internal/itest"
 )
 
-// Server is a running gqlauth.
-type Server struct {
-	URL string
-	Env map[string]string
+// Issuer is the issuer every test server signs with: tokens name it, not the port. It is not
+// an address: a client that follows the URLs the metadata derives from it uses Server.Client.
+const Issuer = "http://gqlauth.test"
 
-	t      testing.TB
-	log    *lockedBuffer
-	cancel context.CancelFunc
-	done   chan error
-}
-
-// Env is the environment of a test server on a free port: EdDSA keys made for it (so the JWKS
-// is not empty), SQLite in a temporary folder, bcrypt at cost 10, rate limits off. overrides
-// win; "" deletes a variable.
+// Env is the environment every test server starts from; overrides win (an empty value unsets).
+// PORT=0: the server picks a free port, and says which in its log.
 func Env(t testing.TB, overrides map[string]string) map[string]string {
-	t.Helper()
-	port := itest.FreePort(t)
-	dir := t.TempDir()
 	env := map[string]string{
-		"PORT": port, "HOST": "127.0.0.1", "DATA_DIR": dir, "BCRYPT_COST": "10", "RATE_LIMITS": "off",
-		"JWT_ALG": "EdDSA", "JWT_PRIVATE_KEY_FILE": writeEd25519Key(t, dir),
-		"JWT_ISSUER": "http://127.0.0.1:" + port, "JWT_AUDIENCE": "graphql-api",
+		"PORT":        "0",
+		"DATA_DIR":    t.TempDir(),
+		"BCRYPT_COST": "10",
+		// Hashing at normal priority: go test runs other packages' test binaries beside this
+		// one, and at the lowest priority (the default) they would starve the server's bcrypt
+		// threads, turning the tests' timings into the machine's load.
+		"BCRYPT_PRIORITY": "normal",
+		"JWT_SECRET":      "test-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+		"JWT_ISSUER":      Issuer,
+		"JWT_AUDIENCE":    "graphql-api",
+		// No verification mail at register: its MAIL_SENT event arrives on its own time and
+		// would interleave with the events tests wait for. The mail tests ask for "optional".
+		"EMAIL_VERIFICATION": "off",
 	}
 	for k, v := range overrides {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
-		}
+		env[k] = v
 	}
 	return env
 }
 
-// Start runs a server with Env(t, overrides) and waits until it is healthy; it stops at the
-// test's end.
+// EdDSA is overrides plus an Ed25519 signing key made for the server (JWT_ALG=EdDSA, no
+// JWT_SECRET): its JWKS then has a key, which a verifier of its tokens in another service
+// needs. overrides win.
+func EdDSA(t testing.TB, overrides map[string]string) map[string]string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "signing-key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"JWT_SECRET": "", "JWT_ALG": "EdDSA", "JWT_PRIVATE_KEY_FILE": path}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	return env
+}
+
+// Getenv is env as the program reads its environment.
+func Getenv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// Server is the real program serving: started in this process (Start), or found listening by
+// Await for a program started elsewhere (the built binary).
+type Server struct {
+	URL  string // http://host:port, the address it logged it listens on
+	Addr string // host:port of that listener, to dial
+	Env  map[string]string
+
+	t      testing.TB
+	log    *itest.Buffer
+	cancel context.CancelFunc // nil when started elsewhere: the starter stops it
+	done   chan int           // app.Run's exit code
+}
+
+// Start runs the program with Env(t, overrides) and waits until it is ready.
 func Start(t testing.TB, overrides map[string]string) *Server {
 	t.Helper()
 	return StartEnv(t, Env(t, overrides))
 }
 
-// StartEnv runs a server with exactly env (a restart passes the old server's Env).
+// StartFollowed is Start for a server that a verifier in another service follows: its own
+// key in its JWKS (EdDSA), rate limits off (such a test signs in many times from one address),
+// on 127.0.0.1. overrides win.
+func StartFollowed(t testing.TB, overrides map[string]string) *Server {
+	t.Helper()
+	env := map[string]string{"RATE_LIMITS": "off", "HOST": "127.0.0.1"}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	return Start(t, EdDSA(t, env))
+}
+
+// StartEnv runs the program in this process with exactly env, as main would (app.Run, no
+// arguments), and waits until it is ready (Await). The test's end stops it.
 func StartEnv(t testing.TB, env map[string]string) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{URL: "http://127.0.0.1:" + env["PORT"], Env: env, t: t, log: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	log, done := &itest.Buffer{}, make(chan int, 1)
 	go func() {
-		s.done <- app.Exec(ctx, []string{"gqlauth"}, s.getenv, strings.NewReader(""), io.Discard, s.log)
+		done <- app.Run(ctx, []string{"gqlauth"}, Getenv(env), strings.NewReader(""), io.Discard, log)
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if resp, err := http.Get(s.URL + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
+	s, err := Await(t, env, log, 20*time.Second, func() (bool, int) {
 		select {
-		case err := <-s.done:
-			t.Fatalf("server exited during start: %v\n%s", err, s.log)
+		case code := <-done:
+			return true, code
 		default:
+			return false, 0
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not become healthy\n%s", s.log)
-		}
-		time.Sleep(20 * time.Millisecond)
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("%v\n%s", err, log.String())
 	}
+	s.cancel, s.done = cancel, done
 	t.Cleanup(s.Stop)
 	return s
 }
 
-func (s *Server) getenv(k string) string { return s.Env[k] }
+// listeningLine is the start's log line that names the address, in text or JSON.
+var listeningLine = regexp.MustCompile(`(?:msg=listening addr=|"msg":"listening","addr":")([^\s"]+)`)
 
-// Stop shuts the server down as SIGTERM would and waits for it (idempotent).
+// Await waits for a program started with env and logging to log to name its listener there,
+// then for /healthz to answer 200, and returns the Server it is. exited reports whether the
+// program has ended (and its exit code). Stop does nothing on it: its starter ends it.
+func Await(t testing.TB, env map[string]string, log *itest.Buffer, within time.Duration, exited func() (bool, int)) (*Server, error) {
+	s := &Server{Env: env, t: t, log: log}
+	deadline := time.Now().Add(within)
+	for {
+		if s.URL == "" {
+			if m := listeningLine.FindStringSubmatch(log.String()); m != nil {
+				s.setAddr(m[1])
+			}
+		}
+		if s.URL != "" {
+			if resp, err := http.Get(s.URL + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return s, nil
+				}
+			}
+		}
+		if done, code := exited(); done {
+			return nil, fmt.Errorf("the server exited during its start (code %d)", code)
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("the server did not become healthy")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// setAddr takes the listener's address from the log: every interface ([::] or 0.0.0.0) is
+// reached through loopback.
+func (s *Server) setAddr(logged string) {
+	host, port, err := net.SplitHostPort(logged)
+	if err != nil {
+		return
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	s.Addr = net.JoinHostPort(host, port)
+	s.URL = "http://" + s.Addr
+}
+
+// Port is the port the server listens on.
+func (s *Server) Port() string {
+	_, port, _ := net.SplitHostPort(s.Addr)
+	return port
+}
+
+// RestartEnv is the server's environment on the port it listens on now: a restart with it is
+// found at the same address (by a verifier following the old one, say).
+func (s *Server) RestartEnv() map[string]string {
+	env := make(map[string]string, len(s.Env))
+	for k, v := range s.Env {
+		env[k] = v
+	}
+	env["PORT"] = s.Port()
+	return env
+}
+
+// Log is what the server logged so far.
+func (s *Server) Log() string { return s.log.String() }
+
+// Stop sends the equivalent of SIGTERM and waits for a clean exit (idempotent).
 func (s *Server) Stop() {
 	if s.cancel == nil {
 		return
@@ -106,63 +218,106 @@ func (s *Server) Stop() {
 	s.cancel()
 	s.cancel = nil
 	select {
-	case err := <-s.done:
-		if err != nil {
-			s.t.Errorf("server exited with %v\n%s", err, s.log)
+	case code := <-s.done:
+		if code != 0 {
+			s.t.Errorf("server exited with code %d\n%s", code, s.log.String())
 		}
 	case <-time.After(30 * time.Second):
 		s.t.Errorf("server did not stop")
 	}
 }
 
-// Log is what the server logged so far.
-func (s *Server) Log() string { return s.log.String() }
-
-// Command runs a command-line command (args after the program name) on the server's
-// environment and returns its stdout.
-func (s *Server) Command(stdin string, args ...string) (string, error) {
-	var out, errOut lockedBuffer
-	err := app.Exec(context.Background(), append([]string{"gqlauth"}, args...), s.getenv, strings.NewReader(stdin), &out, &errOut)
-	if err != nil {
-		return out.String(), fmt.Errorf("%v: %w: %s", args, err, errOut.String())
-	}
-	return out.String(), nil
+// Client is an HTTP client that reaches this server whatever host a URL names, as if the
+// issuer's name resolved to its listener: a verifier following the metadata's URLs (derived
+// from Issuer) uses it.
+func (s *Server) Client() *http.Client {
+	addr, d := s.Addr, &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addr)
+	}}
+	s.t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
 }
 
-// CreateUser makes a user with `user create` and returns its id.
-func (s *Server) CreateUser(email, password string, admin bool) string {
-	s.t.Helper()
-	args := []string{"user", "create", "--email", email, "--password-stdin"}
-	if admin {
-		args = append(args, "--role", "ADMIN")
-	}
-	out, err := s.Command(password+"\n", args...)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return strings.TrimSpace(out)
+// ---- the command line ----
+
+// Result is what a shell sees of one run of the program.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
 }
 
-// CreateClient registers an OAuth client with `clients create` and returns its id and secret.
-func (s *Server) CreateClient(name string) (id, secret string) {
-	s.t.Helper()
-	out, err := s.Command("", "clients", "create", "--name", name)
-	if err != nil {
-		s.t.Fatal(err)
+// ErrorLine is the line a failing run ends with ("error: …\n"), or "" when it printed none.
+func (r Result) ErrorLine() string {
+	lines := strings.SplitAfter(r.Stderr, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "error: ") {
+			return lines[i]
+		}
 	}
+	return ""
+}
+
+// Run runs the program in this process with args (a command; none: serve) under env and stdin,
+// to completion (at most a minute), as a shell would run it. A run that does not finish fails
+// the test (Errorf, so any goroutine may call Run) with code -2.
+func Run(t testing.TB, env map[string]string, stdin string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr itest.Buffer
+	code := app.Run(ctx, append([]string{"gqlauth"}, args...), Getenv(env), strings.NewReader(stdin), &stdout, &stderr)
+	if ctx.Err() != nil {
+		t.Errorf("gqlauth %v did not finish in time; stderr:\n%s", args, stderr.String())
+		return Result{Code: -2}
+	}
+	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Code: code}
+}
+
+// Command runs a command (args) against the server's database, failing the test unless it
+// succeeds, and returns its stdout.
+func (s *Server) Command(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	res := Run(t, s.Env, stdin, args...)
+	if res.Code != 0 {
+		t.Fatalf("gqlauth %v: exit %d\n%s", args, res.Code, res.Stderr)
+	}
+	return res.Stdout
+}
+
+// CreateUser runs `user create` with role (USER, ADMIN) and returns the new user's id.
+func (s *Server) CreateUser(t testing.TB, email, role, password string) string {
+	t.Helper()
+	return strings.TrimSpace(s.Command(t, password+"\n", "user", "create", "--email", email, "--role", role, "--password-stdin"))
+}
+
+// Client is an OAuth client registered with `clients create`.
+type Client struct{ ID, Secret string }
+
+// CreateClient runs `clients create` with name and scopes.
+func (s *Server) CreateClient(t testing.TB, name string, scopes ...string) Client {
+	t.Helper()
+	args := []string{"clients", "create", "--name", name}
+	for _, sc := range scopes {
+		args = append(args, "--scope", sc)
+	}
+	out := s.Command(t, "", args...)
+	var c Client
 	for _, line := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(line, "client_id: "); ok {
-			id = strings.TrimSpace(v)
+			c.ID = v
 		}
 		if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
-			secret = strings.TrimSpace(v)
+			c.Secret = v
 		}
 	}
-	if id == "" || secret == "" {
-		s.t.Fatalf("clients create printed %q", out)
+	if c.ID == "" || c.Secret == "" {
+		t.Fatalf("clients create printed %q", out)
 	}
-	return id, secret
+	return c
 }
+
+// ---- OAuth ----
 
 // Grant is a /token answer.
 type Grant struct {
@@ -172,82 +327,48 @@ type Grant struct {
 }
 
 // Login signs in at /token with the password grant.
-func (s *Server) Login(email, password string) Grant {
-	s.t.Helper()
-	return s.token(url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}})
+func (s *Server) Login(t testing.TB, email, password string) Grant {
+	t.Helper()
+	return s.token(t, url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}}, nil)
 }
 
-// ClientToken gets a client_credentials token with HTTP Basic.
-func (s *Server) ClientToken(id, secret string) Grant {
-	s.t.Helper()
-	return s.token(url.Values{"grant_type": {"client_credentials"}}, id, secret)
+// ClientToken gets a client_credentials token for c, authenticated with HTTP Basic.
+func (s *Server) ClientToken(t testing.TB, c Client) Grant {
+	t.Helper()
+	return s.token(t, url.Values{"grant_type": {"client_credentials"}}, &c)
 }
 
-func (s *Server) token(form url.Values, basic ...string) Grant {
-	s.t.Helper()
+func (s *Server) token(t testing.TB, form url.Values, basic *Client) Grant {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.URL+"/token", strings.NewReader(form.Encode()))
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if len(basic) == 2 {
-		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
+	if basic != nil {
+		req.SetBasicAuth(url.QueryEscape(basic.ID), url.QueryEscape(basic.Secret))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var g Grant
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&g) != nil || g.AccessToken == "" {
-		s.t.Fatalf("/token %s: %s", form.Get("grant_type"), resp.Status)
+		t.Fatalf("/token %s: %s", form.Get("grant_type"), resp.Status)
 	}
 	return g
 }
 
 // Logout ends the session of a refresh token at /revoke.
-func (s *Server) Logout(refreshToken string) {
-	s.t.Helper()
+func (s *Server) Logout(t testing.TB, refreshToken string) {
+	t.Helper()
 	resp, err := http.PostForm(s.URL+"/revoke", url.Values{"token": {refreshToken}})
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		s.t.Fatalf("/revoke: %s", resp.Status)
+		t.Fatalf("/revoke: %s", resp.Status)
 	}
 }
-
-func writeEd25519Key(t testing.TB, dir string) string {
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "signing-key.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// FreePort returns a TCP port free at the moment (itest.FreePort, kept here for the callers
-// that already hold a servertest import).
-func FreePort(t testing.TB) string { t.Helper(); return itest.FreePort(t) }
