@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/authtest"
 )
 
 // keyCtx is a request presenting secret as its bearer token.
 func keyCtx(f *svcFixture, secret string) context.Context {
-	return auth.WithIdentity(clientCtx(), auth.IdentifyRequest(f.tokens, []string{"Bearer " + secret}))
+	return authtest.Bearer(clientCtx(), f.tokens, secret)
 }
 
 // TestAPIKeyExpiry: a key works until its expiry and answers ErrTokenExpired from then on; a
@@ -185,8 +186,7 @@ func TestUnknownAPIKeysLimited(t *testing.T) {
 	if _, err := f.svc.Authorize(keyCtx(f, made(3)), auth.Requirement{}); !errors.As(err, &limited) {
 		t.Fatalf("the fourth made-up key: %v, want RATE_LIMITED", err)
 	}
-	other := auth.WithIdentity(auth.WithClient(context.Background(), auth.Client{IP: "203.0.113.9"}),
-		auth.IdentifyRequest(f.tokens, []string{"Bearer " + k.Secret}))
+	other := authtest.Bearer(auth.WithClient(context.Background(), auth.Client{IP: "203.0.113.9"}), f.tokens, k.Secret)
 	if _, err := f.svc.Authorize(other, auth.Requirement{}); err != nil {
 		t.Fatalf("a real key from another address: %v", err)
 	}

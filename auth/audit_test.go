@@ -13,7 +13,7 @@ import (
 	"github.com/example/gqlauth/internal/fakeclock"
 
 	"github.com/example/gqlauth/auth"
-	"github.com/example/gqlauth/store/sqlite"
+	"github.com/example/gqlauth/internal/authtest"
 )
 
 // testClock is the settable clock shared by the service and its tokens.
@@ -30,30 +30,6 @@ type svcFixture struct {
 
 const testPassword = "correct horse battery staple"
 
-func openSQLite(t *testing.T, path string) *sqlite.Store {
-	t.Helper()
-	s, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-// testKeySet is one HMAC key, for the tests that issue their own tokens.
-func testKeySet(t *testing.T) *auth.KeySet {
-	t.Helper()
-	key, err := auth.NewHMACKey([]byte("audit-test-secret-0123456789abcdefghijkl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ks
-}
-
 // newSvc builds a service; wrap (optional) wraps its store, cfg (optional) adjusts its config.
 func newSvc(t *testing.T, path string, clock *testClock, store auth.Store, cfg func(*auth.Config)) *svcFixture {
 	t.Helper()
@@ -64,20 +40,15 @@ func newSvc(t *testing.T, path string, clock *testClock, store auth.Store, cfg f
 		clock = fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	}
 	if store == nil {
-		store = openSQLite(t, path)
+		store = authtest.OpenSQLite(t, path)
 	}
-	ks := testKeySet(t)
-	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: 15 * time.Minute, Now: clock.Now})
-	c := auth.Config{BcryptCost: 4, Now: clock.Now, ReuseGrace: time.Second}
-	if cfg != nil {
-		cfg(&c)
-	}
-	svc, err := auth.New(context.Background(), store, tokens, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	return &svcFixture{svc: svc, store: store, path: path, clock: clock, tokens: tokens}
+	env := authtest.NewWith(t, authtest.Options{Store: store, Clock: clock, AccessTTL: 15 * time.Minute, Configure: func(c *auth.Config) {
+		c.ReuseGrace = time.Second
+		if cfg != nil {
+			cfg(c)
+		}
+	}})
+	return &svcFixture{svc: env.Service, store: store, path: path, clock: clock, tokens: env.Tokens}
 }
 
 var client = auth.Client{IP: "198.51.100.7", UserAgent: "audit-test/1.0"}
@@ -87,12 +58,7 @@ func clientCtx() context.Context { return auth.WithClient(context.Background(), 
 // principal authorises the bearer of g's access token.
 func (f *svcFixture) principal(t *testing.T, g auth.Grant) auth.Principal {
 	t.Helper()
-	ctx := auth.WithIdentity(clientCtx(), auth.IdentifyRequest(f.tokens, []string{"Bearer " + g.AccessToken}))
-	p, err := f.svc.Authorize(ctx, auth.Requirement{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return authtest.Principal(t, clientCtx(), f.svc, f.tokens, g)
 }
 
 func (f *svcFixture) login(t *testing.T, email string) auth.Grant {
@@ -230,7 +196,7 @@ func (b *blockingAudit) AppendAudit(ctx context.Context, events []auth.Event) er
 // A login does not wait for its audit row; Close waits until the queued rows are stored.
 func TestAuditWriteIsOffTheRequestPath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.db")
-	slow := &blockingAudit{Store: openSQLite(t, path), release: make(chan struct{})}
+	slow := &blockingAudit{Store: authtest.OpenSQLite(t, path), release: make(chan struct{})}
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(slow.release) }) }
 	f := newSvc(t, path, nil, slow, nil)

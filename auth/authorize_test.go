@@ -10,6 +10,7 @@ import (
 	"github.com/example/gqlauth/internal/fakeclock"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/authtest"
 )
 
 // TestAuthorizeRefusesClaimsThatExpiredSinceVerification: claims verified once (as a WebSocket's
@@ -17,10 +18,10 @@ import (
 // token would refuse it: at exp plus the verifier's leeway, with ErrTokenExpired.
 func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
-	ks := testKeySet(t)
+	ks := authtest.KeySet(t)
 	const ttl, leeway = time.Minute, auth.MaxLeeway
 	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: ttl, Leeway: leeway, Now: clock.Now})
-	store := openSQLite(t, filepath.Join(t.TempDir(), "auth.db"))
+	store := authtest.OpenSQLite(t, filepath.Join(t.TempDir(), "auth.db"))
 	svc, err := auth.New(context.Background(), store, tokens, auth.Config{BcryptCost: 4, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +34,7 @@ func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifiedOnce := auth.WithIdentity(clientCtx(), auth.IdentifyRequest(tokens, []string{"Bearer " + g.AccessToken}))
+	verifiedOnce := authtest.Bearer(clientCtx(), tokens, g.AccessToken)
 
 	var elapsed time.Duration
 	for _, step := range []struct {
@@ -52,7 +53,7 @@ func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 			t.Fatalf("%v after issue: Authorize = %v, want %v", step.after, err, step.want)
 		}
 		// An HTTP request presenting the token now gets the same answer.
-		fresh := auth.WithIdentity(clientCtx(), auth.IdentifyRequest(tokens, []string{"Bearer " + g.AccessToken}))
+		fresh := authtest.Bearer(clientCtx(), tokens, g.AccessToken)
 		if _, ferr := svc.Authorize(fresh, auth.Requirement{}); !errors.Is(ferr, step.want) {
 			t.Fatalf("%v after issue: a fresh request gets %v, the verified-once claims %v", step.after, ferr, err)
 		}
@@ -65,9 +66,9 @@ func TestAuthorizeRefusesClaimsThatExpiredSinceVerification(t *testing.T) {
 // the last ten minutes; a role is still reported as the role.
 func TestAuthorizeRequirements(t *testing.T) {
 	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
-	ks := testKeySet(t)
+	ks := authtest.KeySet(t)
 	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: time.Hour, Now: clock.Now})
-	store := openSQLite(t, filepath.Join(t.TempDir(), "auth.db"))
+	store := authtest.OpenSQLite(t, filepath.Join(t.TempDir(), "auth.db"))
 	svc, err := auth.New(context.Background(), store, tokens, auth.Config{BcryptCost: 4, Now: clock.Now, AdminMFA: true})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +83,7 @@ func TestAuthorizeRequirements(t *testing.T) {
 		t.Fatal(err)
 	}
 	identify := func(access string) context.Context {
-		return auth.WithIdentity(clientCtx(), auth.IdentifyRequest(tokens, []string{"Bearer " + access}))
+		return authtest.Bearer(clientCtx(), tokens, access)
 	}
 	claims := auth.IdentityFrom(identify(g.AccessToken)).Claims
 	if claims == nil || len(claims.AMR) != 1 || claims.AMR[0] != auth.AMRPassword || claims.AuthTime == nil || !claims.AuthTime.Time.Equal(signedIn) {

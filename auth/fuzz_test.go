@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/example/gqlauth/verify/verifytest"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/text/unicode/norm"
 )
@@ -136,15 +137,15 @@ func FuzzVerify(f *testing.F) {
 	}
 	hdr := ktGoodHeader(key.KID)
 	good := ktGoodClaims()
-	expired := ktWith(good, "iat", ktStart.Add(-2*time.Hour).Unix(), "nbf", ktStart.Add(-2*time.Hour).Unix(), "exp", ktStart.Add(-time.Hour).Unix())
+	expired := verifytest.With(good, "iat", ktStart.Add(-2*time.Hour).Unix(), "nbf", ktStart.Add(-2*time.Hour).Unix(), "exp", ktStart.Add(-time.Hour).Unix())
 	parts := strings.Split(valid, ".")
 	for _, s := range []string{
 		valid,
 		ktSign(f, key.method, key.sign, hdr, expired),
-		ktSign(f, key.method, key.sign, ktWith(hdr, "typ", "application/at+jwt"), good),
-		ktSign(f, key.method, key.sign, ktWith(hdr, "crit", []string{"b64"}, "b64", false), good),
-		ktSign(f, key.method, key.sign, ktWith(hdr, "typ", "JWT"), good),
-		ktSign(f, key.method, key.sign, hdr, ktWith(good, "aud", "x")),
+		ktSign(f, key.method, key.sign, verifytest.With(hdr, "typ", "application/at+jwt"), good),
+		ktSign(f, key.method, key.sign, verifytest.With(hdr, "crit", []string{"b64"}, "b64", false), good),
+		ktSign(f, key.method, key.sign, verifytest.With(hdr, "typ", "JWT"), good),
+		ktSign(f, key.method, key.sign, hdr, verifytest.With(good, "aud", "x")),
 		ktSign(f, jwt.SigningMethodHS384, key.sign, hdr, good),
 		ktSign(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr, good),
 		parts[0] + "." + parts[1] + ".",
@@ -167,36 +168,36 @@ func FuzzVerify(f *testing.F) {
 func FuzzVerifySigned(f *testing.F) {
 	tokens, key := ktHMACTokens(f, nil)
 	j := func(v any) []byte { b, _ := json.Marshal(v); return b }
-	hdr := ktWith(ktGoodHeader(key.KID), "alg", "HS256")
+	hdr := verifytest.With(ktGoodHeader(key.KID), "alg", "HS256")
 	good := ktGoodClaims()
 	seeds := [][2][]byte{
 		{j(hdr), j(good)},
-		{j(ktWith(hdr, "typ", "application/at+jwt")), j(good)},
-		{j(ktWith(hdr, "typ", "AT+JWT")), j(good)},
-		{j(ktWith(hdr, "typ", "JWT")), j(good)},
-		{j(ktWith(hdr, "typ", nil)), j(good)},
-		{j(ktWith(hdr, "kid", "other")), j(good)},
-		{j(ktWith(hdr, "alg", "none")), j(good)},
-		{j(ktWith(hdr, "alg", "HS512")), j(good)},
-		{j(ktWith(hdr, "crit", []string{"exp"})), j(good)},
-		{j(ktWith(hdr, "jwk", map[string]string{"kty": "oct"})), j(good)},
-		{j(ktWith(hdr, "x5c", nil)), j(good)},
-		{j(hdr), j(ktWith(good, "exp", nil))},
-		{j(hdr), j(ktWith(good, "exp", ktStart.Add(-time.Hour).Unix()))},
-		{j(hdr), j(ktWith(good, "exp", ktStart.Add(-3*time.Second).Unix()))},
-		{j(hdr), j(ktWith(good, "exp", 1e300))},
-		{j(hdr), j(ktWith(good, "exp", -1))},
-		{j(hdr), j(ktWith(good, "exp", "1"))},
-		{j(hdr), j(ktWith(good, "nbf", ktStart.Add(time.Minute).Unix()))},
-		{j(hdr), j(ktWith(good, "iat", ktStart.Add(time.Minute).Unix()))},
-		{j(hdr), j(ktWith(good, "iat", nil, "nbf", nil))},
-		{j(hdr), j(ktWith(good, "aud", ktAudience))},
-		{j(hdr), j(ktWith(good, "aud", []string{"a", ktAudience}))},
-		{j(hdr), j(ktWith(good, "aud", []any{1, ktAudience}))},
-		{j(hdr), j(ktWith(good, "iss", nil))},
-		{j(hdr), j(ktWith(good, "sub", 5))},
-		{j(hdr), j(ktWith(good, "sid", ""))},
-		{j(hdr), j(ktWith(good, "roles", "ADMIN"))},
+		{j(verifytest.With(hdr, "typ", "application/at+jwt")), j(good)},
+		{j(verifytest.With(hdr, "typ", "AT+JWT")), j(good)},
+		{j(verifytest.With(hdr, "typ", "JWT")), j(good)},
+		{j(verifytest.With(hdr, "typ", nil)), j(good)},
+		{j(verifytest.With(hdr, "kid", "other")), j(good)},
+		{j(verifytest.With(hdr, "alg", "none")), j(good)},
+		{j(verifytest.With(hdr, "alg", "HS512")), j(good)},
+		{j(verifytest.With(hdr, "crit", []string{"exp"})), j(good)},
+		{j(verifytest.With(hdr, "jwk", map[string]string{"kty": "oct"})), j(good)},
+		{j(verifytest.With(hdr, "x5c", nil)), j(good)},
+		{j(hdr), j(verifytest.With(good, "exp", nil))},
+		{j(hdr), j(verifytest.With(good, "exp", ktStart.Add(-time.Hour).Unix()))},
+		{j(hdr), j(verifytest.With(good, "exp", ktStart.Add(-3*time.Second).Unix()))},
+		{j(hdr), j(verifytest.With(good, "exp", 1e300))},
+		{j(hdr), j(verifytest.With(good, "exp", -1))},
+		{j(hdr), j(verifytest.With(good, "exp", "1"))},
+		{j(hdr), j(verifytest.With(good, "nbf", ktStart.Add(time.Minute).Unix()))},
+		{j(hdr), j(verifytest.With(good, "iat", ktStart.Add(time.Minute).Unix()))},
+		{j(hdr), j(verifytest.With(good, "iat", nil, "nbf", nil))},
+		{j(hdr), j(verifytest.With(good, "aud", ktAudience))},
+		{j(hdr), j(verifytest.With(good, "aud", []string{"a", ktAudience}))},
+		{j(hdr), j(verifytest.With(good, "aud", []any{1, ktAudience}))},
+		{j(hdr), j(verifytest.With(good, "iss", nil))},
+		{j(hdr), j(verifytest.With(good, "sub", 5))},
+		{j(hdr), j(verifytest.With(good, "sid", ""))},
+		{j(hdr), j(verifytest.With(good, "roles", "ADMIN"))},
 		{j(hdr), []byte(`{"exp":1,"EXP":99999999999}`)},
 		{j(hdr), []byte(`null`)},
 		{[]byte(`null`), j(good)},
@@ -316,15 +317,7 @@ func FuzzNormalizeEmail(f *testing.F) {
 // issue (unless the fuzzer's bytes are signed with its key, to reach the field checks), and what
 // it accepts has one spelling, a carriable user id and a future expiry.
 func FuzzParseDeviceToken(f *testing.F) {
-	key, err := NewHMACKey([]byte("fuzz-device-token-secret-0123456789abcdef"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	ks, err := NewKeySet(key)
-	if err != nil {
-		f.Fatal(err)
-	}
-	d := newDeviceTokens(ks, DefaultDeviceTokenTTL, ktNow)
+	d := dtTokens(f, ktNow, dtHMACKey(f, "fuzz-device-token-secret-0123456789abcdef"))
 	// The one valid token, built like issue does but with a fixed nonce and expiry: every fuzz
 	// worker sets up anew and must agree on it.
 	body := []byte{deviceTokenVersion, 0, 0, 0, 0, 0x7f, 0, 0, 0}

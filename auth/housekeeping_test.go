@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/authtest"
 )
 
 // Housekeeping purges what is due and nothing else: sessions over for more than a day (with
@@ -108,7 +109,7 @@ type wrapper struct{ auth.Store }
 // although Config.WrapStore decorates the store.
 func TestHousekeepSkipsWithoutTheLock(t *testing.T) {
 	for _, free := range []bool{false, true} {
-		locked := &lockedStore{Store: openSQLite(t, t.TempDir()+"/auth.db"), free: free}
+		locked := &lockedStore{Store: authtest.OpenSQLite(t, t.TempDir()+"/auth.db"), free: free}
 		f := newSvc(t, "", nil, locked, func(c *auth.Config) {
 			c.WrapStore = func(s auth.Store) auth.Store { return wrapper{s} }
 		})
@@ -124,7 +125,7 @@ func TestHousekeepSkipsWithoutTheLock(t *testing.T) {
 
 // RunHousekeeping purges in the background, jittered around its interval, until stopped.
 func TestRunHousekeeping(t *testing.T) {
-	locked := &lockedStore{Store: openSQLite(t, t.TempDir()+"/auth.db"), free: true}
+	locked := &lockedStore{Store: authtest.OpenSQLite(t, t.TempDir()+"/auth.db"), free: true}
 	f := newSvc(t, "", nil, locked, func(c *auth.Config) { c.HousekeepingEvery = 20 * time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -17,6 +17,7 @@ import (
 	"github.com/example/gqlauth/internal/totptest"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/authtest"
 )
 
 // mfaUser is a registered account with TOTP on.
@@ -130,7 +131,7 @@ func TestTOTPTwoStepSignIn(t *testing.T) {
 	if !slices.Equal(claims.AMR, []string{"pwd", "otp", "mfa"}) || claims.AuthTime == nil || !claims.AuthTime.Time.Equal(f.clock.Now().Truncate(time.Second)) {
 		t.Fatalf("amr %v, auth_time %v", claims.AMR, claims.AuthTime)
 	}
-	ctx := auth.WithIdentity(clientCtx(), auth.IdentifyRequest(f.tokens, []string{"Bearer " + g.AccessToken}))
+	ctx := authtest.Bearer(clientCtx(), f.tokens, g.AccessToken)
 	if _, err := f.svc.Authorize(ctx, auth.Requirement{MFA: true, Session: true, Recent: true}); err != nil {
 		t.Fatalf("a session signed in with TOTP: %v", err)
 	}
@@ -365,7 +366,7 @@ func TestDisableTOTPAndReset(t *testing.T) {
 	if err := f.svc.ResetMFA(clientCtx(), auth.Principal{}, bg.User.ID); err != nil {
 		t.Fatal(err)
 	}
-	ctx := auth.WithIdentity(clientCtx(), auth.IdentifyRequest(f.tokens, []string{"Bearer " + bg.AccessToken}))
+	ctx := authtest.Bearer(clientCtx(), f.tokens, bg.AccessToken)
 	if _, err := f.svc.Authorize(ctx, auth.Requirement{}); !errors.Is(err, auth.ErrTokenRevoked) {
 		t.Fatalf("a session after the reset: %v, want ErrTokenRevoked", err)
 	}
@@ -431,7 +432,7 @@ func TestMFAKeyRotation(t *testing.T) {
 		}
 	}
 	path := t.TempDir() + "/auth.db"
-	store := openSQLite(t, path)
+	store := authtest.OpenSQLite(t, path)
 	clock := fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
 	old := newSvc(t, path, clock, store, keys(k1))
 	m := enrol(t, old, "ada@example.com")

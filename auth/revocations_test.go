@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/authtest"
 )
 
 func newFeedService(t *testing.T) (*auth.Service, auth.Store) {
@@ -16,7 +17,7 @@ func newFeedService(t *testing.T) (*auth.Service, auth.Store) {
 	key, _ := auth.NewHMACKey([]byte("revocation-feed-test-secret-0123456789ab"))
 	ks, _ := auth.NewKeySet(key)
 	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: 15 * time.Minute, Leeway: auth.MaxLeeway})
-	store := openSQLite(t, filepath.Join(t.TempDir(), "auth.db"))
+	store := authtest.OpenSQLite(t, filepath.Join(t.TempDir(), "auth.db"))
 	svc, err := auth.New(context.Background(), store, tokens, auth.Config{BcryptCost: 4, PollInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -36,13 +35,12 @@ func ktTokenConfig(now func() time.Time) TokenConfig {
 	return TokenConfig{Issuer: ktIssuer, Audience: ktAudience, TTL: ktTTL, Leeway: MaxLeeway, Now: now}
 }
 
+const ktSecret = "fuzz-and-unit-test-secret-0123456789abcdef"
+
 // ktHMACTokens is an HS256 issuer/verifier on a fixed secret, and its key.
 func ktHMACTokens(t testing.TB, now func() time.Time) (*Tokens, SigningKey) {
 	t.Helper()
-	k, err := NewHMACKey([]byte("fuzz-and-unit-test-secret-0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := dtHMACKey(t, ktSecret)
 	ks, err := NewKeySet(k)
 	if err != nil {
 		t.Fatal(err)
@@ -88,19 +86,6 @@ func ktGoodClaims() map[string]any {
 func ktSign(t testing.TB, method jwt.SigningMethod, key any, header, claims map[string]any) string {
 	t.Helper()
 	return verifytest.Sign(method, key, header, claims)
-}
-
-func ktWith(m map[string]any, kv ...any) map[string]any {
-	out := maps.Clone(m)
-	for i := 0; i < len(kv); i += 2 {
-		k := kv[i].(string)
-		if kv[i+1] == nil {
-			delete(out, k)
-		} else {
-			out[k] = kv[i+1]
-		}
-	}
-	return out
 }
 
 func TestIssueClaims(t *testing.T) {
@@ -197,7 +182,7 @@ func TestLeewayIsCapped(t *testing.T) {
 	clock := fakeclock.New(ktStart)
 	cfg := ktTokenConfig(clock.Now)
 	cfg.Leeway = time.Hour
-	k, _ := NewHMACKey([]byte("fuzz-and-unit-test-secret-0123456789abcdef"))
+	k := dtHMACKey(t, ktSecret)
 	ks, _ := NewKeySet(k)
 	tokens := NewTokens(ks, cfg)
 	raw, _, _ := tokens.Issue(ktUser, Session{ID: "s"})

@@ -279,17 +279,9 @@ func TestAPIKeyWebSocket(t *testing.T) {
 		t.Fatalf("want the LOGIN event, got %v %v", m, err)
 	}
 	expectOK(t, s.revokeAPIKey(t, fresh.AccessToken, key.ID))
-	deadline := time.Now().Add(5*time.Second + closeSlack)
-	for {
-		m, err := c.next(time.Until(deadline))
-		if err != nil {
-			if code := closeCode(err); code != 4401 {
-				t.Fatalf("want close 4401, got %d (%v)", code, err)
-			}
-			return
-		}
+	c.expectClose(4401, 5*time.Second+closeSlack, func(m map[string]any) {
 		if m["type"] == "next" && len(payloadErrors(m)) == 0 {
 			t.Fatalf("event delivered after the key was revoked: %v", m)
 		}
-	}
+	})
 }

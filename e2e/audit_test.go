@@ -150,11 +150,7 @@ func TestAuditEventsQuery(t *testing.T) {
 // subscribeSecurityEvents opens a securityEvents subscription with token and returns its client.
 func subscribeSecurityEvents(t *testing.T, s *testServer, token string) *wsClient {
 	t.Helper()
-	c := dialWS(t, s, "graphql-transport-ws")
-	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
-	if m, err := c.next(5 * time.Second); err != nil || m["type"] != "connection_ack" {
-		t.Fatalf("want connection_ack, got %v %v", m, err)
-	}
+	c := dialSignedInWS(t, s, token)
 	c.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "subscription { securityEvents { type sessionId userAgent } }"}})
 	time.Sleep(200 * time.Millisecond) // let the subscription register
 	return c

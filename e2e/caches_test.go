@@ -128,10 +128,7 @@ func TestDocumentSizeLimit(t *testing.T) {
 func dialSignedInWS(t *testing.T, s *testServer, token string) *wsClient {
 	t.Helper()
 	c := dialWS(t, s, "graphql-transport-ws")
-	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
-	if m, err := c.next(5 * time.Second); err != nil || m["type"] != "connection_ack" {
-		t.Fatalf("want connection_ack, got %v %v", m, err)
-	}
+	c.init(token)
 	return c
 }
 

@@ -347,6 +347,17 @@ func scrapeMetrics(t testing.TB, s *testServer) string {
 	return body
 }
 
+// expectSeries fails the test for each of want (a series and maybe its value) that text, a
+// /metrics page, lacks.
+func expectSeries(t testing.TB, text string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+}
+
 // metricValue returns the value of the series named exactly (name{labels}), or -1.
 func metricValue(text, series string) float64 {
 	for _, line := range strings.Split(text, "\n") {

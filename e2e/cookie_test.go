@@ -11,21 +11,7 @@ import (
 // cookieOf returns the refresh cookie a response sets (nil when none) and its raw header.
 func cookieOf(t *testing.T, r gqlResponse) (*http.Cookie, string) {
 	t.Helper()
-	var found *http.Cookie
-	raw := ""
-	for _, v := range r.Header.Values("Set-Cookie") {
-		c, err := http.ParseSetCookie(v)
-		if err != nil {
-			t.Fatalf("bad Set-Cookie %q: %v", v, err)
-		}
-		if c.Name == refreshCookieName {
-			if found != nil {
-				t.Fatalf("two refresh cookies in one response: %q", r.Header.Values("Set-Cookie"))
-			}
-			found, raw = c, v
-		}
-	}
-	return found, raw
+	return setCookie(t, r, refreshCookieName)
 }
 
 // withCookie is a request header carrying the refresh cookie and, when preflight is set, the

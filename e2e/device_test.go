@@ -233,7 +233,16 @@ func TestDeviceCookie(t *testing.T) {
 // namedCookie returns the cookie called name that r sets (nil when none).
 func namedCookie(t testing.TB, r gqlResponse, name string) *http.Cookie {
 	t.Helper()
+	c, _ := setCookie(t, r, name)
+	return c
+}
+
+// setCookie returns the cookie called name that r sets (nil when none) and its raw header; two
+// of them fail the test.
+func setCookie(t testing.TB, r gqlResponse, name string) (*http.Cookie, string) {
+	t.Helper()
 	var found *http.Cookie
+	raw := ""
 	for _, v := range r.Header.Values("Set-Cookie") {
 		c, err := http.ParseSetCookie(v)
 		if err != nil {
@@ -241,12 +250,12 @@ func namedCookie(t testing.TB, r gqlResponse, name string) *http.Cookie {
 		}
 		if c.Name == name {
 			if found != nil {
-				t.Fatalf("two %s cookies in one response", name)
+				t.Fatalf("two %s cookies in one response: %q", name, r.Header.Values("Set-Cookie"))
 			}
-			found = c
+			found, raw = c, v
 		}
 	}
-	return found
+	return found, raw
 }
 
 // TestDeviceTokenAcrossInstances: a device token from one instance counts on another of the

@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -78,34 +75,15 @@ func TestHostileTableThroughServerAndVerifier(t *testing.T) {
 // hostileServerVerdict asks the server's `me` with token.
 func hostileServerVerdict(t *testing.T, s *servertest.Server, token string) verifytest.Verdict {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"query": "{ me { id } }"})
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Errors []struct {
-			Extensions struct {
-				Code   string `json:"code"`
-				Reason string `json:"reason"`
-			} `json:"extensions"`
-		} `json:"errors"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		t.Fatal(err)
-	}
+	r := (&testServer{s}).gql(t, token, "{ me { id } }", nil)
 	switch {
 	case len(r.Errors) == 0:
 		return verifytest.Accept
-	case r.Errors[0].Extensions.Reason == "USER_REQUIRED":
+	case r.reason() == "USER_REQUIRED":
 		return verifytest.Accept // a client's token: verified, then refused by `me`, which wants a user
-	case r.Errors[0].Extensions.Reason == "TOKEN_EXPIRED":
+	case r.reason() == "TOKEN_EXPIRED":
 		return verifytest.Expired
-	case r.Errors[0].Extensions.Reason == "TOKEN_INVALID":
+	case r.reason() == "TOKEN_INVALID":
 		return verifytest.Invalid
 	}
 	t.Fatalf("an unexpected answer: %+v", r)

@@ -19,15 +19,7 @@ type wsClient struct {
 
 func dialWS(t *testing.T, s *testServer, subprotocol string) *wsClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/query",
-		&websocket.DialOptions{Subprotocols: []string{subprotocol}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.CloseNow() })
-	return &wsClient{t: t, conn: conn}
+	return dialWSSpelled(t, s, subprotocol, nil)
 }
 
 func (c *wsClient) send(v any) {
@@ -53,6 +45,25 @@ func (c *wsClient) next(timeout time.Duration) (map[string]any, error) {
 			continue
 		}
 		return m, nil
+	}
+}
+
+// expectClose reads until the server closes the socket, within the given time, and fails the
+// test unless it closed with code; each, when given, sees every message before the close.
+func (c *wsClient) expectClose(code int, within time.Duration, each func(m map[string]any)) {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		m, err := c.next(time.Until(deadline))
+		if err != nil {
+			if got := closeCode(err); got != code {
+				c.t.Fatalf("want close %d, got %d (%v)", code, got, err)
+			}
+			return
+		}
+		if each != nil {
+			each(m)
+		}
 	}
 }
 
@@ -100,16 +111,7 @@ func TestSecurityEventsSubscription(t *testing.T) {
 
 			// Ending the socket's session closes it with 4401 within 5 s.
 			expectOK(t, s.gql(t, sess.AccessToken, `mutation { logout }`, nil))
-			deadline := time.Now().Add(6 * time.Second)
-			for {
-				_, err := c.next(time.Until(deadline))
-				if err != nil {
-					if code := closeCode(err); code != 4401 {
-						t.Fatalf("want close 4401, got %d (%v)", code, err)
-					}
-					break
-				}
-			}
+			c.expectClose(4401, 6*time.Second, nil)
 		})
 	}
 	_ = alice
@@ -117,14 +119,6 @@ func TestSecurityEventsSubscription(t *testing.T) {
 	t.Run("no token", func(t *testing.T) {
 		c := dialWS(t, s, "graphql-transport-ws")
 		c.send(map[string]any{"type": "connection_init", "payload": map[string]any{}})
-		for {
-			_, err := c.next(5 * time.Second)
-			if err != nil {
-				if code := closeCode(err); code != 4403 {
-					t.Fatalf("want close 4403, got %d (%v)", code, err)
-				}
-				return
-			}
-		}
+		c.expectClose(4403, 5*time.Second, nil)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/verify/verifytest"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -77,14 +78,6 @@ type tokenEdit struct {
 
 func (f *tokenForge) mint(e tokenEdit) string {
 	f.t.Helper()
-	claims := jwt.MapClaims(maps.Clone(f.claims))
-	for k, v := range e.claims {
-		if v == nil {
-			delete(claims, k)
-		} else {
-			claims[k] = v
-		}
-	}
 	method, key := e.method, e.key
 	if method == nil {
 		method = jwt.SigningMethodHS256
@@ -92,21 +85,8 @@ func (f *tokenForge) mint(e tokenEdit) string {
 	if key == nil {
 		key = f.secret
 	}
-	tok := jwt.NewWithClaims(method, claims)
-	tok.Header["typ"] = f.header["typ"]
-	tok.Header["kid"] = f.header["kid"]
-	for k, v := range e.header {
-		if v == nil {
-			delete(tok.Header, k)
-		} else {
-			tok.Header[k] = v
-		}
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		f.t.Fatalf("sign %s: %v", method.Alg(), err)
-	}
-	return s
+	header := verifytest.Edited(map[string]any{"typ": f.header["typ"], "kid": f.header["kid"]}, e.header)
+	return verifytest.Sign(method, key, header, verifytest.Edited(f.claims, e.claims))
 }
 
 // raw3 assembles a JWS from JSON header and claims and a signature made over them with the

@@ -136,15 +136,7 @@ func TestWebsocketSessionEndStopsSecurityEvents(t *testing.T) {
 				}
 
 				a.do(t, mine, other)
-				deadline := time.Now().Add(5*time.Second + closeSlack)
-				for {
-					m, err := c.next(time.Until(deadline))
-					if err != nil {
-						if code := closeCode(err); code != a.code {
-							t.Fatalf("want close %d, got %d (%v)", a.code, code, err)
-						}
-						return
-					}
+				c.expectClose(a.code, 5*time.Second+closeSlack, func(m map[string]any) {
 					errs := payloadErrors(m)
 					if m["type"] == dataMsg(proto) && len(errs) == 0 {
 						t.Fatalf("event delivered after %s: %v", a.name, m)
@@ -152,7 +144,7 @@ func TestWebsocketSessionEndStopsSecurityEvents(t *testing.T) {
 					if len(errs) > 0 && errs[0].Extensions["code"] != "UNAUTHENTICATED" {
 						t.Fatalf("want the subscription to end as UNAUTHENTICATED, got %+v", errs)
 					}
-				}
+				})
 			})
 		}
 	}

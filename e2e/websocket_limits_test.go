@@ -184,16 +184,7 @@ func TestWebsocketRunningOperationIDCannotBeReused(t *testing.T) {
 			for range 2 {
 				c.send(map[string]any{"id": "same", "type": subscribeMsg(proto), "payload": map[string]any{"query": securityEventsQuery}})
 			}
-			for {
-				m, err := c.next(5 * time.Second)
-				if err != nil {
-					if code := closeCode(err); code != 4409 {
-						t.Fatalf("want close 4409, got %d (%v)", code, err)
-					}
-					return
-				}
-				t.Logf("before the close: %v", m)
-			}
+			c.expectClose(4409, 5*time.Second, func(m map[string]any) { t.Logf("before the close: %v", m) })
 		})
 	}
 }

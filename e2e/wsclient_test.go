@@ -37,12 +37,16 @@ func (rw headerRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rw.next.RoundTrip(r)
 }
 
-// dialWSSpelled opens a socket whose upgrade request is rewritten by set.
+// dialWSSpelled opens a socket whose upgrade request is rewritten by set (nil: as the client
+// spells it).
 func dialWSSpelled(t *testing.T, s *testServer, subprotocol string, set func(http.Header)) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	client := &http.Client{Transport: headerRewriter{set: set, next: &http.Transport{}}}
+	var client *http.Client // nil: the library's default
+	if set != nil {
+		client = &http.Client{Transport: headerRewriter{set: set, next: &http.Transport{}}}
+	}
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+"/query",
 		&websocket.DialOptions{Subprotocols: []string{subprotocol}, HTTPClient: client})
 	if err != nil {

@@ -1,92 +1,34 @@
 package graph
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/example/gqlauth/auth"
-	"github.com/example/gqlauth/store/sqlite"
+	"github.com/example/gqlauth/internal/authtest"
 )
-
-type mfaClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *mfaClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *mfaClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // TestCredentialFieldsNeedARecentSignIn: through the real schema and @auth, the second-factor
 // mutations are refused to a session signed in more than ten minutes ago (FORBIDDEN,
 // REAUTHENTICATION_REQUIRED), also when its access token is fresh from a refresh, and allowed
 // again after a new sign-in. verifyMfa is public. The clock is the service's own.
 func TestCredentialFieldsNeedARecentSignIn(t *testing.T) {
-	clock := &mfaClock{t: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "graph.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	key, err := auth.NewHMACKey([]byte("graph-test-secret-0123456789abcdefghijklm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: time.Hour, Now: clock.Now})
-	svc, err := auth.New(ctx, store, tokens, auth.Config{BcryptCost: 4, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	gql, _ := newServer(Options{Auth: svc})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := auth.WithClient(r.Context(), auth.Client{IP: "198.51.100.7"})
-		c = auth.WithIdentity(c, auth.IdentifyRequest(tokens, r.Header.Values("Authorization")))
-		gql.ServeHTTP(w, r.WithContext(c))
-	}))
-	t.Cleanup(srv.Close)
-	post := func(token, query string) map[string]any {
+	// Access tokens outlive the recent sign-in: the refusal is the session's age, not the token's.
+	a := newTestAPIWith(t, authtest.Options{AccessTTL: time.Hour})
+	ctx, svc, clock := context.Background(), a.svc, a.clock
+	post := func(token, query string) gqlResult {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query})
-		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return a.post(t, gqlRequest{Query: query, Token: token})
 	}
-	reasonOf := func(out map[string]any) string {
-		errs, _ := out["errors"].([]any)
-		if len(errs) == 0 {
+	reasonOf := func(out gqlResult) string {
+		if len(out.Errors) == 0 {
 			return ""
 		}
-		ext, _ := errs[0].(map[string]any)["extensions"].(map[string]any)
-		return ext["code"].(string) + "/" + func() string { s, _ := ext["reason"].(string); return s }()
+		ext := out.Errors[0].Extensions
+		reason, _ := ext["reason"].(string)
+		return ext["code"].(string) + "/" + reason
 	}
 
 	g, err := svc.Register(ctx, "ada@example.com", "correct horse battery staple")

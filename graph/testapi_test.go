@@ -45,17 +45,24 @@ type apiConfig struct {
 // newTestAPI builds the handler; configure, when given, adjusts the options first.
 func newTestAPI(t *testing.T, configure ...func(*apiConfig)) *testAPI {
 	t.Helper()
+	return newTestAPIWith(t, authtest.Options{}, configure...)
+}
+
+// newTestAPIWith is newTestAPI on the service o describes (o.Configure is configure's).
+func newTestAPIWith(t *testing.T, o authtest.Options, configure ...func(*apiConfig)) *testAPI {
+	t.Helper()
 	logs := &itest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	cfg := apiConfig{graph: Options{Logger: log}}
-	env := authtest.New(t, func(c *auth.Config) {
+	o.Configure = func(c *auth.Config) {
 		cfg.auth = *c
 		cfg.auth.Logger = log
 		for _, c := range configure {
 			c(&cfg)
 		}
 		*c = cfg.auth
-	})
+	}
+	env := authtest.NewWith(t, o)
 	cfg.graph.Auth = env.Service
 	gql := NewHandler(cfg.graph)
 	clientIP := auth.NewClientIP(nil, nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/example/gqlauth/internal/fakeclock"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/authtest"
 	"github.com/example/gqlauth/passkey"
 	"github.com/example/gqlauth/passkey/passkeytest"
 	"github.com/example/gqlauth/store/sqlite"
@@ -43,27 +44,10 @@ func newAdapter(t testing.TB) *passkey.Adapter {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "auth.db")
-	st, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	c := fakeclock.New(time.Now().UTC())
-	key, err := auth.NewHMACKey([]byte("passkey-test-secret-0123456789abcdefghijkl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := auth.NewTokens(ks, auth.TokenConfig{Issuer: "http://test", Audience: "graphql-api", TTL: 15 * time.Minute, Now: c.Now})
-	svc, err := auth.New(context.Background(), st, tokens, auth.Config{BcryptCost: 4, Now: c.Now, Passkeys: newAdapter(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	return &fixture{svc: svc, store: st, path: path, tokens: tokens, clock: c}
+	env := authtest.NewWith(t, authtest.Options{Path: path, Clock: c, AccessTTL: 15 * time.Minute,
+		Configure: func(cfg *auth.Config) { cfg.Passkeys = newAdapter(t) }})
+	return &fixture{svc: env.Service, store: env.Store, path: path, tokens: env.Tokens, clock: c}
 }
 
 func ctx() context.Context {
@@ -82,12 +66,7 @@ func (f *fixture) register(t *testing.T, email string) auth.Principal {
 
 func (f *fixture) principal(t *testing.T, g auth.Grant) auth.Principal {
 	t.Helper()
-	c := auth.WithIdentity(ctx(), auth.IdentifyRequest(f.tokens, []string{"Bearer " + g.AccessToken}))
-	p, err := f.svc.Authorize(c, auth.Requirement{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return authtest.Principal(t, ctx(), f.svc, f.tokens, g)
 }
 
 // addPasskey registers a passkey of a for p.

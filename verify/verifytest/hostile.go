@@ -59,13 +59,24 @@ func (c Claims) Map() map[string]any {
 
 // With returns a copy of m with the given key/value pairs set; a nil value deletes the key.
 func With(m map[string]any, kv ...any) map[string]any {
-	out := maps.Clone(m)
+	edits := make(map[string]any, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
-		k := kv[i].(string)
-		if kv[i+1] == nil {
+		edits[kv[i].(string)] = kv[i+1]
+	}
+	return Edited(m, edits)
+}
+
+// Edited returns a copy of m with each entry of edits set, or deleted when its value is nil.
+func Edited(m, edits map[string]any) map[string]any {
+	out := maps.Clone(m)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for k, v := range edits {
+		if v == nil {
 			delete(out, k)
 		} else {
-			out[k] = kv[i+1]
+			out[k] = v
 		}
 	}
 	return out
