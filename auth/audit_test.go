@@ -58,7 +58,7 @@ func clientCtx() context.Context { return auth.WithClient(context.Background(), 
 // principal authorises the bearer of g's access token.
 func (f *svcFixture) principal(t *testing.T, g auth.Grant) auth.Principal {
 	t.Helper()
-	return authtest.Principal(t, clientCtx(), f.svc, f.tokens, g)
+	return authtest.Principal(clientCtx(), t, f.svc, f.tokens, g)
 }
 
 func (f *svcFixture) login(t *testing.T, email string) auth.Grant {

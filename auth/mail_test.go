@@ -147,20 +147,28 @@ func TestMailTokenLifetimes(t *testing.T) {
 	}
 }
 
-// TestOutboxRetries: a failed delivery is retried after RetryMin, doubling up to RetryMax; a
-// rejected one fails at once; one still failing GiveUp after it was queued is given up.
-func TestOutboxRetries(t *testing.T) {
+// failedReset registers email, delivers its verification mail, and requests a password reset
+// whose first delivery fails (421): the mail waits in the outbox for its retry, a minute later.
+func failedReset(t *testing.T, email string) (*svcFixture, *recordingMailer) {
+	t.Helper()
 	f, rec := mailFixture(t)
-	ctx := clientCtx()
-	if _, err := f.svc.Register(ctx, "retry@example.com", testPassword); err != nil {
+	if _, err := f.svc.Register(clientCtx(), email, testPassword); err != nil {
 		t.Fatal(err)
 	}
 	send(t, f, 1) // the verification mail
 	rec.setFail(errors.New("421 try again later"))
-	if err := f.svc.RequestPasswordReset(ctx, "retry@example.com"); err != nil {
+	if err := f.svc.RequestPasswordReset(clientCtx(), email); err != nil {
 		t.Fatal(err)
 	}
-	send(t, f, 1) // fails: next in 1m
+	send(t, f, 1) // prepared (token issued, link written), delivery failed: queued for 1m
+	return f, rec
+}
+
+// TestOutboxRetries: a failed delivery is retried after RetryMin, doubling up to RetryMax; a
+// rejected one fails at once; one still failing GiveUp after it was queued is given up.
+func TestOutboxRetries(t *testing.T) {
+	f, rec := failedReset(t, "retry@example.com") // next attempt in 1m
+	ctx := clientCtx()
 	for _, wait := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 8 * time.Minute} {
 		f.clock.Add(wait - time.Second)
 		send(t, f, 0)
@@ -205,17 +213,8 @@ func TestOutboxRetries(t *testing.T) {
 // no usable link in the database, only a sealed one; the retry opens it, and the delivered link
 // works.
 func TestOutboxKeepsLinksSealed(t *testing.T) {
-	f, rec := mailFixture(t)
+	f, rec := failedReset(t, "sealed@example.com")
 	ctx := clientCtx()
-	if _, err := f.svc.Register(ctx, "sealed@example.com", testPassword); err != nil {
-		t.Fatal(err)
-	}
-	send(t, f, 1) // the verification mail
-	rec.setFail(errors.New("421 try again later"))
-	if err := f.svc.RequestPasswordReset(ctx, "sealed@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	send(t, f, 1) // prepared (token issued, link written), delivery failed: queued for 1m
 
 	// What the database holds, read as the store gives it out.
 	f.clock.Add(time.Minute)

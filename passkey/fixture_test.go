@@ -66,7 +66,7 @@ func (f *fixture) register(t *testing.T, email string) auth.Principal {
 
 func (f *fixture) principal(t *testing.T, g auth.Grant) auth.Principal {
 	t.Helper()
-	return authtest.Principal(t, ctx(), f.svc, f.tokens, g)
+	return authtest.Principal(ctx(), t, f.svc, f.tokens, g)
 }
 
 // addPasskey registers a passkey of a for p.

@@ -117,7 +117,7 @@ func Bearer(ctx context.Context, tokens *auth.Tokens, token string) context.Cont
 
 // Principal authorises the bearer of g's access token, on ctx (the request's client), failing
 // the test if the service refuses it.
-func Principal(t testing.TB, ctx context.Context, svc *auth.Service, tokens *auth.Tokens, g auth.Grant) auth.Principal {
+func Principal(ctx context.Context, t testing.TB, svc *auth.Service, tokens *auth.Tokens, g auth.Grant) auth.Principal {
 	t.Helper()
 	p, err := svc.Authorize(Bearer(ctx, tokens, g.AccessToken), auth.Requirement{})
 	if err != nil {

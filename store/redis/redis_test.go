@@ -144,14 +144,15 @@ func start(t *testing.T, c *Client) *atomic.Int32 {
 	return &wakes
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+// failures records n failed attempts at key on l, whose limit is limit a minute.
+func failures(t *testing.T, l auth.Limiter, key string, limit, n int) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
+	for range n {
+		r, err := l.Reserve(context.Background(), key, limit, time.Minute)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
+		r.Done(true)
 	}
 }
 
@@ -164,7 +165,7 @@ func TestWakeFanOut(t *testing.T) {
 	wa, wb, wo := start(t, a), start(t, b), start(t, other)
 	// Each wakes once when its subscription is confirmed (catch-up).
 	t0 := time.Now()
-	waitFor(t, "subscriptions", 5*time.Second, func() bool { return wa.Load() == 1 && wb.Load() == 1 && wo.Load() == 1 })
+	itest.Eventually(t, 5*time.Second, "subscriptions", func() bool { return wa.Load() == 1 && wb.Load() == 1 && wo.Load() == 1 })
 	t.Logf("subscribed after %v", time.Since(t0))
 	t0 = time.Now()
 
@@ -172,7 +173,7 @@ func TestWakeFanOut(t *testing.T) {
 		before := wb.Load()
 		sent := time.Now()
 		a.Notify()
-		waitFor(t, "B woken by A", time.Second, func() bool { return wb.Load() > before })
+		itest.Eventually(t, time.Second, "B woken by A", func() bool { return wb.Load() > before })
 		if i == 0 {
 			t.Logf("first wake after %v", time.Since(sent))
 		}
@@ -182,7 +183,7 @@ func TestWakeFanOut(t *testing.T) {
 	if err := a.Publish(context.Background()); err != nil { // the synchronous form
 		t.Fatal(err)
 	}
-	waitFor(t, "B woken by A's Publish", time.Second, func() bool { return wb.Load() > before })
+	itest.Eventually(t, time.Second, "B woken by A's Publish", func() bool { return wb.Load() > before })
 	time.Sleep(100 * time.Millisecond)
 	if wa.Load() != 1 {
 		t.Errorf("A was woken %d times by its own announcements", wa.Load()-1)
@@ -234,23 +235,17 @@ func TestOutageAndRecovery(t *testing.T) {
 	a := openClient(t, srv.URL, "p:", sink)
 	b := openClient(t, srv.URL, "p:", nil)
 	wa, wb := start(t, a), start(t, b)
-	waitFor(t, "subscriptions", 5*time.Second, func() bool { return wa.Load() >= 1 && wb.Load() >= 1 })
+	itest.Eventually(t, 5*time.Second, "subscriptions", func() bool { return wa.Load() >= 1 && wb.Load() >= 1 })
 	ctx := context.Background()
 
 	// Shared: 2 failures on A, then B is limited.
-	for range 2 {
-		r, err := a.Limiter().Reserve(ctx, "k", 2, time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Done(true)
-	}
+	failures(t, a.Limiter(), "k", 2, 2)
 	if _, err := b.Limiter().Reserve(ctx, "k", 2, time.Minute); err == nil {
 		t.Fatal("shared mode: B did not see A's failures")
 	}
 
 	srv.Stop()
-	waitFor(t, "A to notice the outage", 5*time.Second, func() bool { return !a.Available() })
+	itest.Eventually(t, 5*time.Second, "A to notice the outage", func() bool { return !a.Available() })
 	// Per instance now: B starts from nothing, limits still apply.
 	for i := range 3 {
 		r, err := b.Limiter().Reserve(ctx, "k", 2, time.Minute)
@@ -270,19 +265,15 @@ func TestOutageAndRecovery(t *testing.T) {
 
 	wakesBefore := wa.Load()
 	srv.Start()
-	waitFor(t, "shared mode to resume", 10*time.Second, func() bool { return a.Available() && b.Available() })
-	waitFor(t, "a catch-up wake", 2*time.Second, func() bool { return wa.Load() > wakesBefore })
-	r, err := a.Limiter().Reserve(ctx, "fresh", 1, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Done(true)
+	itest.Eventually(t, 10*time.Second, "shared mode to resume", func() bool { return a.Available() && b.Available() })
+	itest.Eventually(t, 2*time.Second, "a catch-up wake", func() bool { return wa.Load() > wakesBefore })
+	failures(t, a.Limiter(), "fresh", 1, 1)
 	if _, err := b.Limiter().Reserve(ctx, "fresh", 1, time.Minute); err == nil {
 		t.Fatal("after recovery: B did not see A's failure")
 	}
 	before := wb.Load()
 	a.Notify()
-	waitFor(t, "fan-out after recovery", 2*time.Second, func() bool { return wb.Load() > before })
+	itest.Eventually(t, 2*time.Second, "fan-out after recovery", func() bool { return wb.Load() > before })
 
 	if n := sink.count("Redis unavailable"); n != 1 {
 		t.Errorf("logged the outage %d times, want once", n)
