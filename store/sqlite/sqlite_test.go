@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -192,4 +193,55 @@ func BenchmarkRotate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkRotateRows is BenchmarkRotate with the refresh load's shape (16 sessions rotating
+// concurrently, SHA-256 hashes, UUID-sized session ids) on an empty token table and on one
+// holding a million rotated tokens of other sessions: rotation must not slow down as rotated
+// tokens, kept for reuse detection, pile up.
+func BenchmarkRotateRows(b *testing.B) {
+	for _, rows := range []int{0, 1_000_000} {
+		b.Run(fmt.Sprint("rows=", rows), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "bench.db")
+			ctx := context.Background()
+			s, err := sqlite.Open(ctx, path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.CreateUser(ctx, auth.User{ID: "u", Email: "u@example.com", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+			fillRotatedTokens(b, path, rows)
+			if s, err = sqlite.Open(ctx, path); err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			hash := func(sid string, i int) []byte {
+				sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", sid, i))
+				return sum[:]
+			}
+			var mu sync.Mutex
+			next := 0
+			b.SetParallelism(8) // 16 goroutines at GOMAXPROCS=2, like the refresh load
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				mu.Lock()
+				next++
+				sid := fmt.Sprintf("0193a5b0-0000-7000-8000-%012d", next)
+				mu.Unlock()
+				if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: t0, LastUsedAt: t0,
+					ExpiresAt: t0.Add(time.Hour)}, hash(sid, 0), 0); err != nil {
+					b.Error(err)
+					return
+				}
+				for i := 0; pb.Next(); i++ {
+					if _, err := s.RotateRefreshToken(ctx, hash(sid, i), hash(sid, i+1), t0.Add(time.Minute)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
