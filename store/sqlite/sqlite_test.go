@@ -177,6 +177,7 @@ func BenchmarkRotate(b *testing.B) {
 	}
 	var mu sync.Mutex
 	next := 0
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		mu.Lock()
 		next++
@@ -225,6 +226,7 @@ func BenchmarkRotateRows(b *testing.B) {
 			next := 0
 			b.SetParallelism(8) // 16 goroutines at GOMAXPROCS=2, like the refresh load
 			b.ResetTimer()
+			defer reportCPU(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				mu.Lock()
 				next++
