@@ -142,7 +142,9 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.Refre
 		created int64
 		rotated sql.NullInt64
 	)
-	err := s.rdb.QueryRowContext(ctx, `SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = ?`, hash).
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, refresh_created_at, NULL FROM sessions WHERE refresh_hash = ?1
+		UNION ALL
+		SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = ?1`, hash).
 		Scan(&rt.SessionID, &created, &rotated)
 	if err != nil {
 		return auth.RefreshToken{}, rowErr(err, "refresh token")
