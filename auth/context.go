@@ -6,9 +6,14 @@ import (
 
 type contextKey int
 
+// The request-scoped values of the domain live here, one key each: the identity the HTTP
+// middleware read, the client it described, and the principal an authorised field runs as.
+// Transport state (the refresh-cookie holder, the WebSocket connection holder, the request id)
+// keeps its key in the package that owns it; docs/design.md lists them all.
 const (
 	identityKey contextKey = iota
 	clientKey
+	principalKey
 )
 
 // Identity is what the middleware learnt from the request's bearer token: verified claims, or
@@ -34,6 +39,19 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 // IdentityFrom returns the identity the middleware stored, or a missing-token identity.
 func IdentityFrom(ctx context.Context) Identity {
 	return valueOf(ctx, identityKey, Identity{Err: ErrTokenMissing})
+}
+
+// WithPrincipal returns ctx carrying p, the caller Authorize accepted for the field being
+// resolved.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey, p)
+}
+
+// PrincipalFrom returns the principal WithPrincipal stored; ok is false when there is none
+// (the field was not authorised).
+func PrincipalFrom(ctx context.Context) (p Principal, ok bool) {
+	p, ok = ctx.Value(principalKey).(Principal)
+	return p, ok
 }
 
 // valueOf is the value ctx holds under key: a T (WithIdentity, WithClient) or a *T (a

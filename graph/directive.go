@@ -11,8 +11,6 @@ import (
 	"github.com/example/gqlauth/graph/model"
 )
 
-type principalKey struct{}
-
 // authDirective implements @auth(requires: Role, mfa: Boolean). The HTTP middleware has only
 // identified the caller; here the request is refused (by not calling next) unless
 // auth.Service.Authorize accepts it for what the field needs. The principal is handed to the
@@ -28,7 +26,7 @@ func authDirective(svc *auth.Service) func(ctx context.Context, obj any, next gr
 		if err != nil {
 			return nil, err
 		}
-		return next(context.WithValue(ctx, principalKey{}, p))
+		return next(auth.WithPrincipal(ctx, p))
 	}
 }
 
@@ -66,7 +64,7 @@ func boolArg(d *ast.Directive, name string) bool {
 var errNoPrincipal = errors.New("resolver requires @auth but no principal is in the context")
 
 func principal(ctx context.Context) (auth.Principal, error) {
-	p, ok := ctx.Value(principalKey{}).(auth.Principal)
+	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
 		return auth.Principal{}, errNoPrincipal
 	}

@@ -51,7 +51,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case len(args) >= 2 && args[0] == "keys" && args[1] == "generate":
 		return keysGenerate(args[2:], stdout, stderr)
 	case len(args) == 1 && (args[0] == "version" || args[0] == "--version"):
-		return version(stdout)
+		return version(ctx, stdout)
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
 		fmt.Fprint(stdout, usage)
 		return nil

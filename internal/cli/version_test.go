@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"io"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -22,13 +24,39 @@ func TestVersionLine(t *testing.T) {
 		{"modified work tree", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"},
 			Settings: []debug.BuildSetting{rev, {Key: "vcs.modified", Value: "true"}}},
 			true, "gqlauth (devel) commit 0123456789abcdef0123456789abcdef01234567+dirty go1.26.8"},
-		{"go run: no commit", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
+		{"go run: no commit, none in the source tree", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
 			true, "gqlauth (devel) commit unknown go1.26.8"},
+		{"go run: the source tree's commit", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
+			true, "gqlauth (devel) commit fedcba9876543210fedcba9876543210fedcba98 go1.26.8"},
 		{"no build information", nil, false, "gqlauth unknown commit unknown unknown"},
 	} {
-		if got := versionLine(tc.bi, tc.ok); got != tc.want {
+		fallback := func() string { return "" }
+		if strings.Contains(tc.name, "source tree's") {
+			fallback = func() string { return "fedcba9876543210fedcba9876543210fedcba98" }
+		}
+		if got := versionLine(tc.bi, tc.ok, fallback); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestVersionFromTheSourceTree: a test binary, like `go run`, records no commit; the command
+// then reports the commit of the checkout its source is in, the one git itself names.
+func TestVersionFromTheSourceTree(t *testing.T) {
+	want, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout, or no git: %v", err)
+	}
+	got := sourceCommit(t.Context())
+	if strings.TrimSuffix(got, "+dirty") != strings.TrimSpace(string(want)) {
+		t.Fatalf("source commit %q, git says %q", got, want)
+	}
+	var out bytes.Buffer
+	if err := Run(t.Context(), []string{"version"}, func(string) string { return "" }, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), " commit "+got+" ") {
+		t.Errorf("version printed %q, want commit %s", out.String(), got)
 	}
 }
 

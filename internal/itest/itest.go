@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,9 +54,9 @@ var pg struct {
 	err  error
 }
 
-// PostgresURL creates an empty schema, dropped when the test ends, and returns the database
-// URL with search_path set to it.
-func PostgresURL(t testing.TB) string {
+// postgres connects once to the base database, through which schemas and databases are made
+// and dropped; the test is skipped (or fails) when it does not answer.
+func postgres(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	pg.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -68,24 +69,54 @@ func PostgresURL(t testing.TB) string {
 	if pg.err != nil {
 		Unavailable(t, "PostgreSQL unreachable (set TEST_DATABASE_URL): %v", pg.err)
 	}
-	schema := "itest_" + random()
-	if _, err := pg.pool.Exec(context.Background(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+	return pg.pool
+}
+
+// create runs "CREATE <kind> name" and, when the test ends, "DROP <kind> name <drop>".
+func create(t testing.TB, kind, name, drop string) {
+	t.Helper()
+	pool := postgres(t)
+	if _, err := pool.Exec(context.Background(), "CREATE "+kind+" "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := pg.pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		if _, err := pool.Exec(ctx, "DROP "+kind+" "+pgx.Identifier{name}.Sanitize()+" "+drop); err != nil {
+			t.Errorf("drop %s %s: %v", strings.ToLower(kind), name, err)
 		}
 	})
+}
+
+func baseURL(t testing.TB) *url.URL {
 	u, err := url.Parse(PostgresBaseURL())
 	if err != nil {
 		t.Fatalf("TEST_DATABASE_URL must be a URL: %v", err)
 	}
+	return u
+}
+
+// PostgresURL creates an empty schema, dropped when the test ends, and returns the database
+// URL with search_path set to it.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	schema := "itest_" + random()
+	create(t, "SCHEMA", schema, "CASCADE")
+	u := baseURL(t)
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// PostgresDatabaseURL creates an empty database, dropped when the test ends, and returns its
+// URL: for what a schema does not keep apart, such as NOTIFY channels.
+func PostgresDatabaseURL(t testing.TB) string {
+	t.Helper()
+	name := "itest_" + random()
+	create(t, "DATABASE", name, "WITH (FORCE)")
+	u := baseURL(t)
+	u.Path = "/" + name
 	return u.String()
 }
 

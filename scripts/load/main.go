@@ -7,6 +7,7 @@
 //	go run ./scripts/load -c 8 -d 15s login
 //	go run ./scripts/load -c 16 -d 10s refresh
 //	go run ./scripts/load -wait 30s        # only wait until the server answers /healthz
+//	go run ./scripts/load -soak 10m -every 1m -data DIR   # mixed traffic, a report per minute (soak.go)
 //
 // Scenarios:
 //
@@ -72,6 +73,9 @@ type options struct {
 	timeout  time.Duration
 	email    string
 	password string
+	soak     time.Duration
+	every    time.Duration
+	dataDir  string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -86,6 +90,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "per-request timeout (a login may wait for a bcrypt slot)")
 	fs.StringVar(&o.email, "email", "", "an existing account for me and login (default: register a new one)")
 	fs.StringVar(&o.password, "password", "correct horse battery staple 7", "its password, also used for the accounts it registers")
+	fs.DurationVar(&o.soak, "soak", 0, "run the mixed soak (me, refresh, login, subscribe) for this long instead of scenarios")
+	fs.DurationVar(&o.every, "every", time.Minute, "with -soak: the reporting interval")
+	fs.StringVar(&o.dataDir, "data", "", "with -soak: the server's DATA_DIR, to report the database's size")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./scripts/load [flags] me|public|login|refresh ...")
 		fs.PrintDefaults()
@@ -94,6 +101,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	names := fs.Args()
+	if o.soak > 0 {
+		c := newClient(o)
+		if o.wait > 0 {
+			if err := c.waitHealthy(ctx, o.wait); err != nil {
+				return err
+			}
+		}
+		return soak(ctx, c, o, o.soak, o.every, o.dataDir, stdout)
+	}
 	if len(names) == 0 && o.wait == 0 {
 		fs.Usage()
 		return errors.New("name at least one scenario (or only -wait, to wait for the server)")

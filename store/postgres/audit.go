@@ -80,10 +80,7 @@ func (s *Store) AuditAfter(ctx context.Context, afterSeq int64, limit int) ([]au
 
 func (s *Store) queryAudit(ctx context.Context, query string, args ...any) ([]auth.AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: audit: %w", err)
-	}
-	entries, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.AuditEntry, error) {
+	return listRows(rows, err, "audit", func(r pgx.Row) (auth.AuditEntry, error) {
 		var (
 			e auth.AuditEntry
 			t string
@@ -92,10 +89,6 @@ func (s *Store) queryAudit(ctx context.Context, query string, args ...any) ([]au
 		e.Type, e.At = auth.EventType(t), utc(e.At)
 		return e, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: audit: %w", err)
-	}
-	return entries, nil
 }
 
 // PurgeAudit deletes at most batch entries older than before, oldest first.

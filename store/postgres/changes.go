@@ -34,10 +34,7 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 	}
 	rows, err := s.pool.Query(ctx, `SELECT seq, kind, user_id, session_id, at FROM changes
 		WHERE seq > $1 AND at >= $2 ORDER BY seq LIMIT $3`, afterSeq, notBefore, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: changes: %w", err)
-	}
-	changes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Change, error) {
+	return listRows(rows, err, "changes", func(r pgx.Row) (auth.Change, error) {
 		var (
 			c    auth.Change
 			kind string
@@ -46,10 +43,6 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 		c.Kind, c.At = auth.ChangeKind(kind), utc(c.At)
 		return c, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: changes: %w", err)
-	}
-	return changes, nil
 }
 
 // LatestChangeSeq is the highest committed seq. Not the sequence's last_value: a writer may

@@ -225,17 +225,14 @@ func (s *Store) AppendMailbox(ctx context.Context, e auth.MailboxEntry, keep int
 func (s *Store) ListMailbox(ctx context.Context, limit int) ([]auth.MailboxEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, recipient, subject, text_body, html_body, sent_at FROM dev_mailbox
 		ORDER BY seq DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: mailbox: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.MailboxEntry, error) {
+	out, err := listRows(rows, err, "mailbox", func(r pgx.Row) (auth.MailboxEntry, error) {
 		var e auth.MailboxEntry
 		err := r.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &e.SentAt)
 		e.SentAt = utc(e.SentAt)
 		return e, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: mailbox: %w", err)
+		return nil, err
 	}
 	if out == nil {
 		out = []auth.MailboxEntry{}

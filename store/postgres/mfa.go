@@ -204,13 +204,6 @@ func (s *Store) ConsumeMFAChallenge(ctx context.Context, hash []byte, now time.T
 
 // PurgeMFAChallenges deletes at most batch challenges that expired before before.
 func (s *Store) PurgeMFAChallenges(ctx context.Context, before time.Time, batch int) (int64, error) {
-	if batch <= 0 {
-		return 0, nil
-	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM mfa_challenges WHERE token_hash IN
+	return s.deleteBatch(ctx, "purge mfa challenges", `DELETE FROM mfa_challenges WHERE token_hash IN
 		(SELECT token_hash FROM mfa_challenges WHERE expires_at < $1 LIMIT $2)`, before, batch)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: purge mfa challenges: %w", err)
-	}
-	return tag.RowsAffected(), nil
 }

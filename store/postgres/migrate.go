@@ -26,13 +26,7 @@ var migrationFS embed.FS
 
 // Migrations returns the embedded migration files, applied in lexical order among the Go
 // steps (MigrationNames).
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFS, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
-	return sub
-}
+func Migrations() fs.FS { return migration.Dir(migrationFS, "migrations") }
 
 // migrateLockClass is the first key of the session-level advisory lock taken while migrating;
 // the second is a hash of the target schema, so different schemas migrate independently.
@@ -68,10 +62,8 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 	)`); err != nil {
 		return fmt.Errorf("postgres: create schema_migrations: %w", err)
 	}
-	for _, st := range steps(log) {
-		if err := migrateStep(ctx, conn.Conn(), st); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", st.Name, err)
-		}
+	if err := migration.Apply(ctx, steps(log), migrationRecord{conn.Conn()}); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	return nil
 }
@@ -94,19 +86,21 @@ func steps(log *slog.Logger) []migration.Step[pgx.Tx] {
 // apply. They must equal the SQLite adapter's (a test checks).
 func MigrationNames() []string { return migration.Names(steps(nil)) }
 
-func migrateStep(ctx context.Context, conn *pgx.Conn, st migration.Step[pgx.Tx]) error {
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		var done bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, st.Name).Scan(&done); err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		if err := st.Run(ctx, tx); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, st.Name)
-		return err
-	})
+// migrationRecord is schema_migrations, read and written in the step's transaction on the
+// connection that holds the migration lock.
+type migrationRecord struct{ conn *pgx.Conn }
+
+func (r migrationRecord) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, r.conn, fn)
+}
+
+func (migrationRecord) Applied(ctx context.Context, tx pgx.Tx, name string) (bool, error) {
+	var done bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, name).Scan(&done)
+	return done, err
+}
+
+func (migrationRecord) Add(ctx context.Context, tx pgx.Tx, name string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name)
+	return err
 }

@@ -72,15 +72,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, now time.Time) (boo
 		err := tx.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING user_id`,
 			micros(now), id).Scan(&userID)
 		if errors.Is(err, sql.ErrNoRows) {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM api_keys WHERE id = ?`, id).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return auth.ErrNotFound
-			}
-			if err != nil {
-				return fmt.Errorf("sqlite: revoke api key: %w", err)
-			}
-			return nil
+			return exists(ctx, tx, "revoke api key", `SELECT 1 FROM api_keys WHERE id = ?`, id)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: revoke api key: %w", err)
@@ -95,23 +87,11 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, now time.Time) (boo
 func (s *Store) RevokeUserAPIKeys(ctx context.Context, userID string, now time.Time) ([]string, error) {
 	var ids []string
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		ids = nil
 		rows, err := tx.QueryContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING id`,
 			micros(now), userID)
+		ids, err = listRows(rows, err, "revoke api keys", func(sc scanner) (id string, err error) { return id, sc.Scan(&id) })
 		if err != nil {
-			return fmt.Errorf("sqlite: revoke api keys: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite: revoke api keys: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: revoke api keys: %w", err)
+			return err
 		}
 		slices.Sort(ids)
 		for _, id := range ids {

@@ -58,39 +58,23 @@ func (s *Store) AuditAfter(ctx context.Context, afterSeq int64, limit int) ([]au
 
 func (s *Store) queryAudit(ctx context.Context, query string, args ...any) ([]auth.AuditEntry, error) {
 	rows, err := s.rdb.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: audit: %w", err)
-	}
-	return scanAudit(rows)
+	return listRows(rows, err, "audit", scanAudit)
 }
 
 func (s *Store) queryStmtAudit(ctx context.Context, stmt *sql.Stmt, args ...any) ([]auth.AuditEntry, error) {
 	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: audit: %w", err)
-	}
-	return scanAudit(rows)
+	return listRows(rows, err, "audit", scanAudit)
 }
 
-func scanAudit(rows *sql.Rows) ([]auth.AuditEntry, error) {
-	defer rows.Close()
-	var out []auth.AuditEntry
-	for rows.Next() {
-		var (
-			e  auth.AuditEntry
-			t  string
-			at int64
-		)
-		if err := rows.Scan(&e.Seq, &t, &at, &e.UserID, &e.SessionID, &e.IPAddress, &e.UserAgent, &e.Reason); err != nil {
-			return nil, fmt.Errorf("sqlite: audit: %w", err)
-		}
-		e.Type, e.At = auth.EventType(t), fromMicros(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: audit: %w", err)
-	}
-	return out, nil
+func scanAudit(sc scanner) (auth.AuditEntry, error) {
+	var (
+		e  auth.AuditEntry
+		t  string
+		at int64
+	)
+	err := sc.Scan(&e.Seq, &t, &at, &e.UserID, &e.SessionID, &e.IPAddress, &e.UserAgent, &e.Reason)
+	e.Type, e.At = auth.EventType(t), fromMicros(at)
+	return e, err
 }
 
 // PurgeAudit deletes at most batch entries older than before, oldest first.

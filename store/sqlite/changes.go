@@ -24,27 +24,16 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 		return nil, nil
 	}
 	rows, err := s.st.changesAfter.QueryContext(ctx, afterSeq, micros(notBefore), limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: changes: %w", err)
-	}
-	defer rows.Close()
-	var out []auth.Change
-	for rows.Next() {
+	return listRows(rows, err, "changes", func(sc scanner) (auth.Change, error) {
 		var (
 			c    auth.Change
 			kind string
 			at   int64
 		)
-		if err := rows.Scan(&c.Seq, &kind, &c.UserID, &c.SessionID, &at); err != nil {
-			return nil, fmt.Errorf("sqlite: changes: %w", err)
-		}
+		err := sc.Scan(&c.Seq, &kind, &c.UserID, &c.SessionID, &at)
 		c.Kind, c.At = auth.ChangeKind(kind), fromMicros(at)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: changes: %w", err)
-	}
-	return out, nil
+		return c, err
+	})
 }
 
 // LatestChangeSeq reads AUTOINCREMENT's counter, which is written in the appending

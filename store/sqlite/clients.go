@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -67,15 +66,7 @@ func (s *Store) RevokeClient(ctx context.Context, id string, now time.Time) (boo
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("sqlite: revoke client: %w", err)
 		} else if n == 0 {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM oauth_clients WHERE id = ?`, id).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return auth.ErrNotFound
-			}
-			if err != nil {
-				return fmt.Errorf("sqlite: revoke client: %w", err)
-			}
-			return nil
+			return exists(ctx, tx, "revoke client", `SELECT 1 FROM oauth_clients WHERE id = ?`, id)
 		}
 		revoked = true
 		return s.appendChange(ctx, tx, auth.ChangeClientRevoked, id, "", now)

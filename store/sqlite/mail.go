@@ -67,21 +67,11 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 				WHERE status = 'queued' AND next_attempt <= ?2 AND claimed_until <= ?2
 				ORDER BY next_attempt, id LIMIT ?3)
 			RETURNING `+outboxCols, micros(now.Add(lease)), micros(now), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanOutbox(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return rows.Err()
+		out, err = listRows(rows, err, "claim mail", scanOutbox)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim mail: %w", err)
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b auth.OutboxMail) int { return a.NextAttempt.Compare(b.NextAttempt) })
 	return out, nil
@@ -262,21 +252,20 @@ func (s *Store) AppendMailbox(ctx context.Context, e auth.MailboxEntry, keep int
 func (s *Store) ListMailbox(ctx context.Context, limit int) ([]auth.MailboxEntry, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT id, recipient, subject, text_body, html_body, sent_at FROM dev_mailbox
 		ORDER BY seq DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: mailbox: %w", err)
-	}
-	defer rows.Close()
-	out := []auth.MailboxEntry{}
-	for rows.Next() {
+	out, err := listRows(rows, err, "mailbox", func(sc scanner) (auth.MailboxEntry, error) {
 		var (
 			e    auth.MailboxEntry
 			sent int64
 		)
-		if err := rows.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &sent); err != nil {
-			return nil, fmt.Errorf("sqlite: mailbox: %w", err)
-		}
+		err := sc.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &sent)
 		e.SentAt = fromMicros(sent)
-		out = append(out, e)
+		return e, err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	if out == nil {
+		out = []auth.MailboxEntry{} // an empty mailbox lists as empty, not null
+	}
+	return out, nil
 }

@@ -40,7 +40,7 @@ func (s *Store) BeginTOTP(ctx context.Context, userID string, secret []byte, now
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("sqlite: begin totp: %w", err)
 		}
-		if err := userExists(ctx, tx, userID); err != nil {
+		if err := exists(ctx, tx, "user", `SELECT 1 FROM users WHERE id = ?`, userID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO totp_secrets (user_id, secret, created_at) VALUES (?1, ?2, ?3)
@@ -50,18 +50,6 @@ func (s *Store) BeginTOTP(ctx context.Context, userID string, secret []byte, now
 		}
 		return nil
 	})
-}
-
-func userExists(ctx context.Context, tx *sql.Tx, userID string) error {
-	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("sqlite: user: %w", err)
-	}
-	return nil
 }
 
 // EnableTOTP confirms the pending TOTP, replaces the recovery codes and sets mfa_enabled.
@@ -100,18 +88,8 @@ func replaceCodes(ctx context.Context, tx *sql.Tx, userID string, codes [][]byte
 
 // UseTOTPStep spends step if it is later than the last one spent: one conditional UPDATE.
 func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, reseal []byte) (bool, error) {
-	var used bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET last_step = ?1, secret = coalesce(?2, secret)
-			WHERE user_id = ?3 AND confirmed_at IS NOT NULL AND last_step < ?1`, step, reseal, userID)
-		if err != nil {
-			return fmt.Errorf("sqlite: use totp step: %w", err)
-		}
-		n, err := res.RowsAffected()
-		used = n == 1
-		return err
-	})
-	return used, err
+	return s.writeOne(ctx, "use totp step", `UPDATE totp_secrets SET last_step = ?1, secret = coalesce(?2, secret)
+		WHERE user_id = ?3 AND confirmed_at IS NOT NULL AND last_step < ?1`, step, reseal, userID)
 }
 
 // DisableTOTP removes TOTP and recovery codes and clears mfa_enabled.
@@ -144,30 +122,16 @@ func removeMFA(ctx context.Context, tx *sql.Tx, userID string) (bool, error) {
 
 // UseRecoveryCode marks an unused code used: one conditional UPDATE.
 func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error) {
-	var used bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ?
-			WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, micros(now), userID, hash)
-		if err != nil {
-			return fmt.Errorf("sqlite: use recovery code: %w", err)
-		}
-		n, err := res.RowsAffected()
-		used = n == 1
-		return err
-	})
-	return used, err
+	return s.writeOne(ctx, "use recovery code", `UPDATE recovery_codes SET used_at = ?
+		WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, micros(now), userID, hash)
 }
 
 // ReplaceRecoveryCodes replaces the codes of a user whose TOTP is on.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, codes [][]byte, now time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return auth.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: replace recovery codes: %w", err)
+		if err := exists(ctx, tx, "replace recovery codes",
+			`SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID); err != nil {
+			return err
 		}
 		return replaceCodes(ctx, tx, userID, codes, now)
 	})
@@ -222,34 +186,12 @@ func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int
 
 // ConsumeMFAChallenge marks a live challenge used: one conditional UPDATE.
 func (s *Store) ConsumeMFAChallenge(ctx context.Context, hash []byte, now time.Time) (bool, error) {
-	var done bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE mfa_challenges SET used_at = ?1
-			WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1`, micros(now), hash)
-		if err != nil {
-			return fmt.Errorf("sqlite: consume mfa challenge: %w", err)
-		}
-		n, err := res.RowsAffected()
-		done = n == 1
-		return err
-	})
-	return done, err
+	return s.writeOne(ctx, "consume mfa challenge", `UPDATE mfa_challenges SET used_at = ?1
+		WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1`, micros(now), hash)
 }
 
 // PurgeMFAChallenges deletes at most batch challenges that expired before before.
 func (s *Store) PurgeMFAChallenges(ctx context.Context, before time.Time, batch int) (int64, error) {
-	if batch <= 0 {
-		return 0, nil
-	}
-	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE token_hash IN
-			(SELECT token_hash FROM mfa_challenges WHERE expires_at < ? LIMIT ?)`, micros(before), batch)
-		if err != nil {
-			return fmt.Errorf("sqlite: purge mfa challenges: %w", err)
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return n, err
+	return s.deleteBatch(ctx, "purge mfa challenges", `DELETE FROM mfa_challenges WHERE token_hash IN
+		(SELECT token_hash FROM mfa_challenges WHERE expires_at < ? LIMIT ?)`, before, batch)
 }

@@ -26,13 +26,7 @@ var migrationFS embed.FS
 
 // Migrations returns the embedded migration files (names like 0001_users.sql), applied in
 // lexical order among the Go steps (MigrationNames).
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFS, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
-	return sub
-}
+func Migrations() fs.FS { return migration.Dir(migrationFS, "migrations") }
 
 // steps are every migration in the order they apply; the Go ones are those SQL cannot express.
 func steps(log *slog.Logger) []migration.Step[*sql.Tx] {
@@ -58,33 +52,35 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
 	}
-	for _, st := range steps(log) {
-		if err := migrateStep(ctx, db, st); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", st.Name, err)
-		}
+	if err := migration.Apply(ctx, steps(log), migrationRecord{db}); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	return nil
 }
 
-func migrateStep(ctx context.Context, db *sql.DB, st migration.Step[*sql.Tx]) error {
-	tx, err := db.BeginTx(ctx, nil) // immediate: holds the write lock from here
+// migrationRecord is schema_migrations, read and written in the step's transaction.
+type migrationRecord struct{ db *sql.DB }
+
+func (r migrationRecord) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := r.db.BeginTx(ctx, nil) // immediate: holds the write lock from here
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, st.Name).Scan(&n); err != nil {
-		return err
-	} else if n > 0 {
-		return nil // applied earlier or by another process
-	}
-	if err := st.Run(ctx, tx); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
-		st.Name, time.Now().UnixMicro()); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+func (migrationRecord) Applied(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n)
+	return n > 0, err
+}
+
+func (migrationRecord) Add(ctx context.Context, tx *sql.Tx, name string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
+		name, time.Now().UnixMicro())
+	return err
 }

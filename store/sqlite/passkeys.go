@@ -112,38 +112,14 @@ func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) 
 
 // RecordPasskeyUse moves the counter forward in one conditional update.
 func (s *Store) RecordPasskeyUse(ctx context.Context, id string, signCount uint32, record []byte, now time.Time) (bool, error) {
-	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE passkeys SET sign_count = ?2, record = ?3, last_used_at = ?4
-			WHERE id = ?1 AND (sign_count < ?2 OR (sign_count = 0 AND ?2 = 0))`,
-			id, int64(signCount), nonNil(record), micros(now))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("sqlite: record passkey use: %w", err)
-	}
-	return n == 1, nil
+	return s.writeOne(ctx, "record passkey use", `UPDATE passkeys SET sign_count = ?2, record = ?3, last_used_at = ?4
+		WHERE id = ?1 AND (sign_count < ?2 OR (sign_count = 0 AND ?2 = 0))`,
+		id, int64(signCount), nonNil(record), micros(now))
 }
 
 // DeletePasskey deletes the user's passkey id.
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string) (bool, error) {
-	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM passkeys WHERE id = ? AND user_id = ?`, id, userID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("sqlite: delete passkey: %w", err)
-	}
-	return n == 1, nil
+	return s.writeOne(ctx, "delete passkey", `DELETE FROM passkeys WHERE id = ? AND user_id = ?`, id, userID)
 }
 
 // CreatePasskeyChallenge stores c.

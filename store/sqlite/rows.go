@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -27,6 +28,34 @@ func listRows[T any](rows *sql.Rows, err error, what string, scan func(scanner) 
 		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// writeOne runs one conditional write in its own write transaction and reports whether it
+// matched a row; what names it in the wrapped error ("use recovery code").
+func (s *Store) writeOne(ctx context.Context, what, query string, args ...any) (bool, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	return n == 1, nil
+}
+
+// exists is nil when query, a SELECT 1, finds a row inside tx; auth.ErrNotFound when it finds
+// none; else the error, wrapped with what names the row ("api key").
+func exists(ctx context.Context, tx *sql.Tx, what, query string, args ...any) error {
+	var one int
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(&one); err != nil {
+		return rowErr(err, what)
+	}
+	return nil
 }
 
 // rowErr is the error of a one-row read: auth.ErrNotFound for no row, else err wrapped with
