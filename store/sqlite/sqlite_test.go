@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,34 +167,10 @@ func TestOpenRefusesMemory(t *testing.T) {
 
 // BenchmarkRotate measures refresh rotations per second through one Store.
 func BenchmarkRotate(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b, filepath.Join(b.TempDir(), "bench.db"))
 	defer s.Close()
-	ctx := context.Background()
-	if err := s.CreateUser(ctx, auth.User{ID: "u", Email: "u@example.com", CreatedAt: t0, UpdatedAt: t0}); err != nil {
-		b.Fatal(err)
-	}
-	var mu sync.Mutex
-	next := 0
-	defer reportCPU(b)()
-	b.RunParallel(func(pb *testing.PB) {
-		mu.Lock()
-		next++
-		sid := fmt.Sprint("s", next)
-		mu.Unlock()
-		if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: t0, LastUsedAt: t0,
-			ExpiresAt: t0.Add(time.Hour)}, []byte(sid+"/0"), 0); err != nil {
-			b.Fatal(err)
-		}
-		for i := 0; pb.Next(); i++ {
-			old, nw := fmt.Appendf(nil, "%s/%d", sid, i), fmt.Appendf(nil, "%s/%d", sid, i+1)
-			if _, err := s.RotateRefreshToken(ctx, old, nw, t0.Add(time.Minute)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	rotateInParallel(b, s, func(n int) string { return fmt.Sprint("s", n) },
+		func(sid string, i int) []byte { return fmt.Appendf(nil, "%s/%d", sid, i) })
 }
 
 // BenchmarkRotateRows is BenchmarkRotate with the refresh load's shape (16 sessions rotating
@@ -204,46 +181,57 @@ func BenchmarkRotateRows(b *testing.B) {
 	for _, rows := range []int{0, 1_000_000} {
 		b.Run(fmt.Sprint("rows=", rows), func(b *testing.B) {
 			path := filepath.Join(b.TempDir(), "bench.db")
-			ctx := context.Background()
-			s, err := sqlite.Open(ctx, path)
+			benchStore(b, path).Close()
+			fillRotatedTokens(b, path, rows)
+			s, err := sqlite.Open(context.Background(), path)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := s.CreateUser(ctx, auth.User{ID: "u", Email: "u@example.com", CreatedAt: t0, UpdatedAt: t0}); err != nil {
-				b.Fatal(err)
-			}
-			s.Close()
-			fillRotatedTokens(b, path, rows)
-			if s, err = sqlite.Open(ctx, path); err != nil {
-				b.Fatal(err)
-			}
 			defer s.Close()
-			hash := func(sid string, i int) []byte {
-				sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", sid, i))
-				return sum[:]
-			}
-			var mu sync.Mutex
-			next := 0
 			b.SetParallelism(8) // 16 goroutines at GOMAXPROCS=2, like the refresh load
 			b.ResetTimer()
-			defer reportCPU(b)()
-			b.RunParallel(func(pb *testing.PB) {
-				mu.Lock()
-				next++
-				sid := fmt.Sprintf("0193a5b0-0000-7000-8000-%012d", next)
-				mu.Unlock()
-				if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: t0, LastUsedAt: t0,
-					ExpiresAt: t0.Add(time.Hour)}, hash(sid, 0), 0); err != nil {
-					b.Error(err)
-					return
-				}
-				for i := 0; pb.Next(); i++ {
-					if _, err := s.RotateRefreshToken(ctx, hash(sid, i), hash(sid, i+1), t0.Add(time.Minute)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			rotateInParallel(b, s, func(n int) string { return fmt.Sprintf("0193a5b0-0000-7000-8000-%012d", n) },
+				func(sid string, i int) []byte {
+					sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", sid, i))
+					return sum[:]
+				})
 		})
 	}
+}
+
+// benchStore opens a store at path holding user "u".
+func benchStore(b *testing.B, path string) *sqlite.Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, auth.User{ID: "u", Email: "u@example.com", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		s.Close()
+		b.Fatal(err)
+	}
+	return s
+}
+
+// rotateInParallel runs b.N rotations, each goroutine on a session of its own of user "u":
+// the nth goroutine's session is sessionID(n), its tokens hash(sid, 0), hash(sid, 1), ...
+func rotateInParallel(b *testing.B, s *sqlite.Store, sessionID func(n int) string, hash func(sid string, i int) []byte) {
+	ctx := context.Background()
+	var next atomic.Int64
+	defer reportCPU(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		sid := sessionID(int(next.Add(1)))
+		if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: t0, LastUsedAt: t0,
+			ExpiresAt: t0.Add(time.Hour)}, hash(sid, 0), 0); err != nil {
+			b.Error(err)
+			return
+		}
+		for i := 0; pb.Next(); i++ {
+			if _, err := s.RotateRefreshToken(ctx, hash(sid, i), hash(sid, i+1), t0.Add(time.Minute)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
