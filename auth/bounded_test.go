@@ -33,8 +33,8 @@ func TestStoreCallsHaveADeadline(t *testing.T) {
 	}
 
 	// Wrapping twice does not stack, and a zero timeout leaves the store as it is.
-	if b := boundStore(s, time.Second).(*boundedStore); b.Store != (hangingStore{}) {
-		t.Errorf("double wrapping: %T", b.Store)
+	if b := boundStore(s, time.Second).(*boundedStore); b.inner != (hangingStore{}) {
+		t.Errorf("double wrapping: %T", b.inner)
 	}
 	if got := boundStore(hangingStore{}, 0); got != (hangingStore{}) {
 		t.Errorf("zero timeout wrapped the store: %T", got)
