@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/example/gqlauth/store/internal/sqlshared"
 )
 
 // stmts are the hot statements, prepared once. Write statements are prepared on the single
@@ -57,7 +59,7 @@ func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
 		{rdb, &st.liveSessions, `SELECT ` + sessionCols + ` FROM sessions
 			WHERE user_id = ?1 AND ended_at IS NULL AND expires_at > ?2
 			ORDER BY created_at DESC, id DESC`},
-		{rdb, &st.changesAfter, `SELECT seq, kind, user_id, session_id, at FROM changes
+		{rdb, &st.changesAfter, `SELECT ` + sqlshared.ChangeCols + ` FROM changes
 			WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?`},
 		{rdb, &st.auditAfter, `SELECT ` + auditCols + ` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`},
 	}
