@@ -228,6 +228,22 @@ func (c Times[T, N]) PasskeyChallenge(sc Scanner) (auth.PasskeyChallenge, error)
 	return ch, nil
 }
 
+// StoredEmailCols are the users columns StoredEmail reads, in its order.
+const StoredEmailCols = `id, email, created_at`
+
+// StoredEmail reads a row of StoredEmailCols: an account as the email refold sees it.
+func (c Times[T, N]) StoredEmail(sc Scanner) (auth.StoredEmail, error) {
+	var (
+		a       auth.StoredEmail
+		created T
+	)
+	if err := sc.Scan(&a.UserID, &a.Email, &created); err != nil {
+		return auth.StoredEmail{}, err
+	}
+	a.CreatedAt = c.Time(created)
+	return a, nil
+}
+
 // NonNil keeps a NOT NULL blob (bytea) column from receiving NULL for an empty value.
 func NonNil(b []byte) []byte {
 	if b == nil {
