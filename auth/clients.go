@@ -127,9 +127,8 @@ func (s *Service) RevokeClient(ctx context.Context, id string) (bool, error) {
 // count, a limited attempt is refused before the secret is looked at): ErrInvalidClient, or a
 // *RateLimitedError.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (OAuthClient, error) {
-	perIP, err := s.reserve(ctx, s.cfg.ClientAuthPerIP, ipKey(ctx, "client"))
+	perIP, err := s.reserveOrReport(ctx, s.cfg.ClientAuthPerIP, ipKey(ctx, "client"), "", "client")
 	if err != nil {
-		s.publish(ctx, EventRateLimited, "", "", "client")
 		return OAuthClient{}, err
 	}
 	wellFormed := strings.HasPrefix(id, clientIDPrefix) && len(id) <= MaxClientCredentialBytes && len(secret) <= MaxClientCredentialBytes
@@ -137,10 +136,9 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (OA
 		perIP.Done(true)
 		return OAuthClient{}, ErrInvalidClient
 	}
-	perClient, err := s.reserve(ctx, s.cfg.ClientAuthPerClient, "client:id:"+id)
+	perClient, err := s.reserveOrReport(ctx, s.cfg.ClientAuthPerClient, "client:id:"+id, "", "client")
 	if err != nil {
 		perIP.Done(false)
-		s.publish(ctx, EventRateLimited, "", "", "client")
 		return OAuthClient{}, err
 	}
 	failed := true

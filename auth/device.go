@@ -78,14 +78,11 @@ type device struct {
 // be read is skipped; without the current key's, tokens are neither issued nor accepted.
 func newDeviceTokens(ks *KeySet, ttl time.Duration, now func() time.Time) *deviceTokens {
 	d := &deviceTokens{ttl: ttl, now: now}
-	for i, k := range ks.all() {
-		secret, err := k.material()
-		if err != nil && i == 0 {
-			return d
-		}
-		if err != nil {
-			continue
-		}
+	secrets, ok := ks.materials()
+	if !ok {
+		return d
+	}
+	for _, secret := range secrets {
 		d.keys = append(d.keys, deviceKey{
 			tag:     deriveKey(secret, "gqlauth device token v1: tag"),
 			binding: deriveKey(secret, "gqlauth device token v1: account binding"),

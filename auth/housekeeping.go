@@ -81,43 +81,32 @@ func (s *Service) Housekeep(ctx context.Context) (PurgeReport, error) {
 	now := s.cfg.Now().UTC()
 	// The view must be able to learn of ended sessions for as long as their access tokens live.
 	keep := max(minKeep, s.view.window)
-	var err error
-	if r.Sessions, err = s.purge(ctx, "sessions", func(ctx context.Context, n int) (int64, error) {
-		return s.store.PurgeSessions(ctx, now.Add(-keep), n)
-	}); err != nil {
-		return r, err
+	for _, t := range []struct {
+		name   string
+		before time.Time // the rows that ended, expired or were written before this go
+		purge  func(ctx context.Context, before time.Time, batch int) (int64, error)
+		into   *int64
+	}{
+		{"sessions", now.Add(-keep), s.store.PurgeSessions, &r.Sessions},
+		{"changes", now.Add(-keep), s.store.PurgeChanges, &r.Changes},
+		{"audit", now.Add(-s.cfg.AuditRetention), s.store.PurgeAudit, &r.Audit},
+		// Finished mails (their data, the links, were cleared when they finished) and spent
+		// tokens are kept a day, for the operator's look into a delivery problem.
+		{"mail", now.Add(-minKeep), s.store.PurgeMail, &r.Mail},
+		// A two-step sign-in's challenge is worthless once expired (5 minutes).
+		{"mfa_challenges", now, s.store.PurgeMFAChallenges, &r.MFAChallenges},
+		{"passkey_challenges", now, s.store.PurgePasskeyChallenges, &r.PasskeyChallenges},
+	} {
+		var err error
+		if *t.into, err = s.purge(ctx, t.name, t.before, t.purge); err != nil {
+			return r, err
+		}
 	}
-	if r.Changes, err = s.purge(ctx, "changes", func(ctx context.Context, n int) (int64, error) {
-		return s.store.PurgeChanges(ctx, now.Add(-keep), n)
-	}); err != nil {
-		return r, err
-	}
-	if r.Audit, err = s.purge(ctx, "audit", func(ctx context.Context, n int) (int64, error) {
-		return s.store.PurgeAudit(ctx, now.Add(-s.cfg.AuditRetention), n)
-	}); err != nil {
-		return r, err
-	}
-	// Finished mails (their data, the links, were cleared when they finished) and spent
-	// tokens are kept a day, for the operator's look into a delivery problem.
-	if r.Mail, err = s.purge(ctx, "mail", func(ctx context.Context, n int) (int64, error) {
-		return s.store.PurgeMail(ctx, now.Add(-minKeep), n)
-	}); err != nil {
-		return r, err
-	}
-	// A two-step sign-in's challenge is worthless once expired (5 minutes).
-	if r.MFAChallenges, err = s.purge(ctx, "mfa_challenges", func(ctx context.Context, n int) (int64, error) {
-		return s.store.PurgeMFAChallenges(ctx, now, n)
-	}); err != nil {
-		return r, err
-	}
-	r.PasskeyChallenges, err = s.purge(ctx, "passkey_challenges", func(ctx context.Context, n int) (int64, error) {
-		return s.store.PurgePasskeyChallenges(ctx, now, n)
-	})
-	return r, err
+	return r, nil
 }
 
-// purge calls fn with the batch size until a batch comes back short.
-func (s *Service) purge(ctx context.Context, table string, fn func(ctx context.Context, batch int) (int64, error)) (int64, error) {
+// purge calls fn with before and the batch size until a batch comes back short.
+func (s *Service) purge(ctx context.Context, table string, before time.Time, fn func(ctx context.Context, before time.Time, batch int) (int64, error)) (int64, error) {
 	var total int64
 	defer func() {
 		if s.cfg.OnPurged != nil && total > 0 {
@@ -126,7 +115,7 @@ func (s *Service) purge(ctx context.Context, table string, fn func(ctx context.C
 	}()
 	for {
 		bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		n, err := fn(bctx, s.cfg.PurgeBatch)
+		n, err := fn(bctx, before, s.cfg.PurgeBatch)
 		cancel()
 		total += n
 		if err != nil {

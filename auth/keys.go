@@ -165,6 +165,22 @@ func (ks *KeySet) all() []SigningKey {
 	return append([]SigningKey{ks.current}, ks.previous...)
 }
 
+// materials is the secret material of the keys, the current key's first, for the keys derived
+// from it (device tokens, MFA tokens). A previous key without material is skipped; ok is false
+// when the current key has none.
+func (ks *KeySet) materials() (secrets [][]byte, ok bool) {
+	for i, k := range ks.all() {
+		secret, err := k.material()
+		if err != nil && i == 0 {
+			return nil, false
+		}
+		if err == nil {
+			secrets = append(secrets, secret)
+		}
+	}
+	return secrets, true
+}
+
 // lookup is the key set as the token rules see it: the verification key a kid names.
 func (ks *KeySet) lookup(kid string) (tokenrules.Key, bool) {
 	k, ok := ks.byKID[kid]

@@ -96,9 +96,8 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (Us
 	// The address first: once it is limited, its attempts read nothing and create no bucket
 	// for the emails (or devices) they name, so one address cannot fill the limiter with
 	// accounts (see DefaultLimiterBytes).
-	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"))
+	perIP, err := s.reserveOrReport(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"), "", "login")
 	if err != nil {
-		s.publish(ctx, EventRateLimited, "", "", "login")
 		return User{}, err
 	}
 	rule, key, loaded, err := s.loginBudget(ctx, email)
@@ -106,10 +105,9 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (Us
 		perIP.Done(false)
 		return User{}, fmt.Errorf("load user: %w", err)
 	}
-	perAccount, err := s.reserve(ctx, rule, key)
+	perAccount, err := s.reserveOrReport(ctx, rule, key, "", "login")
 	if err != nil {
 		perIP.Done(false)
-		s.publish(ctx, EventRateLimited, "", "", "login")
 		return User{}, err
 	}
 	failed := true

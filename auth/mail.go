@@ -166,15 +166,13 @@ func (s *Service) mailData(ctx context.Context) map[string]string {
 // reserveMail takes the two mail limits: the client address's first, then the address's for
 // kind. Both are counted whatever happens next, so known and unknown addresses count alike.
 func (s *Service) reserveMail(ctx context.Context, kind, address string) error {
-	perIP, err := s.reserve(ctx, s.cfg.Mail.PerIP, ipKey(ctx, "mail"))
+	perIP, err := s.reserveOrReport(ctx, s.cfg.Mail.PerIP, ipKey(ctx, "mail"), "", "mail")
 	if err != nil {
-		s.publish(ctx, EventRateLimited, "", "", "mail")
 		return err
 	}
 	perIP.Done(true)
-	perAddr, err := s.reserve(ctx, s.cfg.Mail.PerAddress, "mail:"+kind+":"+address)
+	perAddr, err := s.reserveOrReport(ctx, s.cfg.Mail.PerAddress, "mail:"+kind+":"+address, "", "mail")
 	if err != nil {
-		s.publish(ctx, EventRateLimited, "", "", "mail")
 		return err
 	}
 	perAddr.Done(true)

@@ -241,19 +241,17 @@ func (s *Service) checkSecondFactor(ctx context.Context, u User, code string) (r
 // account's (the same keys as password attempts, so codes and passwords share one limit). The
 // returned func ends both reservations: true counts a failure.
 func (s *Service) reserveCode(ctx context.Context, u User) (func(failed bool), error) {
-	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"))
+	perIP, err := s.reserveOrReport(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"), u.ID, "mfa")
 	if err != nil {
-		s.publish(ctx, EventRateLimited, u.ID, "", "mfa")
 		return nil, err
 	}
 	rule, key := s.cfg.LoginPerAccount, "login:account:"+u.Email
 	if dv, ok := s.devices.parse(ClientFrom(ctx).DeviceToken); ok && dv.boundTo(u) {
 		rule, key = s.cfg.LoginPerDevice, dv.limiterKey()
 	}
-	perAccount, err := s.reserve(ctx, rule, key)
+	perAccount, err := s.reserveOrReport(ctx, rule, key, u.ID, "mfa")
 	if err != nil {
 		perIP.Done(false)
-		s.publish(ctx, EventRateLimited, u.ID, "", "mfa")
 		return nil, err
 	}
 	return func(failed bool) { perAccount.Done(failed); perIP.Done(failed) }, nil

@@ -66,15 +66,12 @@ func NewMFAKeys(current []byte, previous ...[]byte) (*MFAKeys, error) {
 // mfaKeysFromSigning derives the MFA keys from the signing keys' material; nil when the current
 // key has none (a previous key without material is skipped).
 func mfaKeysFromSigning(ks *KeySet) *MFAKeys {
+	secrets, ok := ks.materials()
+	if !ok {
+		return nil
+	}
 	k := &MFAKeys{}
-	for i, sk := range ks.all() {
-		secret, err := sk.material()
-		if err != nil && i == 0 {
-			return nil
-		}
-		if err != nil {
-			continue
-		}
+	for _, secret := range secrets {
 		key, err := newMFAKey(secret)
 		if err != nil {
 			return nil

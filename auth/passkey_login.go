@@ -67,9 +67,8 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, id string, response []
 	if s.cfg.Passkeys == nil {
 		return Grant{}, ErrPasskeysOff
 	}
-	perIP, err := s.reserve(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"))
+	perIP, err := s.reserveOrReport(ctx, s.cfg.LoginPerIP, ipKey(ctx, "login"), "", "login")
 	if err != nil {
-		s.publish(ctx, EventRateLimited, "", "", "login")
 		return Grant{}, err
 	}
 	failed := true

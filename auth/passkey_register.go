@@ -191,9 +191,8 @@ func (s *Service) takeChallenge(ctx context.Context, id, purpose, userID string)
 // limitPasskeyStart counts a started ceremony against the client address: each one stores a
 // row until it expires, so the rule bounds what one address can make the database hold.
 func (s *Service) limitPasskeyStart(ctx context.Context) error {
-	res, err := s.reserve(ctx, s.cfg.PasskeyStartPerIP, ipKey(ctx, "passkey"))
+	res, err := s.reserveOrReport(ctx, s.cfg.PasskeyStartPerIP, ipKey(ctx, "passkey"), "", "passkey")
 	if err != nil {
-		s.publish(ctx, EventRateLimited, "", "", "passkey")
 		return err
 	}
 	res.Done(true)

@@ -328,6 +328,16 @@ func (s *Service) reserve(ctx context.Context, rule Limit, key string) (Reservat
 	return s.cfg.Limiter.Reserve(ctx, key, rule.N, rule.Window)
 }
 
+// reserveOrReport is reserve for an attempt a client makes: a refused one is published as a
+// RATE_LIMITED event with what as its reason (and the account's id when it is known).
+func (s *Service) reserveOrReport(ctx context.Context, rule Limit, key, userID, what string) (Reservation, error) {
+	res, err := s.reserve(ctx, rule, key)
+	if err != nil {
+		s.publish(ctx, EventRateLimited, userID, "", what)
+	}
+	return res, err
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -12,11 +12,7 @@ func (r *queryResolver) apiKeysOf(ctx context.Context, userID string) ([]*model.
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*model.APIKey, len(list))
-	for i, k := range list {
-		out[i] = toAPIKey(k)
-	}
-	return out, nil
+	return toList(list, toAPIKey), nil
 }
 
 func toAPIKey(k auth.APIKey) *model.APIKey {

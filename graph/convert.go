@@ -1,10 +1,12 @@
 package graph
 
 import (
+	"context"
 	"time"
 
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/graph/model"
+	"github.com/example/gqlauth/internal/refreshcookie"
 )
 
 func toUser(u auth.User) *model.User {
@@ -25,6 +27,23 @@ func toPayload(g auth.Grant) *model.AuthPayload {
 		User:         toUser(g.User),
 		DeviceToken:  g.DeviceToken,
 	}
+}
+
+// signedIn answers a mutation that starts a session (a sign-in, a password reset or change):
+// the refresh and device tokens go into their cookies (when cookies are on) and the payload.
+func signedIn(ctx context.Context, g auth.Grant) *model.AuthPayload {
+	refreshcookie.SetRefresh(ctx, g.RefreshToken)
+	refreshcookie.SetDevice(ctx, g.DeviceToken)
+	return toPayload(g)
+}
+
+// toList converts each element of a list the service returned into its API type.
+func toList[T, M any](list []T, to func(T) M) []M {
+	out := make([]M, len(list))
+	for i, x := range list {
+		out[i] = to(x)
+	}
+	return out
 }
 
 func toSession(s auth.Session, current string) *model.Session {

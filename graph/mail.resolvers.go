@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/example/gqlauth/graph/model"
-	"github.com/example/gqlauth/internal/refreshcookie"
 )
 
 // RequestEmailVerification is the resolver for the requestEmailVerification field.
@@ -44,9 +43,7 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, token string, newP
 	if err != nil {
 		return nil, err
 	}
-	refreshcookie.SetRefresh(ctx, g.RefreshToken)
-	refreshcookie.SetDevice(ctx, g.DeviceToken)
-	return toPayload(g), nil
+	return signedIn(ctx, g), nil
 }
 
 // RequestEmailChange is the resolver for the requestEmailChange field.

@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/example/gqlauth/graph/model"
-	"github.com/example/gqlauth/internal/refreshcookie"
 )
 
 // StartTotpSetup is the resolver for the startTotpSetup field.
@@ -58,7 +57,5 @@ func (r *mutationResolver) VerifyMfa(ctx context.Context, mfaToken string, code 
 	if err != nil {
 		return nil, err
 	}
-	refreshcookie.SetRefresh(ctx, g.RefreshToken)
-	refreshcookie.SetDevice(ctx, g.DeviceToken)
-	return toPayload(g), nil
+	return signedIn(ctx, g), nil
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 
 	"github.com/example/gqlauth/graph/model"
-	"github.com/example/gqlauth/internal/refreshcookie"
 )
 
 // StartPasskeyRegistration is the resolver for the startPasskeyRegistration field.
@@ -63,9 +62,7 @@ func (r *mutationResolver) FinishPasskeyLogin(ctx context.Context, challengeID s
 	if err != nil {
 		return nil, err
 	}
-	refreshcookie.SetRefresh(ctx, g.RefreshToken)
-	refreshcookie.SetDevice(ctx, g.DeviceToken)
-	return toPayload(g), nil
+	return signedIn(ctx, g), nil
 }
 
 // Passkeys is the resolver for the passkeys field.
@@ -78,9 +75,5 @@ func (r *queryResolver) Passkeys(ctx context.Context) ([]*model.Passkey, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*model.Passkey, len(list))
-	for i, pk := range list {
-		out[i] = toPasskey(pk)
-	}
-	return out, nil
+	return toList(list, toPasskey), nil
 }

@@ -19,9 +19,7 @@ func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInp
 	if err != nil {
 		return nil, err
 	}
-	refreshcookie.SetRefresh(ctx, g.RefreshToken)
-	refreshcookie.SetDevice(ctx, g.DeviceToken)
-	return toPayload(g), nil
+	return signedIn(ctx, g), nil
 }
 
 // Login is the resolver for the login field.
@@ -30,9 +28,7 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	if err != nil {
 		return nil, err
 	}
-	refreshcookie.SetRefresh(ctx, g.RefreshToken)
-	refreshcookie.SetDevice(ctx, g.DeviceToken)
-	return toPayload(g), nil
+	return signedIn(ctx, g), nil
 }
 
 // Refresh is the resolver for the refresh field.
@@ -89,9 +85,7 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input model.Chang
 	if err != nil {
 		return nil, err
 	}
-	refreshcookie.SetRefresh(ctx, g.RefreshToken)
-	refreshcookie.SetDevice(ctx, g.DeviceToken)
-	return toPayload(g), nil
+	return signedIn(ctx, g), nil
 }
 
 // SetUserRoles is the resolver for the setUserRoles field.
@@ -139,11 +133,7 @@ func (r *queryResolver) Sessions(ctx context.Context) ([]*model.Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*model.Session, len(list))
-	for i, s := range list {
-		out[i] = toSession(s, p.SessionID)
-	}
-	return out, nil
+	return toList(list, func(s auth.Session) *model.Session { return toSession(s, p.SessionID) }), nil
 }
 
 // Users is the resolver for the users field.

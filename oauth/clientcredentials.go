@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/example/gqlauth/auth"
 )
@@ -27,8 +26,7 @@ func (h *Handler) clientCredentials(w http.ResponseWriter, r *http.Request, c au
 		h.writeAuthError(w, r, err)
 		return
 	}
-	writeUncached(w, tokenResponse{
-		AccessToken: g.AccessToken, TokenType: "Bearer",
-		ExpiresIn: int(g.ExpiresIn / time.Second), Scope: strings.Join(g.Scopes, " "),
-	})
+	resp := bearer(g.AccessToken, g.ExpiresIn)
+	resp.Scope = strings.Join(g.Scopes, " ")
+	writeUncached(w, resp)
 }

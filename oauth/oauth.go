@@ -39,6 +39,12 @@ type tokenResponse struct {
 	DeviceToken string `json:"device_token,omitempty"`
 }
 
+// bearer is the response carrying a bearer access token that expires in ttl (expires_in is
+// in whole seconds).
+func bearer(accessToken string, ttl time.Duration) tokenResponse {
+	return tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int(ttl / time.Second)}
+}
+
 // errorResponse is RFC 6749 §5.2.
 type errorResponse struct {
 	Error            string `json:"error"`
@@ -73,23 +79,21 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 		h.WriteClientError(w, r, err)
 		return
 	}
+	gt := r.PostForm.Get("grant_type")
+	// GrantMFAOTP is the password grant's second step: turned off with it.
+	if (gt == "password" || gt == GrantMFAOTP) && !h.PasswordGrant {
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "the password grant is turned off")
+		return
+	}
 	var g auth.Grant
-	switch gt := r.PostForm.Get("grant_type"); gt {
+	switch gt {
 	case "password":
-		if !h.PasswordGrant {
-			writeError(w, http.StatusBadRequest, "unsupported_grant_type", "the password grant is turned off")
-			return
-		}
 		v, ok := requiredForm(w, r, "username", "password")
 		if !ok {
 			return
 		}
 		g, err = h.Auth.Login(r.Context(), v[0], v[1])
 	case GrantMFAOTP:
-		if !h.PasswordGrant {
-			writeError(w, http.StatusBadRequest, "unsupported_grant_type", "the password grant is turned off")
-			return
-		}
 		v, ok := requiredForm(w, r, "mfa_token", "otp")
 		if !ok {
 			return
@@ -119,10 +123,9 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 		h.writeAuthError(w, r, err)
 		return
 	}
-	writeUncached(w, tokenResponse{
-		AccessToken: g.AccessToken, TokenType: "Bearer",
-		ExpiresIn: int(g.ExpiresIn / time.Second), RefreshToken: g.RefreshToken, DeviceToken: g.DeviceToken,
-	})
+	resp := bearer(g.AccessToken, g.ExpiresIn)
+	resp.RefreshToken, resp.DeviceToken = g.RefreshToken, g.DeviceToken
+	writeUncached(w, resp)
 }
 
 // Revoke is POST /revoke (RFC 7009): ends the session of a refresh token. Unknown tokens get

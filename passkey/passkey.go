@@ -124,16 +124,9 @@ func (a *Adapter) BeginRegistration(pu auth.PasskeyUser) (options, state []byte,
 
 // FinishRegistration verifies a registration response (PublicKeyCredential.toJSON()).
 func (a *Adapter) FinishRegistration(pu auth.PasskeyUser, state, response []byte) (auth.NewPasskey, error) {
-	session, err := decodeState(state)
+	session, parsed, err := readResponse(state, response, protocol.ParseCredentialCreationResponseBytes)
 	if err != nil {
 		return auth.NewPasskey{}, err
-	}
-	if len(response) > MaxResponseBytes {
-		return auth.NewPasskey{}, fmt.Errorf("%w: over %d bytes", auth.ErrPasskeyMalformed, MaxResponseBytes)
-	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
-	if err != nil {
-		return auth.NewPasskey{}, fmt.Errorf("%w: %s", auth.ErrPasskeyMalformed, describe(err))
 	}
 	u, err := newUser(pu, true)
 	if err != nil {
@@ -184,16 +177,9 @@ func (a *Adapter) BeginLogin(pu *auth.PasskeyUser) (options, state []byte, err e
 // FinishLogin verifies a sign-in response (PublicKeyCredential.toJSON()) with the passkey of
 // the account owner names.
 func (a *Adapter) FinishLogin(state, response []byte, owner func(credentialID, userHandle []byte) (auth.PasskeyUser, error)) (auth.PasskeyAssertion, error) {
-	session, err := decodeState(state)
+	session, parsed, err := readResponse(state, response, protocol.ParseCredentialRequestResponseBytes)
 	if err != nil {
 		return auth.PasskeyAssertion{}, err
-	}
-	if len(response) > MaxResponseBytes {
-		return auth.PasskeyAssertion{}, fmt.Errorf("%w: over %d bytes", auth.ErrPasskeyMalformed, MaxResponseBytes)
-	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
-	if err != nil {
-		return auth.PasskeyAssertion{}, fmt.Errorf("%w: %s", auth.ErrPasskeyMalformed, describe(err))
 	}
 	var handle []byte
 	if len(parsed.Response.UserHandle) > 0 {
@@ -249,6 +235,24 @@ func decodeState(state []byte) (webauthn.SessionData, error) {
 		s.Expires = time.Now().Add(auth.PasskeyChallengeTTL) // enforced by auth in any case
 	}
 	return s, nil
+}
+
+// readResponse reads back a ceremony's state and parses the client's response to it with parse;
+// a response over MaxResponseBytes is refused before it is parsed.
+func readResponse[P any](state, response []byte, parse func([]byte) (P, error)) (webauthn.SessionData, P, error) {
+	var none P
+	session, err := decodeState(state)
+	if err != nil {
+		return session, none, err
+	}
+	if len(response) > MaxResponseBytes {
+		return session, none, fmt.Errorf("%w: over %d bytes", auth.ErrPasskeyMalformed, MaxResponseBytes)
+	}
+	parsed, err := parse(response)
+	if err != nil {
+		return session, none, fmt.Errorf("%w: %s", auth.ErrPasskeyMalformed, describe(err))
+	}
+	return session, parsed, nil
 }
 
 // describe is the library's explanation of a refusal, for logs and error wrapping (the API

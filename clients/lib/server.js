@@ -138,23 +138,22 @@ export async function startServer(t, env = {}, { localhost = false } = {}) {
       Object.defineProperty(body, 'response', { value: res });
       return body;
     },
-    async register(email, password = PASSWORD) {
-      const body = await server.gql(
-        `mutation ($e: String!, $p: String!) { register(input: { email: $e, password: $p }) { ${PAYLOAD} } }`,
-        { e: email, p: password },
-      );
-      if (body.errors) throw new Error('register: ' + JSON.stringify(body.errors));
-      return body.data.register;
+    register(email, password = PASSWORD) {
+      return signIn('register', email, password);
     },
-    async login(email, password = PASSWORD) {
-      const body = await server.gql(
-        `mutation ($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { ${PAYLOAD} } }`,
-        { e: email, p: password },
-      );
-      if (body.errors) throw new Error('login: ' + JSON.stringify(body.errors));
-      return body.data.login;
+    login(email, password = PASSWORD) {
+      return signIn('login', email, password);
     },
   };
+  /** signIn runs the register or login mutation (both take the same input) and returns its payload. */
+  async function signIn(field, email, password) {
+    const body = await server.gql(
+      `mutation ($e: String!, $p: String!) { ${field}(input: { email: $e, password: $p }) { ${PAYLOAD} } }`,
+      { e: email, p: password },
+    );
+    if (body.errors) throw new Error(`${field}: ` + JSON.stringify(body.errors));
+    return body.data[field];
+  }
   return server;
 }
 

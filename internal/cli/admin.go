@@ -136,6 +136,46 @@ func findUser(ctx context.Context, svc *auth.Service, email string) (auth.User, 
 	return u, nil
 }
 
+// oneFlag is a command that takes one required flag and nothing else: `name --flag meta`.
+type oneFlag struct {
+	name    string // the command, "sessions revoke"
+	flag    string // the flag's name, without dashes
+	meta    string // the flag's value in the synopsis
+	usage   string // the flag's description
+	summary string // what the command does, for --help
+}
+
+// parse reads the flag's value from args. done says the command has nothing more to do: --help
+// was asked (err is nil), or the command line is wrong (err is a usage error, the flag missing
+// among others).
+func (c oneFlag) parse(args []string, stdout, stderr io.Writer) (value string, done bool, err error) {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	v := fs.String(c.flag, "", c.usage)
+	if help, err := parseFlags(fs, c.name+" --"+c.flag+" "+c.meta, c.summary, args, stdout, stderr); help || err != nil {
+		return "", true, err
+	}
+	if *v == "" {
+		return "", true, usageError("%s needs --%s", c.name, c.flag)
+	}
+	return *v, false, nil
+}
+
+// onUser runs a command whose flag names one user by email: act gets that user (findUser's
+// errors end the command first).
+func (c oneFlag) onUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, act func(ctx context.Context, svc *auth.Service, u auth.User) error) error {
+	email, done, err := c.parse(args, stdout, stderr)
+	if done {
+		return err
+	}
+	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
+		u, err := findUser(ctx, svc, email)
+		if err != nil {
+			return err
+		}
+		return act(ctx, svc, u)
+	})
+}
+
 func userSetRole(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user set-role", flag.ContinueOnError)
 	email := fs.String("email", "", "the account's email")
@@ -167,24 +207,13 @@ func userSetRole(ctx context.Context, args []string, getenv func(string) string,
 }
 
 func userSetDisabled(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, disable bool) error {
-	name, summary := "user enable", "Enables a disabled user again; they can sign in at once."
+	cmd := oneFlag{name: "user enable", flag: "email", meta: "E", usage: "the account's email",
+		summary: "Enables a disabled user again; they can sign in at once."}
 	if disable {
-		name, summary = "user disable", "Disables a user and ends every session of theirs: running servers refuse their access tokens within about a second, and they cannot sign in."
+		cmd.name, cmd.summary = "user disable", "Disables a user and ends every session of theirs: running servers refuse their access tokens within about a second, and they cannot sign in."
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	email := fs.String("email", "", "the account's email")
-	if help, err := parseFlags(fs, name+" --email E", summary, args, stdout, stderr); help || err != nil {
-		return err
-	}
-	if *email == "" {
-		return usageError("%s needs --email", name)
-	}
-	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
-		u, err := findUser(ctx, svc, *email)
-		if err != nil {
-			return err
-		}
-		u, err = svc.SetUserDisabled(ctx, auth.Principal{}, u.ID, disable)
+	return cmd.onUser(ctx, args, getenv, stdout, stderr, func(ctx context.Context, svc *auth.Service, u auth.User) error {
+		u, err := svc.SetUserDisabled(ctx, auth.Principal{}, u.ID, disable)
 		if err != nil {
 			return failure(err)
 		}
@@ -198,21 +227,9 @@ func userSetDisabled(ctx context.Context, args []string, getenv func(string) str
 }
 
 func sessionsRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sessions revoke", flag.ContinueOnError)
-	email := fs.String("user", "", "the email of the user whose sessions end")
-	if help, err := parseFlags(fs, "sessions revoke --user E",
-		"Ends every session of a user (a lost device, a leaver): their refresh tokens stop working, and running servers refuse their access tokens within about a second. The account stays enabled.",
-		args, stdout, stderr); help || err != nil {
-		return err
-	}
-	if *email == "" {
-		return usageError("sessions revoke needs --user")
-	}
-	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
-		u, err := findUser(ctx, svc, *email)
-		if err != nil {
-			return err
-		}
+	cmd := oneFlag{name: "sessions revoke", flag: "user", meta: "E", usage: "the email of the user whose sessions end",
+		summary: "Ends every session of a user (a lost device, a leaver): their refresh tokens stop working, and running servers refuse their access tokens within about a second. The account stays enabled."}
+	return cmd.onUser(ctx, args, getenv, stdout, stderr, func(ctx context.Context, svc *auth.Service, u auth.User) error {
 		ids, err := svc.RevokeUserSessions(ctx, auth.Principal{}, u.ID)
 		if err != nil {
 			return failure(err)
@@ -223,21 +240,9 @@ func sessionsRevoke(ctx context.Context, args []string, getenv func(string) stri
 }
 
 func userResetMFA(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user reset-mfa", flag.ContinueOnError)
-	email := fs.String("email", "", "the account's email")
-	if help, err := parseFlags(fs, "user reset-mfa --email E",
-		"For a user who lost their second factor: turns TOTP off (its recovery codes and unfinished two-step sign-ins go too) and ends every session of theirs, in one transaction. They sign in with the password alone afterwards, and can enrol again. Audited as MFA_DISABLED.",
-		args, stdout, stderr); help || err != nil {
-		return err
-	}
-	if *email == "" {
-		return usageError("user reset-mfa needs --email")
-	}
-	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
-		u, err := findUser(ctx, svc, *email)
-		if err != nil {
-			return err
-		}
+	cmd := oneFlag{name: "user reset-mfa", flag: "email", meta: "E", usage: "the account's email",
+		summary: "For a user who lost their second factor: turns TOTP off (its recovery codes and unfinished two-step sign-ins go too) and ends every session of theirs, in one transaction. They sign in with the password alone afterwards, and can enrol again. Audited as MFA_DISABLED."}
+	return cmd.onUser(ctx, args, getenv, stdout, stderr, func(ctx context.Context, svc *auth.Service, u auth.User) error {
 		if err := svc.ResetMFA(ctx, auth.Principal{}, u.ID); err != nil {
 			return failure(err)
 		}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -10,21 +9,9 @@ import (
 )
 
 func apiKeysRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("apikeys revoke", flag.ContinueOnError)
-	email := fs.String("user", "", "the email of the user whose API keys are revoked")
-	if help, err := parseFlags(fs, "apikeys revoke --user E",
-		"Revokes every API key of a user (a leaked key, a leaver): running servers refuse them within about a second. Sessions are not touched (sessions revoke ends those).",
-		args, stdout, stderr); help || err != nil {
-		return err
-	}
-	if *email == "" {
-		return usageError("apikeys revoke needs --user")
-	}
-	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
-		u, err := findUser(ctx, svc, *email)
-		if err != nil {
-			return err
-		}
+	cmd := oneFlag{name: "apikeys revoke", flag: "user", meta: "E", usage: "the email of the user whose API keys are revoked",
+		summary: "Revokes every API key of a user (a leaked key, a leaver): running servers refuse them within about a second. Sessions are not touched (sessions revoke ends those)."}
+	return cmd.onUser(ctx, args, getenv, stdout, stderr, func(ctx context.Context, svc *auth.Service, u auth.User) error {
 		ids, err := svc.RevokeUserAPIKeys(ctx, u.ID)
 		if err != nil {
 			return failure(err)

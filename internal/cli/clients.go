@@ -86,27 +86,23 @@ func clientsList(ctx context.Context, args []string, getenv func(string) string,
 }
 
 func clientsRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("clients revoke", flag.ContinueOnError)
-	id := fs.String("id", "", "the client_id to revoke")
-	if help, err := parseFlags(fs, "clients revoke --id ID",
-		"Revokes an OAuth client: its credentials stop working at once, and its access tokens are refused by every server (within about a second) and by introspection (at once).",
-		args, stdout, stderr); help || err != nil {
+	cmd := oneFlag{name: "clients revoke", flag: "id", meta: "ID", usage: "the client_id to revoke",
+		summary: "Revokes an OAuth client: its credentials stop working at once, and its access tokens are refused by every server (within about a second) and by introspection (at once)."}
+	id, done, err := cmd.parse(args, stdout, stderr)
+	if done {
 		return err
 	}
-	if *id == "" {
-		return usageError("clients revoke needs --id")
-	}
 	return withService(ctx, getenv, stderr, false, func(ctx context.Context, svc *auth.Service) error {
-		revoked, err := svc.RevokeClient(ctx, *id)
+		revoked, err := svc.RevokeClient(ctx, id)
 		switch {
 		case errors.Is(err, auth.ErrNotFound):
-			return failure(fmt.Errorf("no client with id %q", *id))
+			return failure(fmt.Errorf("no client with id %q", id))
 		case err != nil:
 			return failure(err)
 		case revoked:
-			fmt.Fprintf(stdout, "%s: revoked\n", *id)
+			fmt.Fprintf(stdout, "%s: revoked\n", id)
 		default:
-			fmt.Fprintf(stdout, "%s: already revoked\n", *id)
+			fmt.Fprintf(stdout, "%s: already revoked\n", id)
 		}
 		return nil
 	})

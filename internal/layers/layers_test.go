@@ -13,28 +13,29 @@ import (
 func TestImportDirection(t *testing.T) {
 	const module = "github.com/example/gqlauth"
 	allowed := map[string][]string{ // package → the project packages it may import
-		"auth":                {"internal/tokenrules", "internal/refreshcookie"},
-		"graph":               {"auth", "graph/model", "internal/bytelru", "internal/reqmeta", "internal/refreshcookie"},
-		"graph/model":         {},
-		"oauth":               {"auth"},
-		"metrics":             {"auth"},
-		"web":                 {},
-		"mail":                {"auth"},         // renders outbox mails; the development mailbox
-		"mail/smtp":           {"auth", "mail"}, // the SMTP transport (go-mail)
-		"internal/smtptest":   {},               // an SMTP server for tests (go-smtp): no project code
-		"store/sqlite":        {"auth", "internal/migration"},
-		"store/postgres":      {"auth", "internal/migration"},
-		"store/redis":         {"auth"},
-		"store/storetest":     {"auth"},
-		"internal/itest":      {},                                           // test helpers: drivers only
-		"internal/authtest":   {"auth", "auth/limitertest", "store/sqlite"}, // adapters' tests: the real service on SQLite
-		"internal/bytelru":    {},                                           // a byte-bounded cache: stdlib only
-		"internal/migration":  {},                                           // the one ordering of SQL files and Go steps: stdlib only
-		"internal/tokenrules": {},                                           // the access-token rules, shared by auth and verify: jwt only
-		"verify":              {"internal/tokenrules"},                      // for other services: never gqlgen, never a store
-		"verify/verifytest":   {"internal/tokenrules"},
-		"internal/servertest": {"internal/app", "internal/itest"}, // runs the real server in a test process
-		"internal/totptest":   {},                                 // RFC 6238 codes for tests: stdlib only
+		"auth":                     {"internal/tokenrules", "internal/refreshcookie"},
+		"graph":                    {"auth", "graph/model", "internal/bytelru", "internal/reqmeta", "internal/refreshcookie"},
+		"graph/model":              {},
+		"oauth":                    {"auth"},
+		"metrics":                  {"auth"},
+		"web":                      {},
+		"mail":                     {"auth"},         // renders outbox mails; the development mailbox
+		"mail/smtp":                {"auth", "mail"}, // the SMTP transport (go-mail)
+		"internal/smtptest":        {},               // an SMTP server for tests (go-smtp): no project code
+		"store/sqlite":             {"auth", "internal/migration", "store/internal/sqlshared"},
+		"store/postgres":           {"auth", "internal/migration", "store/internal/sqlshared"},
+		"store/internal/sqlshared": {"auth"}, // the SQL stores' shared row reading: no driver
+		"store/redis":              {"auth"},
+		"store/storetest":          {"auth"},
+		"internal/itest":           {},                                           // test helpers: drivers only
+		"internal/authtest":        {"auth", "auth/limitertest", "store/sqlite"}, // adapters' tests: the real service on SQLite
+		"internal/bytelru":         {},                                           // a byte-bounded cache: stdlib only
+		"internal/migration":       {},                                           // the one ordering of SQL files and Go steps: stdlib only
+		"internal/tokenrules":      {},                                           // the access-token rules, shared by auth and verify: jwt only
+		"verify":                   {"internal/tokenrules"},                      // for other services: never gqlgen, never a store
+		"verify/verifytest":        {"internal/tokenrules"},
+		"internal/servertest":      {"internal/app", "internal/itest"}, // runs the real server in a test process
+		"internal/totptest":        {},                                 // RFC 6238 codes for tests: stdlib only
 		// The example resource server: trusts our tokens through package verify only.
 		"examples/notes":             {"verify", "examples/notes/graph"},
 		"examples/notes/graph":       {"verify", "examples/notes/graph/model"},

@@ -6,23 +6,13 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	"github.com/jackc/pgx/v5"
 )
 
-const apiKeyCols = `id, user_id, name, prefix, hash, created_at, expires_at, last_used_at, revoked_at`
+const apiKeyCols = sqlshared.APIKeyCols
 
-func scanAPIKey(row pgx.Row) (auth.APIKey, error) {
-	var (
-		k                      auth.APIKey
-		expires, used, revoked *time.Time
-	)
-	if err := row.Scan(&k.ID, &k.UserID, &k.Name, &k.Prefix, &k.Hash, &k.CreatedAt, &expires, &used, &revoked); err != nil {
-		return auth.APIKey{}, err
-	}
-	k.CreatedAt, k.ExpiresAt = utc(k.CreatedAt), fromNullTime(expires)
-	k.LastUsedAt, k.RevokedAt = fromNullTime(used), fromNullTime(revoked)
-	return k, nil
-}
+func scanAPIKey(row pgx.Row) (auth.APIKey, error) { return times.APIKey(row) }
 
 // CreateAPIKey inserts k.
 func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
@@ -114,15 +104,9 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, now, notBefore time.
 
 // RefreshTokenByHash returns the refresh token stored under hash, current or rotated.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.RefreshToken, error) {
-	var (
-		rt      auth.RefreshToken
-		rotated *time.Time
-	)
-	err := s.pool.QueryRow(ctx, `SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = $1`, hash).
-		Scan(&rt.SessionID, &rt.CreatedAt, &rotated)
+	rt, err := times.RefreshToken(s.pool.QueryRow(ctx, `SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return auth.RefreshToken{}, rowErr(err, "refresh token")
 	}
-	rt.CreatedAt, rt.RotatedAt = utc(rt.CreatedAt), fromNullTime(rotated)
 	return rt, nil
 }

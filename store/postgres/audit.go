@@ -3,10 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -15,7 +15,7 @@ import (
 // AuditAfter(last) never skips a row that commits late.
 const auditLock int64 = 0x6761_7574_685f_6175 // "gauth_au"
 
-const auditCols = `seq, type, at, user_id, session_id, ip_address, user_agent, reason`
+const auditCols = sqlshared.AuditCols
 
 // AppendAudit stores events in one transaction and one statement, in order.
 func (s *Store) AppendAudit(ctx context.Context, events []auth.Event) error {
@@ -59,9 +59,7 @@ func (s *Store) ListAudit(ctx context.Context, userID string, beforeSeq int64, l
 	if limit <= 0 {
 		return nil, nil
 	}
-	if beforeSeq <= 0 {
-		beforeSeq = math.MaxInt64
-	}
+	beforeSeq = sqlshared.SeqBefore(beforeSeq)
 	if userID == "" {
 		return s.queryAudit(ctx, `SELECT `+auditCols+` FROM audit_events WHERE seq < $1 ORDER BY seq DESC LIMIT $2`,
 			beforeSeq, limit)
@@ -80,15 +78,7 @@ func (s *Store) AuditAfter(ctx context.Context, afterSeq int64, limit int) ([]au
 
 func (s *Store) queryAudit(ctx context.Context, query string, args ...any) ([]auth.AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
-	return listRows(rows, err, "audit", func(r pgx.Row) (auth.AuditEntry, error) {
-		var (
-			e auth.AuditEntry
-			t string
-		)
-		err := r.Scan(&e.Seq, &t, &e.At, &e.UserID, &e.SessionID, &e.IPAddress, &e.UserAgent, &e.Reason)
-		e.Type, e.At = auth.EventType(t), utc(e.At)
-		return e, err
-	})
+	return listRows(rows, err, "audit", func(r pgx.Row) (auth.AuditEntry, error) { return times.AuditEntry(r) })
 }
 
 // PurgeAudit deletes at most batch entries older than before, oldest first.

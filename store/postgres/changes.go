@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -32,17 +33,9 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT seq, kind, user_id, session_id, at FROM changes
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlshared.ChangeCols+` FROM changes
 		WHERE seq > $1 AND at >= $2 ORDER BY seq LIMIT $3`, afterSeq, notBefore, limit)
-	return listRows(rows, err, "changes", func(r pgx.Row) (auth.Change, error) {
-		var (
-			c    auth.Change
-			kind string
-		)
-		err := r.Scan(&c.Seq, &kind, &c.UserID, &c.SessionID, &c.At)
-		c.Kind, c.At = auth.ChangeKind(kind), utc(c.At)
-		return c, err
-	})
+	return listRows(rows, err, "changes", func(r pgx.Row) (auth.Change, error) { return times.Change(r) })
 }
 
 // LatestChangeSeq is the highest committed seq. Not the sequence's last_value: a writer may

@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -17,39 +17,12 @@ import (
 // claimed_until in the same statement, so two instances never claim one mail, and one that
 // dies holding a lease only delays its mails until the lease runs out.
 
-const outboxCols = `id, template, kind, user_id, recipient, data, prepared, status, created_at, next_attempt, attempts, last_error, finished_at`
-
-func scanOutbox(row pgx.Row) (auth.OutboxMail, error) {
-	var (
-		m            auth.OutboxMail
-		kind, status string
-		data         []byte
-		finished     *time.Time
-	)
-	if err := row.Scan(&m.ID, &m.Template, &kind, &m.UserID, &m.To, &data, &m.Prepared, &status, &m.CreatedAt, &m.NextAttempt,
-		&m.Attempts, &m.LastError, &finished); err != nil {
-		return auth.OutboxMail{}, err
-	}
-	m.Kind, m.Status = auth.MailKind(kind), auth.MailStatus(status)
-	m.CreatedAt, m.NextAttempt, m.FinishedAt = utc(m.CreatedAt), utc(m.NextAttempt), fromNullTime(finished)
-	if err := json.Unmarshal(data, &m.Data); err != nil {
-		return auth.OutboxMail{}, fmt.Errorf("mail data: %w", err)
-	}
-	return m, nil
-}
-
-func encodeData(d map[string]string) string {
-	if d == nil {
-		return "{}"
-	}
-	b, _ := json.Marshal(d) // a map of strings always encodes
-	return string(b)
-}
+const outboxCols = sqlshared.OutboxCols
 
 // EnqueueMail inserts m.
 func (s *Store) EnqueueMail(ctx context.Context, m auth.OutboxMail) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO mail_outbox (`+outboxCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)`,
-		m.ID, m.Template, string(m.Kind), m.UserID, m.To, encodeData(m.Data), m.Prepared, string(auth.MailQueued),
+		m.ID, m.Template, string(m.Kind), m.UserID, m.To, sqlshared.EncodeMailData(m.Data), m.Prepared, string(auth.MailQueued),
 		m.CreatedAt, m.NextAttempt, m.Attempts, m.LastError)
 	if err != nil {
 		return fmt.Errorf("postgres: enqueue mail: %w", err)
@@ -64,7 +37,7 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 			WHERE status = 'queued' AND next_attempt <= $2 AND claimed_until <= $2
 			ORDER BY next_attempt, id LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING `+outboxCols, now.Add(lease), now, limit)
-	out, err := listRows(rows, err, "claim mail", scanOutbox)
+	out, err := listRows(rows, err, "claim mail", func(r pgx.Row) (auth.OutboxMail, error) { return times.OutboxMail(r) })
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +57,7 @@ func (s *Store) IssueMailToken(ctx context.Context, mailID string, t auth.MailTo
 			return fmt.Errorf("postgres: insert mail token: %w", err)
 		}
 		tag, err := tx.Exec(ctx, `UPDATE mail_outbox SET user_id = $1, data = $2, prepared = true WHERE id = $3 AND status = 'queued'`,
-			t.UserID, encodeData(data), mailID)
+			t.UserID, sqlshared.EncodeMailData(data), mailID)
 		if err != nil {
 			return fmt.Errorf("postgres: prepare mail: %w", err)
 		}
@@ -118,17 +91,10 @@ func (s *Store) FinishMail(ctx context.Context, id string, status auth.MailStatu
 
 // MailTokenByHash returns a token, used or not.
 func (s *Store) MailTokenByHash(ctx context.Context, hash []byte) (auth.MailToken, error) {
-	var (
-		t    auth.MailToken
-		kind string
-		used *time.Time
-	)
-	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, kind, email, stamp, created_at, expires_at, used_at
-		FROM mail_tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.UserID, &kind, &t.Email, &t.Stamp, &t.CreatedAt, &t.ExpiresAt, &used)
+	t, err := times.MailToken(s.pool.QueryRow(ctx, `SELECT `+sqlshared.MailTokenCols+` FROM mail_tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return auth.MailToken{}, rowErr(err, "mail token")
 	}
-	t.Kind, t.CreatedAt, t.ExpiresAt, t.UsedAt = auth.MailKind(kind), utc(t.CreatedAt), utc(t.ExpiresAt), fromNullTime(used)
 	return t, nil
 }
 
@@ -223,14 +189,8 @@ func (s *Store) AppendMailbox(ctx context.Context, e auth.MailboxEntry, keep int
 
 // ListMailbox returns the newest entries first.
 func (s *Store) ListMailbox(ctx context.Context, limit int) ([]auth.MailboxEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, recipient, subject, text_body, html_body, sent_at FROM dev_mailbox
-		ORDER BY seq DESC LIMIT $1`, limit)
-	out, err := listRows(rows, err, "mailbox", func(r pgx.Row) (auth.MailboxEntry, error) {
-		var e auth.MailboxEntry
-		err := r.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &e.SentAt)
-		e.SentAt = utc(e.SentAt)
-		return e, err
-	})
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlshared.MailboxCols+` FROM dev_mailbox ORDER BY seq DESC LIMIT $1`, limit)
+	out, err := listRows(rows, err, "mailbox", func(r pgx.Row) (auth.MailboxEntry, error) { return times.MailboxEntry(r) })
 	if err != nil {
 		return nil, err
 	}

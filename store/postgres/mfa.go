@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -16,16 +17,10 @@ import (
 
 // TOTPOf returns the user's TOTP, pending or on; auth.ErrNotFound when there is none.
 func (s *Store) TOTPOf(ctx context.Context, userID string) (auth.TOTP, error) {
-	var (
-		t         auth.TOTP
-		confirmed *time.Time
-	)
-	err := s.pool.QueryRow(ctx, `SELECT user_id, secret, created_at, confirmed_at, last_step
-		FROM totp_secrets WHERE user_id = $1`, userID).Scan(&t.UserID, &t.Secret, &t.CreatedAt, &confirmed, &t.LastStep)
+	t, err := times.TOTP(s.pool.QueryRow(ctx, `SELECT `+sqlshared.TOTPCols+` FROM totp_secrets WHERE user_id = $1`, userID))
 	if err != nil {
 		return auth.TOTP{}, rowErr(err, "totp")
 	}
-	t.CreatedAt, t.ConfirmedAt = utc(t.CreatedAt), fromNullTime(confirmed)
 	return t, nil
 }
 
@@ -177,18 +172,12 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c auth.MFAChallenge) err
 
 // TakeMFAAttempt counts one attempt against a live challenge: one conditional UPDATE.
 func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int, now time.Time) (auth.MFAChallenge, error) {
-	var (
-		c    auth.MFAChallenge
-		used *time.Time
-	)
-	err := s.pool.QueryRow(ctx, `UPDATE mfa_challenges SET attempts = attempts + 1
+	c, err := times.MFAChallenge(s.pool.QueryRow(ctx, `UPDATE mfa_challenges SET attempts = attempts + 1
 		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3
-		RETURNING token_hash, user_id, security_stamp, created_at, expires_at, attempts, used_at`, hash, now, maxAttempts).
-		Scan(&c.Hash, &c.UserID, &c.Stamp, &c.CreatedAt, &c.ExpiresAt, &c.Attempts, &used)
+		RETURNING `+sqlshared.ChallengeCols, hash, now, maxAttempts))
 	if err != nil {
 		return auth.MFAChallenge{}, rowErr(err, "mfa attempt")
 	}
-	c.CreatedAt, c.ExpiresAt, c.UsedAt = utc(c.CreatedAt), utc(c.ExpiresAt), fromNullTime(used)
 	return c, nil
 }
 

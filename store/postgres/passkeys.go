@@ -8,40 +8,19 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-const passkeyCols = `id, user_id, name, credential_id, transports, record, sign_count, created_at, last_used_at`
+const passkeyCols = sqlshared.PasskeyCols
 
-func scanPasskey(row pgx.Row) (auth.Passkey, error) {
-	var (
-		p          auth.Passkey
-		transports string
-		count      int64
-		used       *time.Time
-	)
-	if err := row.Scan(&p.ID, &p.UserID, &p.Name, &p.CredentialID, &transports, &p.Record, &count, &p.CreatedAt, &used); err != nil {
-		return auth.Passkey{}, err
-	}
-	p.Transports = strings.Fields(transports)
-	p.SignCount = uint32(count)
-	p.CreatedAt, p.LastUsedAt = utc(p.CreatedAt), fromNullTime(used)
-	return p, nil
-}
+func scanPasskey(row pgx.Row) (auth.Passkey, error) { return times.Passkey(row) }
 
 // isForeignKeyViolation reports a foreign key violation (SQLSTATE 23503): an unknown user.
 func isForeignKeyViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23503"
-}
-
-// nonNil keeps a NOT NULL bytea column from receiving NULL for an empty value.
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }
 
 // PasskeyHandle returns the user's WebAuthn user handle; auth.ErrNotFound when none.
@@ -74,7 +53,7 @@ func (s *Store) EnsurePasskeyHandle(ctx context.Context, userID string, handle [
 // CreatePasskey stores p; auth.ErrPasskeyTaken for a credential id in use.
 func (s *Store) CreatePasskey(ctx context.Context, p auth.Passkey) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO passkeys (`+passkeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		p.ID, p.UserID, p.Name, nonNil(p.CredentialID), strings.Join(p.Transports, " "), nonNil(p.Record), int64(p.SignCount),
+		p.ID, p.UserID, p.Name, sqlshared.NonNil(p.CredentialID), strings.Join(p.Transports, " "), sqlshared.NonNil(p.Record), int64(p.SignCount),
 		p.CreatedAt, nullTime(p.LastUsedAt))
 	switch {
 	case isUniqueViolation(err, "passkeys_credential_id_key"):
@@ -96,7 +75,7 @@ func (s *Store) ListPasskeys(ctx context.Context, userID string) ([]auth.Passkey
 
 // PasskeyByCredentialID returns auth.ErrNotFound for an unknown credential id.
 func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (auth.Passkey, error) {
-	return one(s.pool.QueryRow(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = $1`, nonNil(credentialID)),
+	return one(s.pool.QueryRow(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = $1`, sqlshared.NonNil(credentialID)),
 		scanPasskey, "passkey")
 }
 
@@ -104,7 +83,7 @@ func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) 
 func (s *Store) RecordPasskeyUse(ctx context.Context, id string, signCount uint32, record []byte, now time.Time) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE passkeys SET sign_count = $2, record = $3, last_used_at = $4
 		WHERE id = $1 AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))`,
-		id, int64(signCount), nonNil(record), now)
+		id, int64(signCount), sqlshared.NonNil(record), now)
 	if err != nil {
 		return false, fmt.Errorf("postgres: record passkey use: %w", err)
 	}
@@ -123,7 +102,7 @@ func (s *Store) DeletePasskey(ctx context.Context, userID, id string) (bool, err
 // CreatePasskeyChallenge stores c.
 func (s *Store) CreatePasskeyChallenge(ctx context.Context, c auth.PasskeyChallenge) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO passkey_challenges (id, purpose, user_id, state, expires_at)
-		VALUES ($1, $2, $3, $4, $5)`, c.ID, c.Purpose, c.UserID, nonNil(c.State), c.ExpiresAt)
+		VALUES ($1, $2, $3, $4, $5)`, c.ID, c.Purpose, c.UserID, sqlshared.NonNil(c.State), c.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("postgres: create passkey challenge: %w", err)
 	}
@@ -134,12 +113,8 @@ func (s *Store) CreatePasskeyChallenge(ctx context.Context, c auth.PasskeyChalle
 // calls (on any instances) one gets the row, the other none.
 func (s *Store) TakePasskeyChallenge(ctx context.Context, id string) (auth.PasskeyChallenge, error) {
 	return one(s.pool.QueryRow(ctx, `DELETE FROM passkey_challenges WHERE id = $1
-		RETURNING id, purpose, user_id, state, expires_at`, id),
-		func(r pgx.Row) (c auth.PasskeyChallenge, err error) {
-			err = r.Scan(&c.ID, &c.Purpose, &c.UserID, &c.State, &c.ExpiresAt)
-			c.ExpiresAt = utc(c.ExpiresAt)
-			return c, err
-		}, "take passkey challenge")
+		RETURNING `+sqlshared.PasskeyChallengeCols, id),
+		func(r pgx.Row) (auth.PasskeyChallenge, error) { return times.PasskeyChallenge(r) }, "take passkey challenge")
 }
 
 // PurgePasskeyChallenges deletes at most batch challenges that expired before before.

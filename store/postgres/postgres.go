@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -137,3 +138,6 @@ func fromNullTime(t *time.Time) time.Time {
 	}
 	return t.UTC()
 }
+
+// times reads the timestamptz columns for the rows sqlshared knows.
+var times = sqlshared.Times[time.Time, *time.Time]{Time: utc, Null: fromNullTime}

@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	"github.com/jackc/pgx/v5"
 )
+
+const storedEmailCols = sqlshared.StoredEmailCols
 
 // refoldEmails is the auth.EmailRefoldMigration step: it brings every stored email to
 // auth.NormalizeEmail's current form as auth.PlanEmailRefold decides, and appends a ChangeUser
@@ -31,8 +34,7 @@ func refoldEmails(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 		return err
 	}
 	for _, target := range scan.Targets() { // the accounts already holding a target take part too
-		var a auth.StoredEmail
-		err := tx.QueryRow(ctx, `SELECT id, email, created_at FROM users WHERE email = $1`, target).Scan(&a.UserID, &a.Email, &a.CreatedAt)
+		a, err := times.StoredEmail(tx.QueryRow(ctx, `SELECT `+storedEmailCols+` FROM users WHERE email = $1`, target))
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
@@ -56,14 +58,14 @@ func refoldEmails(ctx context.Context, tx pgx.Tx, log *slog.Logger) error {
 
 // scanEmails passes every account to scan.
 func scanEmails(ctx context.Context, tx pgx.Tx, scan *auth.EmailRefoldScan) error {
-	rows, err := tx.Query(ctx, `SELECT id, email, created_at FROM users`)
+	rows, err := tx.Query(ctx, `SELECT `+storedEmailCols+` FROM users`)
 	if err != nil {
 		return fmt.Errorf("refold emails: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var a auth.StoredEmail
-		if err := rows.Scan(&a.UserID, &a.Email, &a.CreatedAt); err != nil {
+		a, err := times.StoredEmail(rows)
+		if err != nil {
 			return fmt.Errorf("refold emails: %w", err)
 		}
 		scan.Add(a)

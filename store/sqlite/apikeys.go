@@ -9,23 +9,10 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 )
 
-const apiKeyCols = `id, user_id, name, prefix, hash, created_at, expires_at, last_used_at, revoked_at`
-
-func scanAPIKey(sc scanner) (auth.APIKey, error) {
-	var (
-		k                      auth.APIKey
-		created                int64
-		expires, used, revoked sql.NullInt64
-	)
-	if err := sc.Scan(&k.ID, &k.UserID, &k.Name, &k.Prefix, &k.Hash, &created, &expires, &used, &revoked); err != nil {
-		return auth.APIKey{}, err
-	}
-	k.CreatedAt, k.ExpiresAt = fromMicros(created), fromNullMicros(expires)
-	k.LastUsedAt, k.RevokedAt = fromNullMicros(used), fromNullMicros(revoked)
-	return k, nil
-}
+const apiKeyCols = sqlshared.APIKeyCols
 
 // CreateAPIKey inserts k.
 func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
@@ -40,7 +27,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 }
 
 func (s *Store) apiKeyWhere(ctx context.Context, where string, arg any) (auth.APIKey, error) {
-	k, err := scanAPIKey(s.rdb.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE `+where, arg))
+	k, err := times.APIKey(s.rdb.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE `+where, arg))
 	if err != nil {
 		return auth.APIKey{}, rowErr(err, "api key")
 	}
@@ -61,7 +48,7 @@ func (s *Store) APIKeyByID(ctx context.Context, id string) (auth.APIKey, error) 
 func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]auth.APIKey, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys
 		WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC`, userID)
-	return listRows(rows, err, "list api keys", scanAPIKey)
+	return listRows(rows, err, "list api keys", times.APIKey)
 }
 
 // RevokeAPIKey revokes an active key and logs it, in one transaction.
@@ -117,16 +104,11 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, now, notBefore time.
 
 // RefreshTokenByHash returns the refresh token stored under hash, current or rotated.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (auth.RefreshToken, error) {
-	var (
-		rt      auth.RefreshToken
-		created int64
-		rotated sql.NullInt64
-	)
-	err := s.rdb.QueryRowContext(ctx, `SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = ?`, hash).
-		Scan(&rt.SessionID, &created, &rotated)
+	rt, err := times.RefreshToken(s.rdb.QueryRowContext(ctx, `SELECT id, refresh_created_at, NULL FROM sessions WHERE refresh_hash = ?1
+		UNION ALL
+		SELECT session_id, created_at, rotated_at FROM refresh_tokens WHERE hash = ?1`, hash))
 	if err != nil {
 		return auth.RefreshToken{}, rowErr(err, "refresh token")
 	}
-	rt.CreatedAt, rt.RotatedAt = fromMicros(created), fromNullMicros(rotated)
 	return rt, nil
 }

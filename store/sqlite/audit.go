@@ -4,13 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 )
 
-const auditCols = `seq, type, at, user_id, session_id, ip_address, user_agent, reason`
+const auditCols = sqlshared.AuditCols
 
 // AppendAudit stores events in one write transaction. Writers are serialised by SQLite, so
 // seq order is commit order.
@@ -36,9 +36,7 @@ func (s *Store) ListAudit(ctx context.Context, userID string, beforeSeq int64, l
 	if limit <= 0 {
 		return nil, nil
 	}
-	if beforeSeq <= 0 {
-		beforeSeq = math.MaxInt64
-	}
+	beforeSeq = sqlshared.SeqBefore(beforeSeq)
 	// Two statements rather than `?1 = '' OR user_id = ?1`, which would keep SQLite from
 	// using the (user_id, seq) index.
 	if userID == "" {
@@ -58,23 +56,12 @@ func (s *Store) AuditAfter(ctx context.Context, afterSeq int64, limit int) ([]au
 
 func (s *Store) queryAudit(ctx context.Context, query string, args ...any) ([]auth.AuditEntry, error) {
 	rows, err := s.rdb.QueryContext(ctx, query, args...)
-	return listRows(rows, err, "audit", scanAudit)
+	return listRows(rows, err, "audit", times.AuditEntry)
 }
 
 func (s *Store) queryStmtAudit(ctx context.Context, stmt *sql.Stmt, args ...any) ([]auth.AuditEntry, error) {
 	rows, err := stmt.QueryContext(ctx, args...)
-	return listRows(rows, err, "audit", scanAudit)
-}
-
-func scanAudit(sc scanner) (auth.AuditEntry, error) {
-	var (
-		e  auth.AuditEntry
-		t  string
-		at int64
-	)
-	err := sc.Scan(&e.Seq, &t, &at, &e.UserID, &e.SessionID, &e.IPAddress, &e.UserAgent, &e.Reason)
-	e.Type, e.At = auth.EventType(t), fromMicros(at)
-	return e, err
+	return listRows(rows, err, "audit", times.AuditEntry)
 }
 
 // PurgeAudit deletes at most batch entries older than before, oldest first.

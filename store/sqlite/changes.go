@@ -24,16 +24,7 @@ func (s *Store) ChangesAfter(ctx context.Context, afterSeq int64, notBefore time
 		return nil, nil
 	}
 	rows, err := s.st.changesAfter.QueryContext(ctx, afterSeq, micros(notBefore), limit)
-	return listRows(rows, err, "changes", func(sc scanner) (auth.Change, error) {
-		var (
-			c    auth.Change
-			kind string
-			at   int64
-		)
-		err := sc.Scan(&c.Seq, &kind, &c.UserID, &c.SessionID, &at)
-		c.Kind, c.At = auth.ChangeKind(kind), fromMicros(at)
-		return c, err
-	})
+	return listRows(rows, err, "changes", times.Change)
 }
 
 // LatestChangeSeq reads AUTOINCREMENT's counter, which is written in the appending

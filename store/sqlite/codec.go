@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 )
 
 // Times are stored as integer unix microseconds (UTC by definition); sub-microsecond parts are
@@ -52,7 +53,10 @@ func decodeRoles(s string) []auth.Role {
 }
 
 // scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
+type scanner = sqlshared.Scanner
+
+// times reads the microsecond columns for the rows sqlshared knows.
+var times = sqlshared.Times[int64, sql.NullInt64]{Time: fromMicros, Null: fromNullMicros}
 
 const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at, security_stamp, email_verified, mfa_enabled`
 

@@ -13,8 +13,9 @@ const dueSessions = `SELECT id FROM sessions WHERE ended_at < ?1
 	UNION ALL SELECT id FROM sessions WHERE ended_at IS NULL AND expires_at < ?1`
 
 // PurgeSessions deletes at most batch rows: first refresh tokens of (at most batch) due
-// sessions, then, once those have none left, the sessions themselves. Tokens go first and in bounded numbers because
-// a long session can have thousands of rotated ones, which a cascade would delete in one go.
+// sessions (rotated ones, then current ones), then, once those have none left, the sessions
+// themselves. Tokens go first and in bounded numbers because a long session can have thousands
+// of rotated ones, which a cascade would delete in one go.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time, batch int) (int64, error) {
 	if batch <= 0 {
 		return 0, nil
@@ -34,8 +35,23 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time, batch int) 
 		if n >= int64(batch) {
 			return nil
 		}
-		res, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (`+dueSessions+` LIMIT ?2)`,
+		// A session's current token lives on its row; it is cleared, and counted, as a row of
+		// its own, as when it was a row of refresh_tokens.
+		res, err = tx.ExecContext(ctx, `UPDATE sessions SET refresh_hash = NULL WHERE id IN
+			(SELECT id FROM (`+dueSessions+`) WHERE id IN (SELECT id FROM sessions WHERE refresh_hash IS NOT NULL) LIMIT ?2)`,
 			micros(before), int64(batch)-n)
+		if err != nil {
+			return fmt.Errorf("sqlite: purge refresh tokens: %w", err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		total += n
+		if total >= int64(batch) {
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (`+dueSessions+` LIMIT ?2)`,
+			micros(before), int64(batch)-total)
 		if err != nil {
 			return fmt.Errorf("sqlite: purge sessions: %w", err)
 		}

@@ -3,52 +3,28 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 )
 
 // The mail tables (migration 0010): mail_tokens, mail_outbox, dev_mailbox. SQLite has one
 // writer, so a claim (one UPDATE … RETURNING) can never hand a mail to two processes.
 
-const outboxCols = `id, template, kind, user_id, recipient, data, prepared, status, created_at, next_attempt, attempts, last_error, finished_at`
-
-func scanOutbox(sc scanner) (auth.OutboxMail, error) {
-	var (
-		m                  auth.OutboxMail
-		kind, data, status string
-		created, next      int64
-		finished           sql.NullInt64
-	)
-	if err := sc.Scan(&m.ID, &m.Template, &kind, &m.UserID, &m.To, &data, &m.Prepared, &status, &created, &next,
-		&m.Attempts, &m.LastError, &finished); err != nil {
-		return auth.OutboxMail{}, err
-	}
-	m.Kind, m.Status = auth.MailKind(kind), auth.MailStatus(status)
-	m.CreatedAt, m.NextAttempt, m.FinishedAt = fromMicros(created), fromMicros(next), fromNullMicros(finished)
-	if err := json.Unmarshal([]byte(data), &m.Data); err != nil {
-		return auth.OutboxMail{}, fmt.Errorf("mail data: %w", err)
-	}
-	return m, nil
-}
-
-func encodeData(d map[string]string) string {
-	if d == nil {
-		return "{}"
-	}
-	b, _ := json.Marshal(d) // a map of strings always encodes
-	return string(b)
-}
+const (
+	outboxCols  = sqlshared.OutboxCols
+	mailboxCols = sqlshared.MailboxCols
+)
 
 // EnqueueMail inserts m.
 func (s *Store) EnqueueMail(ctx context.Context, m auth.OutboxMail) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO mail_outbox (`+outboxCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-			m.ID, m.Template, string(m.Kind), m.UserID, m.To, encodeData(m.Data), m.Prepared, string(auth.MailQueued),
+			m.ID, m.Template, string(m.Kind), m.UserID, m.To, sqlshared.EncodeMailData(m.Data), m.Prepared, string(auth.MailQueued),
 			micros(m.CreatedAt), micros(m.NextAttempt), m.Attempts, m.LastError)
 		return err
 	})
@@ -67,7 +43,7 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 				WHERE status = 'queued' AND next_attempt <= ?2 AND claimed_until <= ?2
 				ORDER BY next_attempt, id LIMIT ?3)
 			RETURNING `+outboxCols, micros(now.Add(lease)), micros(now), limit)
-		out, err = listRows(rows, err, "claim mail", scanOutbox)
+		out, err = listRows(rows, err, "claim mail", times.OutboxMail)
 		return err
 	})
 	if err != nil {
@@ -89,7 +65,7 @@ func (s *Store) IssueMailToken(ctx context.Context, mailID string, t auth.MailTo
 			return fmt.Errorf("sqlite: insert mail token: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE mail_outbox SET user_id = ?, data = ?, prepared = 1 WHERE id = ? AND status = 'queued'`,
-			t.UserID, encodeData(data), mailID)
+			t.UserID, sqlshared.EncodeMailData(data), mailID)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare mail: %w", err)
 		}
@@ -125,23 +101,12 @@ func (s *Store) FinishMail(ctx context.Context, id string, status auth.MailStatu
 	})
 }
 
-const mailTokenCols = `hash, user_id, kind, email, stamp, created_at, expires_at, used_at`
-
 // MailTokenByHash returns a token, used or not.
 func (s *Store) MailTokenByHash(ctx context.Context, hash []byte) (auth.MailToken, error) {
-	var (
-		t                auth.MailToken
-		kind             string
-		created, expires int64
-		used             sql.NullInt64
-	)
-	err := s.rdb.QueryRowContext(ctx, `SELECT `+mailTokenCols+` FROM mail_tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &t.UserID, &kind, &t.Email, &t.Stamp, &created, &expires, &used)
+	t, err := times.MailToken(s.rdb.QueryRowContext(ctx, `SELECT `+sqlshared.MailTokenCols+` FROM mail_tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return auth.MailToken{}, rowErr(err, "mail token")
 	}
-	t.Kind = auth.MailKind(kind)
-	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMicros(created), fromMicros(expires), fromNullMicros(used)
 	return t, nil
 }
 
@@ -250,17 +215,8 @@ func (s *Store) AppendMailbox(ctx context.Context, e auth.MailboxEntry, keep int
 
 // ListMailbox returns the newest entries first.
 func (s *Store) ListMailbox(ctx context.Context, limit int) ([]auth.MailboxEntry, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, recipient, subject, text_body, html_body, sent_at FROM dev_mailbox
-		ORDER BY seq DESC LIMIT ?`, limit)
-	out, err := listRows(rows, err, "mailbox", func(sc scanner) (auth.MailboxEntry, error) {
-		var (
-			e    auth.MailboxEntry
-			sent int64
-		)
-		err := sc.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &sent)
-		e.SentAt = fromMicros(sent)
-		return e, err
-	})
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+mailboxCols+` FROM dev_mailbox ORDER BY seq DESC LIMIT ?`, limit)
+	out, err := listRows(rows, err, "mailbox", times.MailboxEntry)
 	if err != nil {
 		return nil, err
 	}

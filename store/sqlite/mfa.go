@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 )
 
 // Second factors (auth.MFAStore). SQLite serialises writers, so each conditional UPDATE below
@@ -15,17 +16,10 @@ import (
 
 // TOTPOf returns the user's TOTP, pending or on; auth.ErrNotFound when there is none.
 func (s *Store) TOTPOf(ctx context.Context, userID string) (auth.TOTP, error) {
-	var (
-		t         auth.TOTP
-		created   int64
-		confirmed sql.NullInt64
-	)
-	err := s.rdb.QueryRowContext(ctx, `SELECT user_id, secret, created_at, confirmed_at, last_step
-		FROM totp_secrets WHERE user_id = ?`, userID).Scan(&t.UserID, &t.Secret, &created, &confirmed, &t.LastStep)
+	t, err := times.TOTP(s.rdb.QueryRowContext(ctx, `SELECT `+sqlshared.TOTPCols+` FROM totp_secrets WHERE user_id = ?`, userID))
 	if err != nil {
 		return auth.TOTP{}, rowErr(err, "totp")
 	}
-	t.CreatedAt, t.ConfirmedAt = fromMicros(created), fromNullMicros(confirmed)
 	return t, nil
 }
 
@@ -158,27 +152,17 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c auth.MFAChallenge) err
 	})
 }
 
-const challengeCols = `token_hash, user_id, security_stamp, created_at, expires_at, attempts, used_at`
-
 // TakeMFAAttempt counts one attempt against a live challenge: one conditional UPDATE.
 func (s *Store) TakeMFAAttempt(ctx context.Context, hash []byte, maxAttempts int, now time.Time) (auth.MFAChallenge, error) {
 	var c auth.MFAChallenge
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var (
-			created, expires int64
-			used             sql.NullInt64
-		)
-		err := tx.QueryRowContext(ctx, `UPDATE mfa_challenges SET attempts = attempts + 1
+		var err error
+		c, err = times.MFAChallenge(tx.QueryRowContext(ctx, `UPDATE mfa_challenges SET attempts = attempts + 1
 			WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? AND attempts < ?
-			RETURNING `+challengeCols, hash, micros(now), maxAttempts).
-			Scan(&c.Hash, &c.UserID, &c.Stamp, &created, &expires, &c.Attempts, &used)
-		if errors.Is(err, sql.ErrNoRows) {
-			return auth.ErrNotFound
-		}
+			RETURNING `+sqlshared.ChallengeCols, hash, micros(now), maxAttempts))
 		if err != nil {
-			return fmt.Errorf("sqlite: mfa attempt: %w", err)
+			return rowErr(err, "mfa attempt")
 		}
-		c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMicros(created), fromMicros(expires), fromNullMicros(used)
 		return nil
 	})
 	return c, err

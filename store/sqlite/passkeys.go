@@ -9,28 +9,12 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const passkeyCols = `id, user_id, name, credential_id, transports, record, sign_count, created_at, last_used_at`
-
-func scanPasskey(sc scanner) (auth.Passkey, error) {
-	var (
-		p          auth.Passkey
-		transports string
-		count      int64
-		created    int64
-		used       sql.NullInt64
-	)
-	if err := sc.Scan(&p.ID, &p.UserID, &p.Name, &p.CredentialID, &transports, &p.Record, &count, &created, &used); err != nil {
-		return auth.Passkey{}, err
-	}
-	p.Transports = strings.Fields(transports)
-	p.SignCount = uint32(count)
-	p.CreatedAt, p.LastUsedAt = fromMicros(created), fromNullMicros(used)
-	return p, nil
-}
+const passkeyCols = sqlshared.PasskeyCols
 
 // isForeignKeyViolation reports a FOREIGN KEY constraint failure (an unknown user).
 func isForeignKeyViolation(err error) bool {
@@ -71,7 +55,7 @@ func (s *Store) EnsurePasskeyHandle(ctx context.Context, userID string, handle [
 func (s *Store) CreatePasskey(ctx context.Context, p auth.Passkey) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO passkeys (`+passkeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.UserID, p.Name, p.CredentialID, strings.Join(p.Transports, " "), nonNil(p.Record), int64(p.SignCount),
+			p.ID, p.UserID, p.Name, p.CredentialID, strings.Join(p.Transports, " "), sqlshared.NonNil(p.Record), int64(p.SignCount),
 			micros(p.CreatedAt), nullMicros(p.LastUsedAt))
 		return err
 	})
@@ -86,24 +70,16 @@ func (s *Store) CreatePasskey(ctx context.Context, p auth.Passkey) error {
 	return nil
 }
 
-// nonNil keeps a NOT NULL blob column from receiving NULL for an empty record.
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 // ListPasskeys returns the user's passkeys, oldest first.
 func (s *Store) ListPasskeys(ctx context.Context, userID string) ([]auth.Passkey, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE user_id = ?
 		ORDER BY created_at, id`, userID)
-	return listRows(rows, err, "list passkeys", scanPasskey)
+	return listRows(rows, err, "list passkeys", times.Passkey)
 }
 
 // PasskeyByCredentialID returns auth.ErrNotFound for an unknown credential id.
 func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (auth.Passkey, error) {
-	p, err := scanPasskey(s.rdb.QueryRowContext(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = ?`, nonNil(credentialID)))
+	p, err := times.Passkey(s.rdb.QueryRowContext(ctx, `SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = ?`, sqlshared.NonNil(credentialID)))
 	if err != nil {
 		return auth.Passkey{}, rowErr(err, "passkey")
 	}
@@ -114,7 +90,7 @@ func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) 
 func (s *Store) RecordPasskeyUse(ctx context.Context, id string, signCount uint32, record []byte, now time.Time) (bool, error) {
 	return s.writeOne(ctx, "record passkey use", `UPDATE passkeys SET sign_count = ?2, record = ?3, last_used_at = ?4
 		WHERE id = ?1 AND (sign_count < ?2 OR (sign_count = 0 AND ?2 = 0))`,
-		id, int64(signCount), nonNil(record), micros(now))
+		id, int64(signCount), sqlshared.NonNil(record), micros(now))
 }
 
 // DeletePasskey deletes the user's passkey id.
@@ -126,7 +102,7 @@ func (s *Store) DeletePasskey(ctx context.Context, userID, id string) (bool, err
 func (s *Store) CreatePasskeyChallenge(ctx context.Context, c auth.PasskeyChallenge) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO passkey_challenges (id, purpose, user_id, state, expires_at)
-			VALUES (?, ?, ?, ?, ?)`, c.ID, c.Purpose, c.UserID, nonNil(c.State), micros(c.ExpiresAt))
+			VALUES (?, ?, ?, ?, ?)`, c.ID, c.Purpose, c.UserID, sqlshared.NonNil(c.State), micros(c.ExpiresAt))
 		return err
 	})
 	if err != nil {
@@ -137,18 +113,16 @@ func (s *Store) CreatePasskeyChallenge(ctx context.Context, c auth.PasskeyChalle
 
 // TakePasskeyChallenge deletes and returns the challenge in one statement: single use.
 func (s *Store) TakePasskeyChallenge(ctx context.Context, id string) (auth.PasskeyChallenge, error) {
-	var (
-		c       auth.PasskeyChallenge
-		expires int64
-	)
+	var c auth.PasskeyChallenge
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `DELETE FROM passkey_challenges WHERE id = ?
-			RETURNING id, purpose, user_id, state, expires_at`, id).Scan(&c.ID, &c.Purpose, &c.UserID, &c.State, &expires)
+		var err error
+		c, err = times.PasskeyChallenge(tx.QueryRowContext(ctx, `DELETE FROM passkey_challenges WHERE id = ?
+			RETURNING `+sqlshared.PasskeyChallengeCols, id))
+		return err
 	})
 	if err != nil {
 		return auth.PasskeyChallenge{}, rowErr(err, "take passkey challenge")
 	}
-	c.ExpiresAt = fromMicros(expires)
 	return c, nil
 }
 

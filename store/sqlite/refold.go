@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/store/internal/sqlshared"
 )
+
+const storedEmailCols = sqlshared.StoredEmailCols
 
 // refoldEmails is the auth.EmailRefoldMigration step: it brings every stored email to
 // auth.NormalizeEmail's current form as auth.PlanEmailRefold decides, and appends a ChangeUser
@@ -21,16 +24,13 @@ func refoldEmails(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
 		return err
 	}
 	for _, target := range scan.Targets() { // the accounts already holding a target take part too
-		var a auth.StoredEmail
-		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT id, email, created_at FROM users WHERE email = ?`, target).Scan(&a.UserID, &a.Email, &created)
+		a, err := times.StoredEmail(tx.QueryRowContext(ctx, `SELECT `+storedEmailCols+` FROM users WHERE email = ?`, target))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("refold emails: %w", err)
 		}
-		a.CreatedAt = fromMicros(created)
 		scan.AddHolder(a)
 	}
 	plan := scan.Plan()
@@ -50,18 +50,16 @@ func refoldEmails(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
 
 // scanEmails passes every account to scan.
 func scanEmails(ctx context.Context, tx *sql.Tx, scan *auth.EmailRefoldScan) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, email, created_at FROM users`)
+	rows, err := tx.QueryContext(ctx, `SELECT `+storedEmailCols+` FROM users`)
 	if err != nil {
 		return fmt.Errorf("refold emails: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var a auth.StoredEmail
-		var created int64
-		if err := rows.Scan(&a.UserID, &a.Email, &created); err != nil {
+		a, err := times.StoredEmail(rows)
+		if err != nil {
 			return fmt.Errorf("refold emails: %w", err)
 		}
-		a.CreatedAt = fromMicros(created)
 		scan.Add(a)
 	}
 	if err := rows.Err(); err != nil {

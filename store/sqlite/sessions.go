@@ -18,12 +18,12 @@ import (
 // orders it against every ChangeUserSecurity, in this process or another.
 func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte, stamp int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12 FROM users
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`, refresh_hash, refresh_created_at)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13, ?3 FROM users
 			WHERE id = ?2 AND security_stamp = ?10 AND disabled = 0`,
 			sess.ID, sess.UserID, micros(sess.CreatedAt), micros(sess.LastUsedAt), micros(sess.ExpiresAt),
 			sess.UserAgent, sess.IPAddress, nullMicros(sess.EndedAt), sess.EndReason, stamp,
-			auth.EncodeAMR(sess.AMR), micros(sess.AuthTime))
+			auth.EncodeAMR(sess.AMR), micros(sess.AuthTime), refreshHash)
 		if err != nil {
 			return fmt.Errorf("sqlite: create session: %w", err)
 		}
@@ -32,16 +32,14 @@ func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHas
 		} else if n == 0 {
 			return auth.ErrUserChanged
 		}
-		if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, refreshHash, sess.ID, micros(sess.CreatedAt)); err != nil {
-			return fmt.Errorf("sqlite: create session token: %w", err)
-		}
 		return nil
 	})
 }
 
-// RotateRefreshToken retires oldHash and installs newHash. The write transaction holds
-// SQLite's write lock from BEGIN (IMMEDIATE), so the conditional UPDATE cannot interleave with
-// another rotation, in this process or another.
+// RotateRefreshToken retires oldHash and installs newHash: one conditional UPDATE of the
+// session row that holds the current hash (the trigger sessions_refresh_rotated files the old
+// one among the rotated tokens). The write transaction holds SQLite's write lock from BEGIN
+// (IMMEDIATE), so it cannot interleave with another rotation, in this process or another.
 //
 // Rotations are group-committed: they queue for one goroutine that runs every rotation waiting
 // at that moment in one transaction (rotateBatch), so concurrent refreshes share a BEGIN and a
@@ -202,8 +200,8 @@ func nothingWritten(err error) bool {
 // rotations of a batch share one binding each (Tx.StmtContext costs a few allocations and
 // locks per call). database/sql closes them with the transaction.
 type txStmts struct {
-	tx                                *sql.Tx
-	rotate, addToken, touch, diagnose *sql.Stmt
+	tx               *sql.Tx
+	rotate, diagnose *sql.Stmt
 }
 
 func (b *txStmts) bind(ctx context.Context, dst **sql.Stmt, prepared *sql.Stmt) *sql.Stmt {
@@ -215,20 +213,12 @@ func (b *txStmts) bind(ctx context.Context, dst **sql.Stmt, prepared *sql.Stmt) 
 
 // rotateInTx is one rotation inside tx's transaction.
 func (s *Store) rotateInTx(ctx context.Context, tx *txStmts, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
-	var sid string
-	err := tx.bind(ctx, &tx.rotate, s.st.rotate).QueryRowContext(ctx, micros(now), oldHash).Scan(&sid)
+	sess, err := scanSession(tx.bind(ctx, &tx.rotate, s.st.rotate).QueryRowContext(ctx, micros(now), oldHash, newHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Session{}, s.whyNotRotated(ctx, tx, oldHash, now)
 	}
 	if err != nil {
 		return auth.Session{}, fmt.Errorf("sqlite: rotate: %w", err)
-	}
-	if _, err := tx.bind(ctx, &tx.addToken, s.st.addToken).ExecContext(ctx, newHash, sid, micros(now)); err != nil {
-		return auth.Session{}, fmt.Errorf("sqlite: rotate: insert token: %w", err)
-	}
-	sess, err := scanSession(tx.bind(ctx, &tx.touch, s.st.touch).QueryRowContext(ctx, micros(now), sid))
-	if err != nil {
-		return auth.Session{}, fmt.Errorf("sqlite: rotate: touch session: %w", err)
 	}
 	return sess, nil
 }
@@ -258,25 +248,20 @@ func (s *Store) whyNotRotated(ctx context.Context, tx *txStmts, hash []byte, now
 	}
 }
 
-// replaceToken retires the current token(s) of userID's live session sessionID and installs
-// newHash, inside tx; auth.ErrSessionEnded when the session is not live (or not the user's).
-// Checking liveness first is safe here: the transaction holds the write lock from BEGIN.
+// replaceToken retires the current token of userID's live session sessionID and installs
+// newHash, inside tx (the trigger sessions_refresh_rotated files the old one as rotated at now);
+// auth.ErrSessionEnded when the session is not live (or not the user's).
 func (s *Store) replaceToken(ctx context.Context, tx *sql.Tx, userID, sessionID string, newHash []byte, now time.Time) error {
-	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND ended_at IS NULL AND expires_at > ?`,
-		sessionID, userID, micros(now)).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.ErrSessionEnded
-	}
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET refresh_hash = ?1, refresh_created_at = ?2
+		WHERE id = ?3 AND user_id = ?4 AND ended_at IS NULL AND expires_at > ?2`,
+		newHash, micros(now), sessionID, userID)
 	if err != nil {
 		return fmt.Errorf("sqlite: replace token: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`,
-		micros(now), sessionID); err != nil {
+	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("sqlite: replace token: %w", err)
-	}
-	if _, err := tx.StmtContext(ctx, s.st.addToken).ExecContext(ctx, newHash, sessionID, micros(now)); err != nil {
-		return fmt.Errorf("sqlite: replace token: %w", err)
+	} else if n == 0 {
+		return auth.ErrSessionEnded
 	}
 	return nil
 }

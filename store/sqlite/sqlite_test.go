@@ -2,12 +2,14 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,30 +167,70 @@ func TestOpenRefusesMemory(t *testing.T) {
 
 // BenchmarkRotate measures refresh rotations per second through one Store.
 func BenchmarkRotate(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	s := benchStore(b, filepath.Join(b.TempDir(), "bench.db"))
+	defer s.Close()
+	rotateInParallel(b, s, func(n int) string { return fmt.Sprint("s", n) },
+		func(sid string, i int) []byte { return fmt.Appendf(nil, "%s/%d", sid, i) })
+}
+
+// BenchmarkRotateRows is BenchmarkRotate with the refresh load's shape (16 sessions rotating
+// concurrently, SHA-256 hashes, UUID-sized session ids) on an empty token table and on one
+// holding a million rotated tokens of other sessions: rotation must not slow down as rotated
+// tokens, kept for reuse detection, pile up.
+func BenchmarkRotateRows(b *testing.B) {
+	for _, rows := range []int{0, 1_000_000} {
+		b.Run(fmt.Sprint("rows=", rows), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "bench.db")
+			benchStore(b, path).Close()
+			fillRotatedTokens(b, path, rows)
+			s, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			b.SetParallelism(8) // 16 goroutines at GOMAXPROCS=2, like the refresh load
+			b.ResetTimer()
+			rotateInParallel(b, s, func(n int) string { return fmt.Sprintf("0193a5b0-0000-7000-8000-%012d", n) },
+				func(sid string, i int) []byte {
+					sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", sid, i))
+					return sum[:]
+				})
+		})
+	}
+}
+
+// benchStore opens a store at path holding user "u".
+func benchStore(b *testing.B, path string) *sqlite.Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	ctx := context.Background()
 	if err := s.CreateUser(ctx, auth.User{ID: "u", Email: "u@example.com", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		s.Close()
 		b.Fatal(err)
 	}
-	var mu sync.Mutex
-	next := 0
+	return s
+}
+
+// rotateInParallel runs b.N rotations, each goroutine on a session of its own of user "u":
+// the nth goroutine's session is sessionID(n), its tokens hash(sid, 0), hash(sid, 1), ...
+func rotateInParallel(b *testing.B, s *sqlite.Store, sessionID func(n int) string, hash func(sid string, i int) []byte) {
+	ctx := context.Background()
+	var next atomic.Int64
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
-		mu.Lock()
-		next++
-		sid := fmt.Sprint("s", next)
-		mu.Unlock()
+		sid := sessionID(int(next.Add(1)))
 		if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: t0, LastUsedAt: t0,
-			ExpiresAt: t0.Add(time.Hour)}, []byte(sid+"/0"), 0); err != nil {
-			b.Fatal(err)
+			ExpiresAt: t0.Add(time.Hour)}, hash(sid, 0), 0); err != nil {
+			b.Error(err)
+			return
 		}
 		for i := 0; pb.Next(); i++ {
-			old, nw := fmt.Appendf(nil, "%s/%d", sid, i), fmt.Appendf(nil, "%s/%d", sid, i+1)
-			if _, err := s.RotateRefreshToken(ctx, old, nw, t0.Add(time.Minute)); err != nil {
-				b.Fatal(err)
+			if _, err := s.RotateRefreshToken(ctx, hash(sid, i), hash(sid, i+1), t0.Add(time.Minute)); err != nil {
+				b.Error(err)
+				return
 			}
 		}
 	})

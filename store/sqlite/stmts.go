@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/example/gqlauth/store/internal/sqlshared"
 )
 
 // stmts are the hot statements, prepared once. Write statements are prepared on the single
@@ -14,8 +16,6 @@ type stmts struct {
 	// writes (rotation)
 	rotate    *sql.Stmt
 	diagnose  *sql.Stmt
-	addToken  *sql.Stmt
-	touch     *sql.Stmt
 	addChange *sql.Stmt
 	addAudit  *sql.Stmt
 
@@ -35,16 +35,17 @@ func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
 		dst **sql.Stmt
 		sql string
 	}{
-		// Retires oldHash only while the session is live; the caller diagnoses zero rows.
-		{wdb, &st.rotate, `UPDATE refresh_tokens SET rotated_at = ?1
-			WHERE hash = ?2 AND rotated_at IS NULL
-			AND EXISTS (SELECT 1 FROM sessions s
-				WHERE s.id = refresh_tokens.session_id AND s.ended_at IS NULL AND s.expires_at > ?1)
-			RETURNING session_id`},
-		{wdb, &st.diagnose, `SELECT t.rotated_at, s.id, s.user_id, s.ended_at, s.expires_at
-			FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`},
-		{wdb, &st.addToken, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`},
-		{wdb, &st.touch, `UPDATE sessions SET last_used_at = ? WHERE id = ? RETURNING ` + sessionCols},
+		// Swaps the session's current hash ?2 for ?3 and touches it, only while the session is
+		// live; the trigger sessions_refresh_rotated files ?2 as rotated at ?1. The caller
+		// diagnoses zero rows.
+		{wdb, &st.rotate, `UPDATE sessions SET refresh_hash = ?3, refresh_created_at = ?1, last_used_at = ?1
+			WHERE refresh_hash = ?2 AND ended_at IS NULL AND expires_at > ?1
+			RETURNING ` + sessionCols},
+		// A current token first (rotated_at NULL), else a rotated one.
+		{wdb, &st.diagnose, `SELECT NULL, id, user_id, ended_at, expires_at FROM sessions WHERE refresh_hash = ?1
+			UNION ALL
+			SELECT t.rotated_at, s.id, s.user_id, s.ended_at, s.expires_at
+			FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?1`},
 		{wdb, &st.addChange, `INSERT INTO changes (kind, user_id, session_id, at) VALUES (?, ?, ?, ?)`},
 		{wdb, &st.addAudit, `INSERT INTO audit_events (type, at, user_id, session_id, ip_address, user_agent, reason)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`},
@@ -52,12 +53,13 @@ func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
 		{rdb, &st.userByID, `SELECT ` + userCols + ` FROM users WHERE id = ?`},
 		{rdb, &st.userByEmail, `SELECT ` + userCols + ` FROM users WHERE email = ?`},
 		{rdb, &st.sessionByID, `SELECT ` + sessionCols + ` FROM sessions WHERE id = ?`},
-		{rdb, &st.sessionByHash, `SELECT ` + sessionCols + ` FROM sessions
-			WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?)`},
+		{rdb, &st.sessionByHash, `SELECT ` + sessionCols + ` FROM sessions WHERE refresh_hash = ?1
+			UNION ALL
+			SELECT ` + sessionCols + ` FROM sessions WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?1)`},
 		{rdb, &st.liveSessions, `SELECT ` + sessionCols + ` FROM sessions
 			WHERE user_id = ?1 AND ended_at IS NULL AND expires_at > ?2
 			ORDER BY created_at DESC, id DESC`},
-		{rdb, &st.changesAfter, `SELECT seq, kind, user_id, session_id, at FROM changes
+		{rdb, &st.changesAfter, `SELECT ` + sqlshared.ChangeCols + ` FROM changes
 			WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?`},
 		{rdb, &st.auditAfter, `SELECT ` + auditCols + ` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`},
 	}
@@ -72,7 +74,7 @@ func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
 }
 
 func (st *stmts) close() {
-	for _, s := range []*sql.Stmt{st.rotate, st.diagnose, st.addToken, st.touch, st.addChange, st.addAudit,
+	for _, s := range []*sql.Stmt{st.rotate, st.diagnose, st.addChange, st.addAudit,
 		st.userByID, st.userByEmail, st.sessionByID, st.sessionByHash, st.liveSessions, st.changesAfter, st.auditAfter} {
 		if s != nil {
 			s.Close()

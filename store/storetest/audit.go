@@ -214,22 +214,11 @@ func testAuditPurge(t *testing.T, s auth.Store) {
 func testAuditPollerMissesNothing(t *testing.T, s auth.Store) {
 	ctx := ctxOf(t)
 	const writers, batches, perBatch = 6, 15, 3
-	var (
-		wg   sync.WaitGroup
-		seen = map[int64]bool{}
-		last int64
-	)
-	poll := func() {
-		es, err := s.AuditAfter(ctx, last, 1000)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		for _, e := range es {
-			seen[e.Seq] = true
-			last = e.Seq
-		}
-	}
+	var wg sync.WaitGroup
+	p := &seqPoller{t: t, read: func(after int64) ([]int64, error) {
+		es, err := s.AuditAfter(ctx, after, 1000)
+		return auditSeqs(es), err
+	}}
 	for w := range writers {
 		wg.Go(func() {
 			for b := range batches {
@@ -244,15 +233,9 @@ func testAuditPollerMissesNothing(t *testing.T, s auth.Store) {
 			}
 		})
 	}
-	pollUntilDone(&wg, poll)
+	p.untilDone(&wg)
 	all := allAudit(t, s)
-	missed := 0
-	for _, e := range all {
-		if !seen[e.Seq] {
-			missed++
-		}
-	}
-	if len(all) != writers*batches*perBatch || missed > 0 {
+	if missed := p.missed(auditSeqs(all)); len(all) != writers*batches*perBatch || missed > 0 {
 		t.Errorf("%d entries stored (want %d); the poller missed %d", len(all), writers*batches*perBatch, missed)
 	}
 	// Each batch is contiguous and in order.

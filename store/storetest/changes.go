@@ -28,9 +28,7 @@ func testChangeLogAppends(t *testing.T, s auth.Store) {
 	for _, id := range []string{"s1", "s2", "s3"} {
 		mustCreateSession(t, s, newSession(id, "u1"))
 	}
-	if cs := allChanges(t, s); len(cs) != 0 {
-		t.Fatalf("creating users and sessions logged %+v", cs)
-	}
+	mustLogNothing(t, s, "creating users and sessions")
 
 	var (
 		want  []auth.Change
@@ -240,22 +238,11 @@ func testPollerMissesNothing(t *testing.T, s auth.Store) {
 	for i := range writers {
 		mustCreateUser(t, s, newUser(fmt.Sprintf("u%02d", i)))
 	}
-	var (
-		wg   sync.WaitGroup
-		seen = map[int64]bool{}
-		last int64
-	)
-	poll := func() {
-		cs, err := s.ChangesAfter(ctx, last, time.Time{}, 1000)
-		if err != nil {
-			t.Error(err) // not Fatal: runs on the polling goroutine too
-			return
-		}
-		for _, c := range cs {
-			seen[c.Seq] = true
-			last = c.Seq
-		}
-	}
+	var wg sync.WaitGroup
+	p := &seqPoller{t: t, read: func(after int64) ([]int64, error) {
+		cs, err := s.ChangesAfter(ctx, after, time.Time{}, 1000)
+		return seqs(cs), err
+	}}
 	for i := range writers {
 		wg.Go(func() {
 			for j := range perWriter {
@@ -266,33 +253,61 @@ func testPollerMissesNothing(t *testing.T, s auth.Store) {
 			}
 		})
 	}
-	pollUntilDone(&wg, poll)
+	p.untilDone(&wg)
 	all := allChanges(t, s)
-	missed := 0
-	for _, c := range all {
-		if !seen[c.Seq] {
-			missed++
-		}
-	}
-	if len(all) != writers*perWriter || missed > 0 {
+	if missed := p.missed(seqs(all)); len(all) != writers*perWriter || missed > 0 {
 		t.Errorf("%d entries logged (want %d); the poller missed %d", len(all), writers*perWriter, missed)
 	}
 }
 
-// pollUntilDone calls poll over and over while the writers of wg run, then once more after
-// they finish: a poller racing concurrent writers, as every instance's change-log poll does.
-func pollUntilDone(wg *sync.WaitGroup, poll func()) {
+// seqPoller reads a log as its pollers do: each time the entries after the last Seq it saw.
+type seqPoller struct {
+	t    *testing.T
+	read func(after int64) ([]int64, error) // the Seqs after after, in order
+	seen map[int64]bool
+	last int64
+}
+
+func (p *seqPoller) poll() {
+	seqs, err := p.read(p.last)
+	if err != nil {
+		p.t.Error(err) // not Fatal: the writers are still running
+		return
+	}
+	if p.seen == nil {
+		p.seen = map[int64]bool{}
+	}
+	for _, seq := range seqs {
+		p.seen[seq] = true
+		p.last = seq
+	}
+}
+
+// untilDone polls over and over while the writers of wg run, then once more after they
+// finish: a poller racing concurrent writers, as every instance's change-log poll does.
+func (p *seqPoller) untilDone(wg *sync.WaitGroup) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	for {
 		select {
 		case <-done:
-			poll()
+			p.poll()
 			return
 		default:
-			poll()
+			p.poll()
 		}
 	}
+}
+
+// missed counts the Seqs of all that no poll returned.
+func (p *seqPoller) missed(all []int64) int {
+	n := 0
+	for _, seq := range all {
+		if !p.seen[seq] {
+			n++
+		}
+	}
+	return n
 }
 
 // LatestChangeSeq names the last committed entry: 0 for an empty log, then each new entry's

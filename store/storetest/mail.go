@@ -202,26 +202,19 @@ func testRedeemRefusals(t *testing.T, s auth.Store) {
 	mustCreateUser(t, s, newUser("u2"))
 	must(t, s.EnqueueMail(ctx, queued("m1", u.Email, t0)))
 	issue(t, s, "m1", u, auth.MailVerifyEmail, "tok", t0)
-	for name, try := range map[string]func() error{
-		"another user": func() error {
-			_, err := s.RedeemMailToken(ctx, "u2", auth.MailTokenUse{Hash: hashOf("tok"), Kind: auth.MailVerifyEmail}, at(time.Minute))
-			return err
-		},
-		"another kind": func() error {
-			_, err := s.RedeemMailToken(ctx, "u1", auth.MailTokenUse{Hash: hashOf("tok"), Kind: auth.MailChangeEmail}, at(time.Minute))
-			return err
-		},
-		"expired": func() error {
-			_, err := s.RedeemMailToken(ctx, "u1", auth.MailTokenUse{Hash: hashOf("tok"), Kind: auth.MailVerifyEmail}, at(time.Hour))
-			return err
-		},
-		"unknown": func() error {
-			_, err := s.RedeemMailToken(ctx, "u1", auth.MailTokenUse{Hash: hashOf("nope"), Kind: auth.MailVerifyEmail}, at(time.Minute))
-			return err
-		},
+	for _, tc := range []struct {
+		name, user, token string
+		kind              auth.MailKind
+		when              time.Duration
+	}{
+		{"another user", "u2", "tok", auth.MailVerifyEmail, time.Minute},
+		{"another kind", "u1", "tok", auth.MailChangeEmail, time.Minute},
+		{"expired", "u1", "tok", auth.MailVerifyEmail, time.Hour},
+		{"unknown", "u1", "nope", auth.MailVerifyEmail, time.Minute},
 	} {
-		if err := try(); !errors.Is(err, auth.ErrMailTokenInvalid) {
-			t.Errorf("%s: %v, want ErrMailTokenInvalid", name, err)
+		use := auth.MailTokenUse{Hash: hashOf(tc.token), Kind: tc.kind}
+		if _, err := s.RedeemMailToken(ctx, tc.user, use, at(tc.when)); !errors.Is(err, auth.ErrMailTokenInvalid) {
+			t.Errorf("%s: %v, want ErrMailTokenInvalid", tc.name, err)
 		}
 	}
 	if got, _ := s.UserByID(ctx, "u1"); got.EmailVerified {

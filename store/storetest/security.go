@@ -163,9 +163,7 @@ func testPasswordChangeAtomic(t *testing.T, s auth.Store) {
 	must(t, err)
 	want.PasswordHash, want.UpdatedAt, want.SecurityStamp = "$2a$10$new", now, 1
 	checkUser(t, got, want)
-	stored, err := s.UserByID(ctx, "u1")
-	must(t, err)
-	checkUser(t, stored, want)
+	checkStoredUser(t, s, want)
 	if !slices.Equal(ended, []string{"a", "c"}) {
 		t.Errorf("ended %q, want [a c] (sorted; not the kept, already ended, expired or other user's)", ended)
 	}
@@ -231,9 +229,7 @@ func testFailedChangeChangesNothing(t *testing.T, s auth.Store) {
 	if !errors.Is(err, auth.ErrSessionEnded) || ended != nil {
 		t.Fatalf("change keeping an ended session = %q, %v; want ErrSessionEnded", ended, err)
 	}
-	got, err := s.UserByID(ctx, "u1")
-	must(t, err)
-	checkUser(t, got, want)
+	checkStoredUser(t, s, want)
 	if sess, err := s.SessionByID(ctx, "live"); err != nil || !sess.Live(at(time.Hour)) {
 		t.Errorf("session of the refused change: %+v, %v; want live", sess, err)
 	}
@@ -290,9 +286,7 @@ func testUpgradePasswordHash(t *testing.T, s auth.Store) {
 	before := len(allChanges(t, s))
 	must(t, s.UpgradePasswordHash(ctx, "u1", 0, "$2a$12$upgraded", at(time.Minute)))
 	want.PasswordHash, want.UpdatedAt = "$2a$12$upgraded", at(time.Minute)
-	got, err := s.UserByID(ctx, "u1")
-	must(t, err)
-	checkUser(t, got, want)
+	checkStoredUser(t, s, want)
 	if logged := allChanges(t, s)[before:]; len(logged) != 1 || logged[0].Kind != auth.ChangeUser {
 		t.Errorf("upgrade logged %+v, want one user_changed", logged)
 	}
@@ -304,9 +298,7 @@ func testUpgradePasswordHash(t *testing.T, s auth.Store) {
 	if err := s.UpgradePasswordHash(ctx, "u1", 0, "$2a$12$of-the-old-password", at(3*time.Minute)); !errors.Is(err, auth.ErrUserChanged) {
 		t.Errorf("upgrade with a stale stamp = %v, want ErrUserChanged", err)
 	}
-	got, err = s.UserByID(ctx, "u1")
-	must(t, err)
-	checkUser(t, got, changed)
+	checkStoredUser(t, s, changed)
 	if err := s.UpgradePasswordHash(ctx, "nobody", 0, "x", at(3*time.Minute)); !errors.Is(err, auth.ErrUserChanged) {
 		t.Errorf("upgrade of an unknown user = %v, want ErrUserChanged", err)
 	}

@@ -134,6 +134,14 @@ func checkTime(t *testing.T, what string, got, want time.Time) {
 	}
 }
 
+// checkStoredUser reads want's user back by ID and checks it is want.
+func checkStoredUser(t *testing.T, s auth.Store, want auth.User) {
+	t.Helper()
+	got, err := s.UserByID(ctxOf(t), want.ID)
+	must(t, err)
+	checkUser(t, got, want)
+}
+
 func checkUser(t *testing.T, got, want auth.User) {
 	t.Helper()
 	if got.ID != want.ID || got.Email != want.Email || got.PasswordHash != want.PasswordHash ||
@@ -175,6 +183,15 @@ func sessionIDs(list []auth.Session) []string {
 		ids[i] = s.ID
 	}
 	return ids
+}
+
+// mustLogNothing fails the test when the change log has an entry: what (a call that must
+// change nothing another instance caches) logged one.
+func mustLogNothing(t *testing.T, s auth.Store, what string) {
+	t.Helper()
+	if cs := allChanges(t, s); len(cs) != 0 {
+		t.Fatalf("%s logged %+v", what, cs)
+	}
 }
 
 // allChanges returns the whole change log.
