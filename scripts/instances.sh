@@ -23,15 +23,17 @@ base=${PORT:-18120}
 
 tmp=$(mktemp -d)
 schema="bench_$$"
+# psql refuses the pool's own parameters (pool_max_conns=…); it gets the URL without its query.
+psql_url="${DATABASE_URL%%\?*}"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+  psql "$psql_url" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-psql "$DATABASE_URL" -qc "CREATE SCHEMA $schema" >/dev/null
+psql "$psql_url" -qc "CREATE SCHEMA $schema" >/dev/null
 sep='?'; case "$DATABASE_URL" in *\?*) sep='&' ;; esac
 db="$DATABASE_URL${sep}search_path=$schema"
 
