@@ -26,7 +26,7 @@ func TestImportDirection(t *testing.T) {
 		"store/postgres":           {"auth", "internal/migration", "store/internal/sqlshared"},
 		"store/internal/sqlshared": {"auth"}, // the SQL stores' shared row reading: no driver
 		"store/redis":              {"auth"},
-		"store/storetest":          {"auth"},
+		"store/storetest":          {"auth", "internal/itest"},
 		"internal/itest":           {},                                           // test helpers: drivers only
 		"internal/authtest":        {"auth", "auth/limitertest", "store/sqlite"}, // adapters' tests: the real service on SQLite
 		"internal/bytelru":         {},                                           // a byte-bounded cache: stdlib only

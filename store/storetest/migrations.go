@@ -1,15 +1,14 @@
 package storetest
 
 import (
-	"bytes"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/example/gqlauth/auth"
+	"github.com/example/gqlauth/internal/itest"
 )
 
 // Database is one database that an adapter's test opens several times, to test migrations.
@@ -26,24 +25,6 @@ type Database struct {
 // each call. An adapter's tests call it from a one-line TestMigrations.
 func RunMigrations(t *testing.T, fresh func(t *testing.T) Database) {
 	t.Run("email refold", func(t *testing.T) { testEmailRefold(t, fresh(t)) })
-}
-
-// logBuffer collects a store's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // testEmailRefold: on a database holding emails normalised the old way (lower-cased only),
@@ -77,7 +58,7 @@ func testEmailRefold(t *testing.T, db Database) {
 	must(t, s.Close())
 
 	db.Unrecord(t, auth.EmailRefoldMigration)
-	var logs logBuffer
+	var logs itest.Buffer
 	s = db.Open(t, slog.New(slog.NewTextHandler(&logs, nil)))
 
 	want := map[string]string{
