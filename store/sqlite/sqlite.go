@@ -118,7 +118,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	ckpt, err := sql.Open("sqlite", path+"?"+common.Encode())
+	cq := cloneValues(common)
+	cq.Set("_busy_timeout", fmt.Sprint(restartWaitMS)) // see startCheckpointer
+	ckpt, err := sql.Open("sqlite", path+"?"+cq.Encode())
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -130,18 +132,36 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// writerAutoCheckpoint is the writer connection's wal_autocheckpoint (pages); the checkpointer
-// normally keeps the WAL far below it.
-const writerAutoCheckpoint = 4000
+// writerAutoCheckpoint is the writer connection's wal_autocheckpoint (pages), a backstop: the
+// checkpointer keeps the WAL far below it (restartAfterPages).
+const writerAutoCheckpoint = 16000
+
+// restartAfterPages is the WAL size (pages, 4 MiB) past which the checkpointer, after its
+// PASSIVE pass, restarts the WAL.
+const restartAfterPages = 1000
+
+// restartWaitMS bounds how long a RESTART checkpoint waits for the write lock and for readers
+// to leave the WAL; it holds the write lock while it waits, so this is also the longest a
+// commit can be held up by it. A RESTART that times out is tried again at the next tick.
+const restartWaitMS = 20
 
 // checkpointEvery is how often the checkpointer copies the WAL into the database file.
 const checkpointEvery = 250 * time.Millisecond
 
-// startCheckpointer runs PASSIVE checkpoints on a connection of their own. A PASSIVE checkpoint
-// takes neither the write lock nor waits for readers, so commits go on while it copies pages
-// and syncs the database file; on the writer (SQLite's default, every 1,000 pages) that work,
+// startCheckpointer runs checkpoints on a connection of their own. A PASSIVE checkpoint takes
+// neither the write lock nor waits for readers, so commits go on while it copies pages and
+// syncs the database file; on the writer (SQLite's default, every 1,000 pages) that work,
 // fsync included, stalled the commit that crossed the threshold and every writer queued behind
 // it. Durability of commits is unchanged: a commit is in the WAL either way.
+//
+// PASSIVE alone does not keep the WAL short under a steady write load: SQLite starts the WAL
+// over only when a writer begins while every frame is copied and no reader is on the WAL, and
+// with commits every millisecond and reads in flight that moment never comes. The WAL then
+// grew past the writer's backstop, and from there the writer checkpointed inside every commit
+// (a fifth of its time under the refresh load). So once the WAL is past restartAfterPages, a
+// RESTART follows the PASSIVE pass: little is left to copy by then, and it waits at most
+// restartWaitMS for readers to move to the database file, after which the next commit
+// writes from the WAL's start again.
 func (s *Store) startCheckpointer() {
 	s.ckptQuit, s.ckptDone = make(chan struct{}), make(chan struct{})
 	go func() {
@@ -154,11 +174,21 @@ func (s *Store) startCheckpointer() {
 				return
 			case <-t.C:
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, _ = s.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)") // best effort; the writer's backstop remains
+				s.checkpoint(ctx) // best effort; the writer's backstop remains
 				cancel()
 			}
 		}
 	}()
+}
+
+// checkpoint is one round of the checkpointer: PASSIVE, then RESTART when the WAL is long.
+func (s *Store) checkpoint(ctx context.Context) {
+	var busy, logPages, copied int
+	err := s.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &copied)
+	if err != nil || logPages < restartAfterPages {
+		return
+	}
+	_, _ = s.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)") // SQLITE_BUSY: next tick
 }
 
 // Ping reports whether both pools answer.
