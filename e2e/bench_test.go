@@ -13,6 +13,7 @@ import (
 
 	"github.com/example/gqlauth/internal/app"
 	"github.com/example/gqlauth/internal/config"
+	"github.com/example/gqlauth/internal/logline"
 	"github.com/example/gqlauth/internal/servertest"
 )
 
@@ -25,7 +26,7 @@ func benchApp(b *testing.B) *app.App {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := app.New(context.Background(), cfg, slog.New(logline.New(io.Discard, false))) // the server's handler
 	if err != nil {
 		b.Fatal(err)
 	}

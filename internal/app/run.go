@@ -19,6 +19,7 @@ import (
 	"github.com/example/gqlauth/auth"
 	"github.com/example/gqlauth/internal/cli"
 	"github.com/example/gqlauth/internal/config"
+	"github.com/example/gqlauth/internal/logline"
 )
 
 // Main is the process's entry point: Run with the collector tuned for this server (tuneGC)
@@ -85,11 +86,10 @@ func reserveHashingProcs(getenv func(string) string, slots int) {
 	runtime.GOMAXPROCS(baseProcs + auth.ExtraProcs(slots))
 }
 
+// newLogger is slog's JSON handler in production, its text handler otherwise, both with the
+// fast path of internal/logline for the access log's lines.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	if cfg.Production {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(logline.New(w, cfg.Production))
 }
 
 // serve runs the HTTP server until ctx ends, then shuts down gracefully: it stops accepting

@@ -46,7 +46,7 @@ func TestImportDirection(t *testing.T) {
 		// The program: main only starts internal/app, which wires everything; the admin
 		// commands and the stores' opening are beside it, never imported by the adapters.
 		"":                       {"internal/app"},
-		"internal/app":           {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/stores", "internal/refreshcookie"},
+		"internal/app":           {"auth", "graph", "metrics", "oauth", "passkey", "web", "mail", "mail/smtp", "internal/cli", "internal/config", "internal/httpx", "internal/logline", "internal/stores", "internal/refreshcookie"},
 		"internal/cli":           {"auth", "internal/config", "internal/stores"},
 		"internal/config":        {"auth", "mail", "mail/smtp"}, // mail: MAIL_FROM and SMTP_URL are parsed where they are defined
 		"internal/httpx":         {"internal/reqmeta"},          // HTTP middleware
@@ -56,6 +56,7 @@ func TestImportDirection(t *testing.T) {
 		"auth/limitertest":       {"auth", "internal/fakeclock"},
 		"internal/refreshcookie": {}, // the refresh and device cookies: stdlib only
 		"internal/reqmeta":       {}, // a request's id and operation: stdlib only
+		"internal/logline":       {}, // the log handler (slog's, with a fast path): stdlib only
 		"internal/layers":        {}, // this test
 		"internal/cmd/storewrap": {}, // writes the Store wrappers of auth and metrics from auth's source: stdlib only
 		"scripts/load":           {}, // the load driver: a client of the HTTP API, stdlib only
