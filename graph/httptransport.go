@@ -49,7 +49,11 @@ func (postTransport) Supports(r *http.Request) bool {
 	if r.Method != http.MethodPost || r.Header.Get("Upgrade") != "" {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct == mediaJSON { // the usual spelling: what parsing it would answer, without the parse's map
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == mediaJSON
 }
 
@@ -164,8 +168,11 @@ func decodeJSON(data []byte, v any) error {
 // neither is.
 func responseMediaType(r *http.Request) string {
 	accept := r.Header.Get("Accept")
-	if accept == "" {
+	switch accept {
+	case "", "*/*", mediaJSON: // the usual ones, answered as parsing would, without parsing
 		return mediaJSON
+	case mediaGraphQLResponse:
+		return mediaGraphQLResponse
 	}
 	for part := range strings.SplitSeq(accept, ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
