@@ -66,8 +66,8 @@ func TestCheckpointerRestartsTheWALUnderLoad(t *testing.T) {
 }
 
 // walFrames is the WAL's length in frames: mxFrame of the WAL-index header, the first field
-// after 16 bytes of the -shm file (https://sqlite.org/walformat.html, native byte order; the
-// test machines are little-endian). Read from the file rather than asked of SQLite: a
+// after 16 bytes of the -shm file (https://sqlite.org/walformat.html), in the machine's native
+// byte order. Read from the file rather than asked of SQLite: a
 // checkpoint run to ask it would copy the WAL and so help it start over.
 func walFrames(t *testing.T, path string) int {
 	t.Helper()
@@ -80,5 +80,5 @@ func walFrames(t *testing.T, path string) int {
 	if _, err := io.ReadFull(f, hdr[:]); err != nil {
 		t.Fatal(err)
 	}
-	return int(binary.LittleEndian.Uint32(hdr[16:]))
+	return int(binary.NativeEndian.Uint32(hdr[16:]))
 }

@@ -140,9 +140,10 @@ const writerAutoCheckpoint = 16000
 // PASSIVE pass, restarts the WAL.
 const restartAfterPages = 1000
 
-// restartWaitMS bounds how long a RESTART checkpoint waits for the write lock and for readers
-// to leave the WAL; it holds the write lock while it waits, so this is also the longest a
-// commit can be held up by it. A RESTART that times out is tried again at the next tick.
+// restartWaitMS bounds each of a RESTART checkpoint's waits: for the write lock, and for readers
+// to leave the WAL. It holds the write lock from the first wait on, while it copies what the
+// PASSIVE pass left (little) and syncs the database file, and while it waits for the readers,
+// so commits are held up that long. A RESTART that times out is tried again at the next tick.
 const restartWaitMS = 20
 
 // checkpointEvery is how often the checkpointer copies the WAL into the database file.
