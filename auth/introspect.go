@@ -10,8 +10,8 @@ import (
 
 // TokenStore answers what introspection needs to know of a refresh token beyond its session.
 type TokenStore interface {
-	// RefreshTokenByHash returns the refresh token stored under hash (current or rotated);
-	// ErrNotFound when none is.
+	// RefreshTokenByHash returns the refresh token stored under hash (current, or rotated and
+	// remembered: see SessionStore); ErrNotFound when none is.
 	RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error)
 }
 
@@ -109,11 +109,12 @@ func (s *Service) introspectAPIKey(ctx context.Context, token string) (Introspec
 }
 
 func (s *Service) introspectRefresh(ctx context.Context, token string) (Introspection, error) {
-	hash, ok := parseRefreshToken(token)
+	ref, ok := s.refresh.parse(token)
 	if !ok {
 		return Introspection{}, nil
 	}
-	rt, err := s.store.RefreshTokenByHash(ctx, hash)
+	// Only a current token is active, and the store finds every current token by its hash.
+	rt, err := s.store.RefreshTokenByHash(ctx, ref.Sum)
 	if errors.Is(err, ErrNotFound) || (err == nil && !rt.RotatedAt.IsZero()) {
 		return Introspection{}, nil
 	}

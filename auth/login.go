@@ -201,7 +201,7 @@ func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
 	// Parsed first: a malformed token costs no store call, so it needs no slot, and reserving
 	// one would let garbage from rotating addresses fill the limiter with buckets.
-	oldHash, ok := parseRefreshToken(strings.TrimSpace(refreshToken))
+	old, ok := s.refresh.parse(strings.TrimSpace(refreshToken))
 	if !ok {
 		return Grant{}, ErrRefreshTokenInvalid
 	}
@@ -210,16 +210,29 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, erro
 		return Grant{}, err
 	}
 	res.Done(true)
+	sessionID := old.SessionID
+	if !old.Named() {
+		// A token that names no session (from before the names, or tagged under a key no
+		// longer listed) is found by its hash, so that its successor can name the session.
+		sess, err := s.store.SessionByRefreshHash(ctx, old.Sum)
+		if errors.Is(err, ErrNotFound) {
+			return Grant{}, ErrRefreshTokenInvalid
+		}
+		if err != nil {
+			return Grant{}, fmt.Errorf("find session: %w", err)
+		}
+		sessionID = sess.ID
+	}
 	now := s.cfg.Now().UTC()
-	newToken, newHash := newRefreshToken()
-	sess, err := s.store.RotateRefreshToken(ctx, oldHash, newHash, now)
+	newToken, next := s.refresh.mint(sessionID)
+	sess, err := s.store.RotateRefreshToken(ctx, old, next, now)
 	var rotated *AlreadyRotatedError
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionEnded):
 		return Grant{}, ErrRefreshTokenInvalid
 	case errors.As(err, &rotated):
-		return s.rotatedAgain(ctx, oldHash, rotated)
+		return s.rotatedAgain(ctx, old.Sum, rotated)
 	default:
 		return Grant{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
@@ -237,7 +250,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, erro
 	// A refresh is no sign-in: it issues no device token (a stolen refresh token must not
 	// mint guessing budgets), but hands back a valid one the client presented.
 	g.DeviceToken = s.presentedDevice(ctx, u)
-	s.grace.put(oldHash, g)
+	s.grace.put(old.Sum, g)
 	s.publish(ctx, EventRefreshed, u.ID, sess.ID, "")
 	return g, nil
 }

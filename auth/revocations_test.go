@@ -145,7 +145,7 @@ func TestRevocationFeedPages(t *testing.T) {
 	for i := range n {
 		id := "sess-" + time.Duration(i).String()
 		if err := store.CreateSession(ctx, auth.Session{ID: id, UserID: g.User.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
-			[]byte(id+"-hash-0123456789abcdef0123456789"), g.User.SecurityStamp); err != nil {
+			auth.RefreshHash{Sum: []byte(id + "-hash-0123456789abcdef0123456789")}, g.User.SecurityStamp); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := store.EndSession(ctx, id, "test", now); err != nil {

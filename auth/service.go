@@ -153,8 +153,9 @@ type Service struct {
 	cfg     Config
 	store   Store
 	tokens  *Tokens
-	devices *deviceTokens // nil without tokens: none issued, none accepted
-	mfaKeys *MFAKeys      // nil: no TOTP can be enrolled or checked
+	devices *deviceTokens  // nil without tokens: none issued, none accepted
+	refresh *refreshTokens // without key material: tokens that name no session
+	mfaKeys *MFAKeys       // nil: no TOTP can be enrolled or checked
 	hasher  *Hasher
 	view    *view
 	keyUses *keyUses // API keys' LastUsedAt, written off the request path
@@ -197,8 +198,10 @@ func New(ctx context.Context, store Store, tokens *Tokens, cfg Config) (*Service
 	if tokens != nil {
 		s.devices = newDeviceTokens(tokens.keys, cfg.DeviceTokenTTL, cfg.Now)
 		s.decoys = newPasskeyDecoys(tokens.keys)
+		s.refresh = newRefreshTokens(tokens.keys)
 	} else {
 		s.decoys = newPasskeyDecoys(nil)
+		s.refresh = newRefreshTokens(nil)
 	}
 	s.mfaKeys = cfg.MFAKeys
 	if s.mfaKeys == nil && tokens != nil {
@@ -274,7 +277,7 @@ func (s *Service) newSession(ctx context.Context, u User, amr []string) (Grant, 
 		ExpiresAt: now.Add(s.cfg.RefreshTTL), UserAgent: truncate(client.UserAgent, 512), IPAddress: client.IP,
 		AMR: amr, AuthTime: now,
 	}
-	refresh, hash := newRefreshToken()
+	refresh, hash := s.refresh.mint(sess.ID)
 	err := s.store.CreateSession(ctx, sess, hash, u.SecurityStamp)
 	if errors.Is(err, ErrUserChanged) {
 		return Grant{}, s.voidedSignIn(ctx, u.ID)

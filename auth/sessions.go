@@ -64,11 +64,17 @@ func (s *Service) logoutSession(ctx context.Context, userID, sessionID string) (
 // SessionOfRefreshToken finds the session a refresh token belongs to (current or rotated);
 // ErrRefreshTokenInvalid when the token is malformed or unknown.
 func (s *Service) SessionOfRefreshToken(ctx context.Context, refreshToken string) (Session, error) {
-	hash, ok := parseRefreshToken(refreshToken)
+	ref, ok := s.refresh.parse(refreshToken)
 	if !ok {
 		return Session{}, ErrRefreshTokenInvalid
 	}
-	sess, err := s.store.SessionByRefreshHash(ctx, hash)
+	var sess Session
+	var err error
+	if ref.Named() { // issued for that session (its tag verified), whether current or rotated
+		sess, err = s.store.SessionByID(ctx, ref.SessionID)
+	} else {
+		sess, err = s.store.SessionByRefreshHash(ctx, ref.Sum)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, ErrRefreshTokenInvalid
 	}
@@ -142,7 +148,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return Grant{}, err
 	}
-	refresh, hashed := newRefreshToken()
+	refresh, hashed := s.refresh.mint(p.SessionID)
 	u, err := s.changeSecurity(ctx, p.User.ID, SecurityChange{
 		PasswordHash: hash, EndReason: EndPasswordChange, Keep: p.SessionID, KeepRefresh: hashed,
 	})

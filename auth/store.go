@@ -71,10 +71,10 @@ type SecurityChange struct {
 	// this reason (EndPasswordChange, EndUserDisabled, ...).
 	EndReason string
 	// Keep, when not empty, is the caller's own session: it survives the change, its refresh
-	// tokens retired and KeepRefresh (a hash) made its current one, so that a token copied
-	// before the change is worth nothing after it.
+	// tokens retired and KeepRefresh made its current one, so that a token copied before the
+	// change is worth nothing after it.
 	Keep        string
-	KeepRefresh []byte
+	KeepRefresh RefreshHash
 	// Token, when set, is a mail token the change redeems (a password reset): it is consumed
 	// in the same transaction, and when it cannot be (ErrMailTokenInvalid) nothing is applied.
 	Token *MailTokenUse
@@ -87,26 +87,37 @@ type SecurityChange struct {
 
 // SessionStore keeps login sessions and their refresh tokens. A refresh token is stored only as
 // its hash; each session has at most one current (unrotated) token.
+//
+// A token that names its session (RefreshHash.SessionID set: the service vouches, by a tag it
+// verified, that the token was issued for that session) need not be remembered once it is
+// retired. Every token of a session but its current one has been retired, so a named token
+// that is not its session's current one is known to be a retired one without a row of its
+// own. A token without a name (one minted before the names, or whose tag no key verifies) is
+// recognised by its hash alone: its store remembers it, current or retired, as long as its
+// session is kept.
 type SessionStore interface {
-	// CreateSession inserts s together with its first refresh token hash, in one transaction
+	// CreateSession inserts s together with its first refresh token, in one transaction
 	// with a check that the user is still as it was read: enabled and with the security stamp
 	// stamp. ErrUserChanged otherwise (also for an unknown user), and nothing is inserted. A
 	// ChangeUserSecurity running at the same time either ends the new session or makes this
 	// call fail; never neither.
-	CreateSession(ctx context.Context, s Session, refreshHash []byte, stamp int64) error
+	CreateSession(ctx context.Context, s Session, refresh RefreshHash, stamp int64) error
 
-	// RotateRefreshToken atomically retires the refresh token oldHash and makes newHash the
-	// session's current token, setting the session's LastUsedAt to now. It must be a single
-	// conditional update (or row lock), never read-then-write: of two concurrent calls with the
-	// same oldHash, at most one succeeds, also across processes. Results:
+	// RotateRefreshToken atomically retires the refresh token old (found by its hash) and
+	// makes next the session's current token, setting the session's LastUsedAt to now. It must
+	// be a single conditional update (or row lock), never read-then-write: of two concurrent
+	// calls with the same old, at most one succeeds, also across processes. Results:
 	//   - the updated session, nil: rotated;
-	//   - ErrNotFound: no token has that hash;
-	//   - *AlreadyRotatedError: the token was rotated before (reuse or a retried request);
+	//   - ErrNotFound: no token has that hash, and old names no session that is kept;
+	//   - *AlreadyRotatedError: the token was rotated before (reuse or a retried request). For
+	//     a named token the store did not keep, RotatedAt is when the session's current token
+	//     was made (the latest retirement: a named token retired earlier counts as retired then);
 	//   - ErrSessionEnded: the session was ended or is past its ExpiresAt.
-	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (Session, error)
+	// next.SessionID, when set, is the id of old's session.
+	RotateRefreshToken(ctx context.Context, old, next RefreshHash, now time.Time) (Session, error)
 
-	// SessionByRefreshHash returns the session a refresh token (current or rotated) belongs to,
-	// ended or not; ErrNotFound when no token has that hash.
+	// SessionByRefreshHash returns the session a refresh token (current, or rotated and
+	// remembered) belongs to, ended or not; ErrNotFound when no token has that hash.
 	SessionByRefreshHash(ctx context.Context, hash []byte) (Session, error)
 	// SessionByID returns a session, ended or not; ErrNotFound when unknown.
 	SessionByID(ctx context.Context, id string) (Session, error)

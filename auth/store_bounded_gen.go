@@ -51,16 +51,16 @@ func (s *boundedStore) UpgradePasswordHash(ctx context.Context, id string, stamp
 	return s.inner.UpgradePasswordHash(ctx, id, stamp, hash, now)
 }
 
-func (s *boundedStore) CreateSession(ctx context.Context, sArg Session, refreshHash []byte, stamp int64) error {
+func (s *boundedStore) CreateSession(ctx context.Context, sArg Session, refresh RefreshHash, stamp int64) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.inner.CreateSession(ctx, sArg, refreshHash, stamp)
+	return s.inner.CreateSession(ctx, sArg, refresh, stamp)
 }
 
-func (s *boundedStore) RotateRefreshToken(ctx context.Context, oldHash []byte, newHash []byte, now time.Time) (Session, error) {
+func (s *boundedStore) RotateRefreshToken(ctx context.Context, old RefreshHash, next RefreshHash, now time.Time) (Session, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.inner.RotateRefreshToken(ctx, oldHash, newHash, now)
+	return s.inner.RotateRefreshToken(ctx, old, next, now)
 }
 
 func (s *boundedStore) SessionByRefreshHash(ctx context.Context, hash []byte) (Session, error) {

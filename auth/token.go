@@ -161,17 +161,3 @@ func randomID(n int) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+); it panics instead
 	return base64.RawURLEncoding.EncodeToString(b)
 }
-
-// Refresh tokens are opaque: 32 random bytes (256 bits), base64url, prefixed so they are
-// recognisable in logs and secret scanners. Only their SHA-256 is stored.
-const refreshTokenPrefix = "rt_"
-
-func newRefreshToken() (token string, hash []byte) {
-	token = refreshTokenPrefix + randomID(32)
-	return token, hashOpaque(token)
-}
-
-// parseRefreshToken validates the shape of a presented refresh token and returns its hash.
-func parseRefreshToken(token string) ([]byte, bool) {
-	return parseOpaque(token, refreshTokenPrefix)
-}

@@ -119,14 +119,14 @@ func (t *timedStore) UpgradePasswordHash(ctx context.Context, id string, stamp i
 	return t.inner.UpgradePasswordHash(ctx, id, stamp, hash, now)
 }
 
-func (t *timedStore) CreateSession(ctx context.Context, s auth.Session, refreshHash []byte, stamp int64) error {
+func (t *timedStore) CreateSession(ctx context.Context, s auth.Session, refresh auth.RefreshHash, stamp int64) error {
 	defer t.done("CreateSession", time.Now())
-	return t.inner.CreateSession(ctx, s, refreshHash, stamp)
+	return t.inner.CreateSession(ctx, s, refresh, stamp)
 }
 
-func (t *timedStore) RotateRefreshToken(ctx context.Context, oldHash []byte, newHash []byte, now time.Time) (auth.Session, error) {
+func (t *timedStore) RotateRefreshToken(ctx context.Context, old auth.RefreshHash, next auth.RefreshHash, now time.Time) (auth.Session, error) {
 	defer t.done("RotateRefreshToken", time.Now())
-	return t.inner.RotateRefreshToken(ctx, oldHash, newHash, now)
+	return t.inner.RotateRefreshToken(ctx, old, next, now)
 }
 
 func (t *timedStore) SessionByRefreshHash(ctx context.Context, hash []byte) (auth.Session, error) {

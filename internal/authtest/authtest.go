@@ -37,6 +37,7 @@ type Options struct {
 	Store     auth.Store         // the store to use instead of opening Path (a wrapped one, a shared one)
 	Clock     *limitertest.Clock // nil: limitertest.NewClock()
 	AccessTTL time.Duration      // 0: AccessTTL
+	Keys      *auth.KeySet       // nil: KeySet
 	// Configure adjusts the service's configuration (Now and BcryptCost are set already:
 	// bcrypt at cost 4, for speed).
 	Configure func(*auth.Config)
@@ -58,7 +59,10 @@ func New(t testing.TB, configure ...func(*auth.Config)) *Env {
 // o.Store was given). Everything is closed when the test ends.
 func NewWith(t testing.TB, o Options) *Env {
 	t.Helper()
-	env := &Env{Clock: o.Clock, Keys: KeySet(t)}
+	env := &Env{Clock: o.Clock, Keys: o.Keys}
+	if env.Keys == nil {
+		env.Keys = KeySet(t)
+	}
 	if env.Clock == nil {
 		env.Clock = limitertest.NewClock()
 	}

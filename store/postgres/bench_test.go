@@ -27,12 +27,12 @@ func BenchmarkRotate(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		sid := fmt.Sprint("s", next.Add(1))
 		if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: now, LastUsedAt: now,
-			ExpiresAt: now.Add(time.Hour)}, []byte(sid+"/0"), 0); err != nil {
+			ExpiresAt: now.Add(time.Hour)}, auth.RefreshHash{Sum: []byte(sid + "/0")}, 0); err != nil {
 			b.Fatal(err)
 		}
 		for i := 0; pb.Next(); i++ {
 			old, nw := fmt.Appendf(nil, "%s/%d", sid, i), fmt.Appendf(nil, "%s/%d", sid, i+1)
-			if _, err := s.RotateRefreshToken(ctx, old, nw, now); err != nil {
+			if _, err := s.RotateRefreshToken(ctx, auth.RefreshHash{Sum: old}, auth.RefreshHash{Sum: nw}, now); err != nil {
 				b.Fatal(err)
 			}
 		}

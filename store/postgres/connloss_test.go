@@ -27,7 +27,7 @@ func TestPartitionHonoursDeadlines(t *testing.T) {
 	now := time.Now()
 	must(t, s.CreateUser(t.Context(), auth.User{ID: "u1", Email: "u1@example.com", CreatedAt: now, UpdatedAt: now}))
 	must(t, s.CreateSession(t.Context(), auth.Session{ID: "s1", UserID: "u1", CreatedAt: now, LastUsedAt: now,
-		ExpiresAt: now.Add(time.Hour)}, []byte("h0"), 0))
+		ExpiresAt: now.Add(time.Hour)}, auth.RefreshHash{Sum: []byte("h0")}, 0))
 
 	p.frozen.Store(true)
 	for _, tc := range []struct {
@@ -37,7 +37,7 @@ func TestPartitionHonoursDeadlines(t *testing.T) {
 		{"Ping", s.Ping},
 		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, "u1"); return err }},
 		{"RotateRefreshToken", func(ctx context.Context) error {
-			_, err := s.RotateRefreshToken(ctx, []byte("h0"), []byte("h1"), now)
+			_, err := s.RotateRefreshToken(ctx, auth.RefreshHash{Sum: []byte("h0")}, auth.RefreshHash{Sum: []byte("h1")}, now)
 			return err
 		}},
 		{"EndSession", func(ctx context.Context) error { _, err := s.EndSession(ctx, "s1", auth.EndLogout, now); return err }},

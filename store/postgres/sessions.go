@@ -33,7 +33,7 @@ func scanSession(row pgx.Row) (auth.Session, error) {
 // then re-checks the stamp on the committed row (READ COMMITTED re-evaluates a locked row), and
 // while this statement holds the row the change waits, then ends the committed session. The
 // foreign key's own lock (FOR KEY SHARE) would not conflict with an UPDATE of other columns.
-func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte, stamp int64) error {
+func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refresh auth.RefreshHash, stamp int64) error {
 	tag, err := s.pool.Exec(ctx, `WITH u AS (
 			SELECT id FROM users WHERE id = $2 AND security_stamp = $11 AND NOT disabled FOR SHARE
 		), s AS (
@@ -41,7 +41,7 @@ func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHas
 		)
 		INSERT INTO refresh_tokens (hash, session_id, created_at) SELECT $10, id, $3 FROM s`,
 		sess.ID, sess.UserID, sess.CreatedAt, sess.LastUsedAt, sess.ExpiresAt, sess.UserAgent, sess.IPAddress,
-		nullTime(sess.EndedAt), sess.EndReason, refreshHash, stamp, auth.EncodeAMR(sess.AMR), sess.AuthTime)
+		nullTime(sess.EndedAt), sess.EndReason, refresh.Sum, stamp, auth.EncodeAMR(sess.AMR), sess.AuthTime)
 	if err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
@@ -57,9 +57,11 @@ func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHas
 // replaceToken cannot race a rotation into two current tokens.
 const lockSessionSQL = `SELECT id, user_id, ended_at, expires_at FROM sessions WHERE id = %s FOR UPDATE`
 
-// RotateRefreshToken retires oldHash with a conditional UPDATE (WHERE rotated_at IS NULL), so
-// of concurrent rotations of one token exactly one updates a row; the rest see it rotated.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
+// RotateRefreshToken retires old with a conditional UPDATE (WHERE rotated_at IS NULL), so of
+// concurrent rotations of one token exactly one updates a row; the rest see it rotated. Every
+// token keeps its row, named or not, so a retired one is always found by its hash.
+func (s *Store) RotateRefreshToken(ctx context.Context, old, next auth.RefreshHash, now time.Time) (auth.Session, error) {
+	oldHash, newHash := old.Sum, next.Sum
 	var sess auth.Session
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var (
@@ -107,7 +109,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 
 // replaceToken retires the current token of userID's live session sessionID and installs
 // newHash, inside tx; auth.ErrSessionEnded when the session is not live (or not the user's).
-func replaceToken(ctx context.Context, tx pgx.Tx, userID, sessionID string, newHash []byte, now time.Time) error {
+func replaceToken(ctx context.Context, tx pgx.Tx, userID, sessionID string, next auth.RefreshHash, now time.Time) error {
+	newHash := next.Sum
 	var (
 		sid, uid string
 		ended    *time.Time

@@ -16,14 +16,14 @@ import (
 // CreateSession inserts sess and its first refresh token hash in one transaction, provided the
 // user is enabled and still has the security stamp stamp. The write lock held from BEGIN
 // orders it against every ChangeUserSecurity, in this process or another.
-func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash []byte, stamp int64) error {
+func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refresh auth.RefreshHash, stamp int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`, refresh_hash, refresh_created_at)
-			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13, ?3 FROM users
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`, refresh_hash, refresh_created_at, refresh_named)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13, ?3, ?14 FROM users
 			WHERE id = ?2 AND security_stamp = ?10 AND disabled = 0`,
 			sess.ID, sess.UserID, micros(sess.CreatedAt), micros(sess.LastUsedAt), micros(sess.ExpiresAt),
 			sess.UserAgent, sess.IPAddress, nullMicros(sess.EndedAt), sess.EndReason, stamp,
-			auth.EncodeAMR(sess.AMR), micros(sess.AuthTime), refreshHash)
+			auth.EncodeAMR(sess.AMR), micros(sess.AuthTime), refresh.Sum, refresh.Named())
 		if err != nil {
 			return fmt.Errorf("sqlite: create session: %w", err)
 		}
@@ -36,17 +36,17 @@ func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHas
 	})
 }
 
-// RotateRefreshToken retires oldHash and installs newHash: one conditional UPDATE of the
-// session row that holds the current hash (the trigger sessions_refresh_rotated files the old
-// one among the rotated tokens). The write transaction holds SQLite's write lock from BEGIN
+// RotateRefreshToken retires old and installs next: one conditional UPDATE of the session row
+// that holds the current hash (the trigger sessions_refresh_rotated files the old one among the
+// rotated tokens when it names no session; a named one needs no row). The write transaction holds SQLite's write lock from BEGIN
 // (IMMEDIATE), so it cannot interleave with another rotation, in this process or another.
 //
 // Rotations are group-committed: they queue for one goroutine that runs every rotation waiting
 // at that moment in one transaction (rotateBatch), so concurrent refreshes share a BEGIN and a
 // COMMIT. Each caller returns only after the transaction holding its rotation committed, so an
 // acknowledged rotation is as durable as before; alone, a rotation is a batch of one.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
-	r := &rotation{ctx: ctx, oldHash: oldHash, newHash: newHash, now: now, done: make(chan struct{})}
+func (s *Store) RotateRefreshToken(ctx context.Context, old, next auth.RefreshHash, now time.Time) (auth.Session, error) {
+	r := &rotation{ctx: ctx, old: old, next: next, now: now, done: make(chan struct{})}
 	select {
 	case s.rot.queue <- r:
 	case <-s.rot.quit:
@@ -60,9 +60,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 
 // rotation is one queued RotateRefreshToken call.
 type rotation struct {
-	ctx              context.Context
-	oldHash, newHash []byte
-	now              time.Time
+	ctx       context.Context
+	old, next auth.RefreshHash
+	now       time.Time
 
 	sess auth.Session
 	err  error
@@ -153,7 +153,7 @@ func (s *Store) rotateBatch(batch []*rotation) {
 			r.err = err
 			continue
 		}
-		r.sess, r.err = s.rotateInTx(ctx, bound, r.oldHash, r.newHash, r.now)
+		r.sess, r.err = s.rotateInTx(ctx, bound, r.old, r.next, r.now)
 		if r.err != nil && !nothingWritten(r.err) {
 			_ = tx.Rollback()
 			for _, r := range batch {
@@ -181,7 +181,7 @@ func (s *Store) rotateAlone(r *rotation) {
 	var sess auth.Session
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		sess, err = s.rotateInTx(ctx, &txStmts{tx: tx}, r.oldHash, r.newHash, r.now)
+		sess, err = s.rotateInTx(ctx, &txStmts{tx: tx}, r.old, r.next, r.now)
 		return err
 	})
 	if err != nil {
@@ -212,10 +212,10 @@ func (b *txStmts) bind(ctx context.Context, dst **sql.Stmt, prepared *sql.Stmt) 
 }
 
 // rotateInTx is one rotation inside tx's transaction.
-func (s *Store) rotateInTx(ctx context.Context, tx *txStmts, oldHash, newHash []byte, now time.Time) (auth.Session, error) {
-	sess, err := scanSession(tx.bind(ctx, &tx.rotate, s.st.rotate).QueryRowContext(ctx, micros(now), oldHash, newHash))
+func (s *Store) rotateInTx(ctx context.Context, tx *txStmts, old, next auth.RefreshHash, now time.Time) (auth.Session, error) {
+	sess, err := scanSession(tx.bind(ctx, &tx.rotate, s.st.rotate).QueryRowContext(ctx, micros(now), old.Sum, next.Sum, next.Named()))
 	if errors.Is(err, sql.ErrNoRows) {
-		return auth.Session{}, s.whyNotRotated(ctx, tx, oldHash, now)
+		return auth.Session{}, s.whyNotRotated(ctx, tx, old, now)
 	}
 	if err != nil {
 		return auth.Session{}, fmt.Errorf("sqlite: rotate: %w", err)
@@ -225,14 +225,15 @@ func (s *Store) rotateInTx(ctx context.Context, tx *txStmts, oldHash, newHash []
 
 // whyNotRotated explains a rotation that updated nothing. A session that is not live wins over
 // an already-rotated token: nothing can be minted from it either way, and the caller need not
-// treat it as reuse.
-func (s *Store) whyNotRotated(ctx context.Context, tx *txStmts, hash []byte, now time.Time) error {
+// treat it as reuse. A named token that is neither current nor filed is a retired one of the
+// session it names, retired at the latest when the current token was made.
+func (s *Store) whyNotRotated(ctx context.Context, tx *txStmts, old auth.RefreshHash, now time.Time) error {
 	var (
 		rotated, ended sql.NullInt64
 		sid, uid       string
 		expires        int64
 	)
-	err := tx.bind(ctx, &tx.diagnose, s.st.diagnose).QueryRowContext(ctx, hash).Scan(&rotated, &sid, &uid, &ended, &expires)
+	err := tx.bind(ctx, &tx.diagnose, s.st.diagnose).QueryRowContext(ctx, old.Sum, old.SessionID).Scan(&rotated, &sid, &uid, &ended, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return auth.ErrNotFound
@@ -249,12 +250,13 @@ func (s *Store) whyNotRotated(ctx context.Context, tx *txStmts, hash []byte, now
 }
 
 // replaceToken retires the current token of userID's live session sessionID and installs
-// newHash, inside tx (the trigger sessions_refresh_rotated files the old one as rotated at now);
-// auth.ErrSessionEnded when the session is not live (or not the user's).
-func (s *Store) replaceToken(ctx context.Context, tx *sql.Tx, userID, sessionID string, newHash []byte, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET refresh_hash = ?1, refresh_created_at = ?2
+// next, inside tx (the trigger sessions_refresh_rotated files the old one as rotated at now
+// when it names no session); auth.ErrSessionEnded when the session is not live (or not the
+// user's).
+func (s *Store) replaceToken(ctx context.Context, tx *sql.Tx, userID, sessionID string, next auth.RefreshHash, now time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET refresh_hash = ?1, refresh_created_at = ?2, refresh_named = ?5
 		WHERE id = ?3 AND user_id = ?4 AND ended_at IS NULL AND expires_at > ?2`,
-		newHash, micros(now), sessionID, userID)
+		next.Sum, micros(now), sessionID, userID, next.Named())
 	if err != nil {
 		return fmt.Errorf("sqlite: replace token: %w", err)
 	}

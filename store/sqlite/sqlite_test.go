@@ -72,7 +72,7 @@ func seed(t *testing.T, s auth.Store, userID, sessionID string, hash []byte) {
 		t.Fatal(err)
 	}
 	if err := s.CreateSession(ctx, auth.Session{ID: sessionID, UserID: userID, CreatedAt: t0, LastUsedAt: t0,
-		ExpiresAt: t0.Add(time.Hour)}, hash, 0); err != nil {
+		ExpiresAt: t0.Add(time.Hour)}, auth.RefreshHash{Sum: hash}, 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -136,7 +136,7 @@ func TestTwoStoresShareFile(t *testing.T) {
 		s := []*sqlite.Store{a, b}[i%2]
 		wg.Go(func() {
 			<-start
-			_, errs[i] = s.RotateRefreshToken(t.Context(), []byte("h0"), fmt.Appendf(nil, "h1-%d", i), t0.Add(time.Minute))
+			_, errs[i] = s.RotateRefreshToken(t.Context(), auth.RefreshHash{Sum: []byte("h0")}, auth.RefreshHash{Sum: fmt.Appendf(nil, "h1-%d", i)}, t0.Add(time.Minute))
 		})
 	}
 	close(start)
@@ -223,12 +223,12 @@ func rotateInParallel(b *testing.B, s *sqlite.Store, sessionID func(n int) strin
 	b.RunParallel(func(pb *testing.PB) {
 		sid := sessionID(int(next.Add(1)))
 		if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: "u", CreatedAt: t0, LastUsedAt: t0,
-			ExpiresAt: t0.Add(time.Hour)}, hash(sid, 0), 0); err != nil {
+			ExpiresAt: t0.Add(time.Hour)}, auth.RefreshHash{Sum: hash(sid, 0)}, 0); err != nil {
 			b.Error(err)
 			return
 		}
 		for i := 0; pb.Next(); i++ {
-			if _, err := s.RotateRefreshToken(ctx, hash(sid, i), hash(sid, i+1), t0.Add(time.Minute)); err != nil {
+			if _, err := s.RotateRefreshToken(ctx, auth.RefreshHash{Sum: hash(sid, i)}, auth.RefreshHash{Sum: hash(sid, i+1)}, t0.Add(time.Minute)); err != nil {
 				b.Error(err)
 				return
 			}

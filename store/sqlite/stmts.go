@@ -35,17 +35,20 @@ func (st *stmts) prepare(ctx context.Context, wdb, rdb *sql.DB) error {
 		dst **sql.Stmt
 		sql string
 	}{
-		// Swaps the session's current hash ?2 for ?3 and touches it, only while the session is
-		// live; the trigger sessions_refresh_rotated files ?2 as rotated at ?1. The caller
-		// diagnoses zero rows.
-		{wdb, &st.rotate, `UPDATE sessions SET refresh_hash = ?3, refresh_created_at = ?1, last_used_at = ?1
+		// Swaps the session's current hash ?2 for ?3 (naming the session when ?4) and touches
+		// it, only while the session is live; the trigger sessions_refresh_rotated files ?2 as
+		// rotated at ?1 when it named none. The caller diagnoses zero rows.
+		{wdb, &st.rotate, `UPDATE sessions SET refresh_hash = ?3, refresh_created_at = ?1, last_used_at = ?1, refresh_named = ?4
 			WHERE refresh_hash = ?2 AND ended_at IS NULL AND expires_at > ?1
 			RETURNING ` + sessionCols},
-		// A current token first (rotated_at NULL), else a rotated one.
+		// A current token first (rotated_at NULL), else a filed rotated one, else, for a token
+		// naming session ?2 (not ''), that session, retired when its current token was made.
 		{wdb, &st.diagnose, `SELECT NULL, id, user_id, ended_at, expires_at FROM sessions WHERE refresh_hash = ?1
 			UNION ALL
 			SELECT t.rotated_at, s.id, s.user_id, s.ended_at, s.expires_at
-			FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?1`},
+			FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?1
+			UNION ALL
+			SELECT refresh_created_at, id, user_id, ended_at, expires_at FROM sessions WHERE id = ?2 AND ?2 <> ''`},
 		{wdb, &st.addChange, `INSERT INTO changes (kind, user_id, session_id, at) VALUES (?, ?, ?, ?)`},
 		{wdb, &st.addAudit, `INSERT INTO audit_events (type, at, user_id, session_id, ip_address, user_agent, reason)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`},

@@ -198,7 +198,7 @@ func testRefreshTokenByHash(t *testing.T, s auth.Store) {
 	if first.SessionID != "s1" || !first.CreatedAt.Equal(t0.Truncate(time.Microsecond)) || !first.RotatedAt.IsZero() {
 		t.Fatalf("current token: %+v", first)
 	}
-	_, err = s.RotateRefreshToken(ctx, hashOf("s1/0"), hashOf("s1/1"), at(time.Minute))
+	_, err = s.RotateRefreshToken(ctx, tok("s1/0"), tok("s1/1"), at(time.Minute))
 	must(t, err)
 	old, err := s.RefreshTokenByHash(ctx, hashOf("s1/0"))
 	must(t, err)

@@ -65,14 +65,14 @@ func testChangeLogAppends(t *testing.T, s auth.Store) {
 		}},
 		{"RotateRefreshToken", func(now time.Time) error {
 			mustCreateSession(t, s, newSession("s4", "u1"))
-			_, err := s.RotateRefreshToken(ctx, hashOf("s4/0"), hashOf("s4/1"), now)
+			_, err := s.RotateRefreshToken(ctx, tok("s4/0"), tok("s4/1"), now)
 			return err
 		}, nil},
 		{"ChangeUserSecurity ending sessions but the kept one", func(now time.Time) error {
 			mustCreateSession(t, s, newSession("s5", "u1"))
 			mustCreateSession(t, s, newSession("s6", "u1"))
 			_, _, err := s.ChangeUserSecurity(ctx, "u1", auth.SecurityChange{
-				PasswordHash: "h3", EndReason: auth.EndPasswordChange, Keep: "s4", KeepRefresh: hashOf("s4/2"),
+				PasswordHash: "h3", EndReason: auth.EndPasswordChange, Keep: "s4", KeepRefresh: tok("s4/2"),
 			}, now)
 			return err
 		}, []auth.Change{

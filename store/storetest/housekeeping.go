@@ -44,7 +44,7 @@ func purgeFixture(t *testing.T, s auth.Store) (before time.Time, due, kept []str
 		sess.ExpiresAt = at(x.expires)
 		mustCreateSession(t, s, sess)
 		for i := range x.rotate {
-			_, err := s.RotateRefreshToken(ctx, hashOf(x.id+"/"+itoa(i)), hashOf(x.id+"/"+itoa(i+1)), at(time.Duration(i+1)*time.Minute))
+			_, err := s.RotateRefreshToken(ctx, tok(x.id+"/"+itoa(i)), tok(x.id+"/"+itoa(i+1)), at(time.Duration(i+1)*time.Minute))
 			must(t, err)
 		}
 		if x.ended > 0 {
@@ -84,7 +84,7 @@ func checkPurged(t *testing.T, s auth.Store, due, kept []string) {
 			t.Errorf("session %s lost its first token: %v", id, err)
 		}
 	}
-	_, err := s.RotateRefreshToken(ctx, hashOf("live/1"), hashOf("live/x"), at(time.Hour))
+	_, err := s.RotateRefreshToken(ctx, tok("live/1"), tok("live/x"), at(time.Hour))
 	var rotated *auth.AlreadyRotatedError
 	if !errors.As(err, &rotated) || rotated.SessionID != "live" {
 		t.Errorf("reusing a rotated token of a live session after the purge = %v, want AlreadyRotatedError", err)

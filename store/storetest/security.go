@@ -111,7 +111,7 @@ func testCreateSessionRefusedAfterChange(t *testing.T, s auth.Store) {
 	refused := func(sid string, stamp int64) {
 		t.Helper()
 		logged := len(allChanges(t, s))
-		err := s.CreateSession(ctx, newSession(sid, "u1"), hashOf(sid+"/0"), stamp)
+		err := s.CreateSession(ctx, newSession(sid, "u1"), tok(sid+"/0"), stamp)
 		if !errors.Is(err, auth.ErrUserChanged) {
 			t.Errorf("CreateSession(%s, stamp %d) = %v, want ErrUserChanged", sid, stamp, err)
 		}
@@ -125,7 +125,7 @@ func testCreateSessionRefusedAfterChange(t *testing.T, s auth.Store) {
 			t.Errorf("refused CreateSession(%s) logged %d changes", sid, n-logged)
 		}
 	}
-	must(t, s.CreateSession(ctx, newSession("before", "u1"), hashOf("before/0"), 0))
+	must(t, s.CreateSession(ctx, newSession("before", "u1"), tok("before/0"), 0))
 	refused("future stamp", 1)
 
 	u, ended, err := s.ChangeUserSecurity(ctx, "u1", auth.SecurityChange{PasswordHash: "h2", EndReason: auth.EndPasswordChange}, at(time.Minute))
@@ -134,7 +134,7 @@ func testCreateSessionRefusedAfterChange(t *testing.T, s auth.Store) {
 		t.Fatalf("password change: stamp %d, ended %q; want 1, [before]", u.SecurityStamp, ended)
 	}
 	refused("old stamp after password change", 0)
-	must(t, s.CreateSession(ctx, newSession("new stamp", "u1"), hashOf("new stamp/0"), 1))
+	must(t, s.CreateSession(ctx, newSession("new stamp", "u1"), tok("new stamp/0"), 1))
 
 	u, _ = setDisabled(t, s, "u1", true, at(2*time.Minute))
 	refused("disabled, current stamp", u.SecurityStamp)
@@ -142,9 +142,9 @@ func testCreateSessionRefusedAfterChange(t *testing.T, s auth.Store) {
 	u, _ = setDisabled(t, s, "u1", false, at(3*time.Minute))
 	refused("enabled again, stamp from before the disable", 1)
 	refused("enabled again, stamp of the disabled account", u.SecurityStamp-1)
-	must(t, s.CreateSession(ctx, newSession("enabled", "u1"), hashOf("enabled/0"), u.SecurityStamp))
+	must(t, s.CreateSession(ctx, newSession("enabled", "u1"), tok("enabled/0"), u.SecurityStamp))
 
-	if err := s.CreateSession(ctx, newSession("nobody's", "nobody"), hashOf("nobody/0"), 0); !errors.Is(err, auth.ErrUserChanged) {
+	if err := s.CreateSession(ctx, newSession("nobody's", "nobody"), tok("nobody/0"), 0); !errors.Is(err, auth.ErrUserChanged) {
 		t.Errorf("CreateSession(unknown user) = %v, want ErrUserChanged", err)
 	}
 }
@@ -158,7 +158,7 @@ func testPasswordChangeAtomic(t *testing.T, s auth.Store) {
 
 	now := at(time.Hour)
 	got, ended, err := s.ChangeUserSecurity(ctx, "u1", auth.SecurityChange{
-		PasswordHash: "$2a$10$new", EndReason: auth.EndPasswordChange, Keep: "keep", KeepRefresh: hashOf("keep/new"),
+		PasswordHash: "$2a$10$new", EndReason: auth.EndPasswordChange, Keep: "keep", KeepRefresh: tok("keep/new"),
 	}, now)
 	must(t, err)
 	want.PasswordHash, want.UpdatedAt, want.SecurityStamp = "$2a$10$new", now, 1
@@ -185,10 +185,10 @@ func testPasswordChangeAtomic(t *testing.T, s auth.Store) {
 
 	// The kept session's old token is retired and its new one works.
 	var ar *auth.AlreadyRotatedError
-	if _, err := s.RotateRefreshToken(ctx, hashOf("keep/0"), hashOf("keep/stolen"), now); !errors.As(err, &ar) {
+	if _, err := s.RotateRefreshToken(ctx, tok("keep/0"), tok("keep/stolen"), now); !errors.As(err, &ar) {
 		t.Errorf("rotating the kept session's old token = %v, want *AlreadyRotatedError", err)
 	}
-	_, err = s.RotateRefreshToken(ctx, hashOf("keep/new"), hashOf("keep/next"), now)
+	_, err = s.RotateRefreshToken(ctx, tok("keep/new"), tok("keep/next"), now)
 	must(t, err)
 
 	// Everything was logged by the change itself, before it returned.
@@ -207,7 +207,7 @@ func testPasswordChangeAtomic(t *testing.T, s auth.Store) {
 	}
 
 	// A sign-in that read the user before the change cannot start a session after it.
-	if err := s.CreateSession(ctx, newSession("late", "u1"), hashOf("late/0"), 0); !errors.Is(err, auth.ErrUserChanged) {
+	if err := s.CreateSession(ctx, newSession("late", "u1"), tok("late/0"), 0); !errors.Is(err, auth.ErrUserChanged) {
 		t.Errorf("CreateSession with the stamp from before the change = %v, want ErrUserChanged", err)
 	}
 }
@@ -224,7 +224,7 @@ func testFailedChangeChangesNothing(t *testing.T, s auth.Store) {
 	before := allChanges(t, s)
 	_, ended, err := s.ChangeUserSecurity(ctx, "u1", auth.SecurityChange{
 		PasswordHash: "$2a$10$new", Disabled: ptr(true), EndReason: auth.EndPasswordChange,
-		Keep: "gone", KeepRefresh: hashOf("gone/new"),
+		Keep: "gone", KeepRefresh: tok("gone/new"),
 	}, at(time.Hour))
 	if !errors.Is(err, auth.ErrSessionEnded) || ended != nil {
 		t.Fatalf("change keeping an ended session = %q, %v; want ErrSessionEnded", ended, err)
@@ -236,7 +236,7 @@ func testFailedChangeChangesNothing(t *testing.T, s auth.Store) {
 	if after := allChanges(t, s); len(after) != len(before) {
 		t.Errorf("refused change logged %+v", after[len(before):])
 	}
-	must(t, s.CreateSession(ctx, newSession("still", "u1"), hashOf("still/0"), want.SecurityStamp))
+	must(t, s.CreateSession(ctx, newSession("still", "u1"), tok("still/0"), want.SecurityStamp))
 }
 
 // Disabling ends every session; enabling ends none and brings none back.
@@ -267,7 +267,7 @@ func testDisableEndsEverySession(t *testing.T, s auth.Store) {
 		t.Errorf("enable logged %+v, want one user_changed", logged)
 	}
 	for _, id := range []string{"a", "b"} {
-		if _, err := s.RotateRefreshToken(ctx, hashOf(id+"/0"), hashOf(id+"/1"), at(3*time.Hour)); !errors.Is(err, auth.ErrSessionEnded) {
+		if _, err := s.RotateRefreshToken(ctx, tok(id+"/0"), tok(id+"/1"), at(3*time.Hour)); !errors.Is(err, auth.ErrSessionEnded) {
 			t.Errorf("refreshing %s after disable and enable = %v, want ErrSessionEnded", id, err)
 		}
 	}
@@ -341,7 +341,7 @@ func testRacingChangeLeavesNothingLive(t *testing.T, s auth.Store) {
 				// run across the change, whichever way the scheduler goes.
 				for i := 0; i < 1000; i++ {
 					sid := fmt.Sprintf("%s-g%d-%d", user, g, i)
-					err := s.CreateSession(ctx, newSession(sid, user), hashOf(sid+"/0"), 0)
+					err := s.CreateSession(ctx, newSession(sid, user), tok(sid+"/0"), 0)
 					if errors.Is(err, auth.ErrUserChanged) {
 						return
 					}
@@ -360,7 +360,7 @@ func testRacingChangeLeavesNothingLive(t *testing.T, s auth.Store) {
 			wg.Go(func() {
 				<-start
 				for i := 0; i < 1000; i++ {
-					_, err := s.RotateRefreshToken(ctx, hashOf(fmt.Sprintf("%s/%d", sid, i)), hashOf(fmt.Sprintf("%s/%d", sid, i+1)), at(time.Minute))
+					_, err := s.RotateRefreshToken(ctx, tok(fmt.Sprintf("%s/%d", sid, i)), tok(fmt.Sprintf("%s/%d", sid, i+1)), at(time.Minute))
 					if errors.Is(err, auth.ErrSessionEnded) {
 						return
 					}
@@ -395,7 +395,7 @@ func testRacingChangeLeavesNothingLive(t *testing.T, s auth.Store) {
 			}
 		}
 		for sid, n := range newest {
-			_, err := s.RotateRefreshToken(ctx, hashOf(fmt.Sprintf("%s/%d", sid, n)), hashOf(sid+"/after"), at(2*time.Minute))
+			_, err := s.RotateRefreshToken(ctx, tok(fmt.Sprintf("%s/%d", sid, n)), tok(sid+"/after"), at(2*time.Minute))
 			if !errors.Is(err, auth.ErrSessionEnded) {
 				t.Errorf("round %d: refreshing %s's newest token after the change = %v, want ErrSessionEnded", round, sid, err)
 			}

@@ -102,7 +102,7 @@ func mustCreateSession(t *testing.T, s auth.Store, sess auth.Session) auth.Sessi
 	t.Helper()
 	u, err := s.UserByID(ctxOf(t), sess.UserID)
 	must(t, err)
-	must(t, s.CreateSession(ctxOf(t), sess, hashOf(sess.ID+"/0"), u.SecurityStamp))
+	must(t, s.CreateSession(ctxOf(t), sess, tok(sess.ID+"/0"), u.SecurityStamp))
 	return sess
 }
 
@@ -201,3 +201,6 @@ func allChanges(t *testing.T, s auth.Store) []auth.Change {
 	must(t, err)
 	return cs
 }
+
+// tok is a refresh token that names no session, known to the store by its hash alone.
+func tok(token string) auth.RefreshHash { return auth.RefreshHash{Sum: hashOf(token)} }
