@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"strings"
+	"sync"
 )
 
 // Refresh tokens are opaque to their holders and stored only as their SHA-256. Since this
@@ -53,7 +55,31 @@ func (h RefreshHash) Named() bool { return h.SessionID != "" }
 // the others (previous signing keys) only verify. Without keys (a key type whose material
 // cannot be read, or no signing keys at all) tokens are minted without a name.
 type refreshTokens struct {
-	keys [][]byte
+	keys []*tagKey
+}
+
+// tagKey is one tag key with its keyed HMAC states for reuse: hmac.New costs two digests and
+// the key pads per call, a Reset of a used one only restores the keyed state (every refresh
+// parses one token and mints one).
+type tagKey struct {
+	pool sync.Pool // of hash.Hash
+}
+
+func newTagKey(key []byte) *tagKey {
+	k := &tagKey{}
+	k.pool.New = func() any { return hmac.New(sha256.New, key) }
+	return k
+}
+
+// tag is the truncated HMAC of msg.
+func (k *tagKey) tag(msg []byte) [refreshTagBytes]byte {
+	m := k.pool.Get().(hash.Hash)
+	m.Reset()
+	m.Write(msg)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	k.pool.Put(m)
+	return [refreshTagBytes]byte(sum[:refreshTagBytes])
 }
 
 func newRefreshTokens(ks *KeySet) *refreshTokens {
@@ -70,7 +96,7 @@ func newRefreshTokens(ks *KeySet) *refreshTokens {
 		if err != nil { // only for lengths SHA-256's HKDF cannot give; 32 bytes always works
 			panic(err)
 		}
-		r.keys = append(r.keys, k)
+		r.keys = append(r.keys, newTagKey(k))
 	}
 	return r
 }
@@ -87,15 +113,10 @@ func (r *refreshTokens) mint(sessionID string) (string, RefreshHash) {
 	b[0] = refreshTokenVersion
 	copy(b[1:17], sid[:])
 	_, _ = rand.Read(b[17 : 17+refreshRandomBytes]) // never fails (Go 1.24+): it panics instead
-	copy(b[17+refreshRandomBytes:], r.tag(r.keys[0], b[:17+refreshRandomBytes]))
+	tag := r.keys[0].tag(b[:17+refreshRandomBytes])
+	copy(b[17+refreshRandomBytes:], tag[:])
 	token := refreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	return token, RefreshHash{Sum: hashOpaque(token), SessionID: sessionID}
-}
-
-func (r *refreshTokens) tag(key, msg []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(msg)
-	return m.Sum(nil)[:refreshTagBytes]
 }
 
 // parse checks the shape of a presented refresh token and returns what the store is to be
@@ -124,7 +145,7 @@ func (r *refreshTokens) parse(token string) (RefreshHash, bool) {
 	}
 	signed, tag := b[:17+refreshRandomBytes], b[17+refreshRandomBytes:]
 	for _, key := range r.keys {
-		if hmac.Equal(r.tag(key, signed), tag) {
+		if want := key.tag(signed); hmac.Equal(want[:], tag) {
 			h.SessionID = formatUUID([16]byte(b[1:17]))
 			break
 		}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -181,7 +182,10 @@ func FuzzParseRefreshToken(f *testing.F) {
 			t.Fatalf("hash of %q is not its SHA-256", s)
 		}
 		if h.Named() {
-			mac := hmac.New(sha256.New, r.keys[0])
+			ks, _ := NewKeySet(dtHMACKey(t, ktSecret))
+			secrets, _ := ks.materials()
+			key, _ := hkdf.Key(sha256.New, secrets[0], []byte("gqlauth refresh tokens"), "gqlauth refresh token v1: tag", 32)
+			mac := hmac.New(sha256.New, key)
 			mac.Write(body[:49])
 			if !hmac.Equal(mac.Sum(nil)[:16], body[49:]) || h.SessionID != formatUUID([16]byte(body[1:17])) {
 				t.Fatalf("%q names %q without a valid tag for it", s, h.SessionID)

@@ -262,3 +262,42 @@ func TestVerifyErrorsAreSentinels(t *testing.T) {
 		}
 	}
 }
+
+// Issue writes what golang-jwt's SignedString writes for the same claims and header (it only
+// encodes the header once): byte for byte where the signature is deterministic (HS256, EdDSA),
+// the same signing input and a signature that verifies otherwise.
+func TestIssueMatchesGolangJWT(t *testing.T) {
+	for _, alg := range ktAlgs {
+		t.Run(alg, func(t *testing.T) {
+			key, _ := ktSigningKey(t, alg, 0)
+			ks, err := NewKeySet(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens := NewTokens(ks, ktTokenConfig(nil))
+			ours, _, err := tokens.Issue(User{ID: "u1", Roles: []Role{RoleUser, RoleAdmin}},
+				Session{ID: "s1", AMR: []string{"pwd", "otp", "mfa"}, AuthTime: ktNow()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			claims, err := tokens.Verify(ours)
+			if err != nil {
+				t.Fatalf("our token does not verify: %v", err)
+			}
+			tok := jwt.NewWithClaims(key.method, *claims)
+			tok.Header["typ"] = accessTokenType
+			tok.Header["kid"] = key.KID
+			theirs, err := tok.SignedString(key.sign)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ourInput, theirInput := ours[:strings.LastIndexByte(ours, '.')], theirs[:strings.LastIndexByte(theirs, '.')]
+			if ourInput != theirInput {
+				t.Fatalf("signing input\n ours   %s\n theirs %s", ourInput, theirInput)
+			}
+			if (alg == AlgHS256 || alg == AlgEdDSA) && ours != theirs {
+				t.Fatalf("token\n ours   %s\n theirs %s", ours, theirs)
+			}
+		})
+	}
+}
