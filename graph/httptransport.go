@@ -65,7 +65,7 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		writeNotGraphQL(w, media, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
 		return
 	}
-	if err := decodeJSON(body, params); err != nil {
+	if err := decodeParams(body, params); err != nil {
 		writeNotGraphQL(w, media, http.StatusBadRequest, CodeBadRequest, "the body is not a GraphQL request (a JSON object with a query)")
 		return
 	}
