@@ -138,7 +138,7 @@ func (t *Tokens) sign(subject string, notAfter time.Time, fill func(*Claims)) (s
 	fill(&claims)
 	// What golang-jwt's SignedString does, with the header encoded once (encodeHeader); the
 	// signature is still the library's.
-	payload, err := json.Marshal(claims)
+	payload, err := marshalClaims(&claims)
 	if err != nil {
 		return "", 0, err
 	}
