@@ -126,10 +126,8 @@ func Shape(raw string) error {
 	if raw == "" || len(raw) > MaxTokenBytes || strings.Count(raw, ".") != 2 {
 		return ErrMalformed
 	}
-	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return ErrMalformed
-		}
+	if !all(raw, jwsChars) {
+		return ErrMalformed
 	}
 	return nil
 }
