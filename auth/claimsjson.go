@@ -23,7 +23,7 @@ func marshalClaims(c *Claims) ([]byte, error) {
 	w.str("iss", c.Issuer)
 	w.str("sub", c.Subject)
 	if len(c.Audience) > 0 {
-		w.strs("aud", c.Audience)
+		writeStrings(&w, "aud", c.Audience)
 	}
 	w.date("exp", c.ExpiresAt)
 	w.date("nbf", c.NotBefore)
@@ -31,14 +31,10 @@ func marshalClaims(c *Claims) ([]byte, error) {
 	w.str("jti", c.ID)
 	w.str("sid", c.SessionID)
 	if len(c.Roles) > 0 {
-		roles := make([]string, len(c.Roles))
-		for i, r := range c.Roles {
-			roles[i] = string(r)
-		}
-		w.strs("roles", roles)
+		writeStrings(&w, "roles", c.Roles)
 	}
 	if len(c.AMR) > 0 {
-		w.strs("amr", c.AMR)
+		writeStrings(&w, "amr", c.AMR)
 	}
 	w.date("auth_time", c.AuthTime)
 	w.str("client_id", c.ClientID)
@@ -84,14 +80,15 @@ func (w *claimsWriter) str(k, v string) {
 	}
 }
 
-func (w *claimsWriter) strs(k string, vs []string) {
+// writeStrings writes an array of strings (aud, roles, amr).
+func writeStrings[S ~string](w *claimsWriter, k string, vs []S) {
 	w.key(k)
 	w.b = append(w.b, '[')
 	for i, v := range vs {
 		if i > 0 {
 			w.b = append(w.b, ',')
 		}
-		w.quoted(v)
+		w.quoted(string(v))
 	}
 	w.b = append(w.b, ']')
 }

@@ -84,15 +84,17 @@ func newDeviceTokens(ks *KeySet, ttl time.Duration, now func() time.Time) *devic
 	}
 	for _, secret := range secrets {
 		d.keys = append(d.keys, deviceKey{
-			tag:     deriveKey(secret, "gqlauth device token v1: tag"),
-			binding: deriveKey(secret, "gqlauth device token v1: account binding"),
+			tag:     deriveKey(secret, "gqlauth device tokens", "gqlauth device token v1: tag"),
+			binding: deriveKey(secret, "gqlauth device tokens", "gqlauth device token v1: account binding"),
 		})
 	}
 	return d
 }
 
-func deriveKey(secret []byte, label string) []byte {
-	k, err := hkdf.Key(sha256.New, secret, []byte("gqlauth device tokens"), label, 32)
+// deriveKey is a 32-byte HKDF-SHA-256 key from signing key material, under a salt and a label
+// of its own per use, so that no derived key can serve as another or as the signing key.
+func deriveKey(secret []byte, salt, label string) []byte {
+	k, err := hkdf.Key(sha256.New, secret, []byte(salt), label, 32)
 	if err != nil { // only for lengths SHA-256's HKDF cannot give; 32 bytes always works
 		panic(err)
 	}

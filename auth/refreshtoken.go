@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -92,11 +91,7 @@ func newRefreshTokens(ks *KeySet) *refreshTokens {
 		return r
 	}
 	for _, secret := range secrets {
-		k, err := hkdf.Key(sha256.New, secret, []byte("gqlauth refresh tokens"), "gqlauth refresh token v1: tag", 32)
-		if err != nil { // only for lengths SHA-256's HKDF cannot give; 32 bytes always works
-			panic(err)
-		}
-		r.keys = append(r.keys, newTagKey(k))
+		r.keys = append(r.keys, newTagKey(deriveKey(secret, "gqlauth refresh tokens", "gqlauth refresh token v1: tag")))
 	}
 	return r
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -37,62 +38,56 @@ type jsonReader struct {
 func fastParams(data []byte) (fastResult, bool) {
 	r := jsonReader{b: data}
 	var out fastResult
+	var seen [3]bool // query, operationName, variables: a repeated one goes to encoding/json
 	r.space()
+	ok := r.object(func(key string) bool {
+		i := slices.Index([]string{"query", "operationName", "variables"}, key)
+		if i < 0 || seen[i] {
+			return false
+		}
+		seen[i] = true
+		var ok bool
+		switch i {
+		case 0:
+			out.query, ok = r.stringOrNull()
+		case 1:
+			out.operationName, ok = r.stringOrNull()
+		default:
+			out.variables, ok = r.variables()
+		}
+		return ok
+	})
+	return out, ok && r.end()
+}
+
+// object reads an object, calling member with each key once its colon is read; member reads the
+// value and reports whether it could.
+func (r *jsonReader) object(member func(key string) bool) bool {
 	if !r.byte('{') {
-		return out, false
+		return false
 	}
 	r.space()
 	if r.byte('}') {
-		return out, r.end()
+		return true
 	}
-	var seen [3]bool
 	for {
 		r.space()
 		key, ok := r.string()
 		if !ok {
-			return out, false
+			return false
 		}
 		r.space()
 		if !r.byte(':') {
-			return out, false
+			return false
 		}
 		r.space()
-		switch key {
-		case "query":
-			if seen[0] {
-				return out, false
-			}
-			seen[0] = true
-			if out.query, ok = r.stringOrNull(); !ok {
-				return out, false
-			}
-		case "operationName":
-			if seen[1] {
-				return out, false
-			}
-			seen[1] = true
-			if out.operationName, ok = r.stringOrNull(); !ok {
-				return out, false
-			}
-		case "variables":
-			if seen[2] {
-				return out, false
-			}
-			seen[2] = true
-			if out.variables, ok = r.variables(); !ok {
-				return out, false
-			}
-		default:
-			return out, false
+		if !member(key) {
+			return false
 		}
 		r.space()
-		if r.byte(',') {
-			continue
+		if !r.byte(',') {
+			return r.byte('}')
 		}
-		if r.byte('}') {
-			return out, r.end()
-		}
-		return out, false
 	}
 }
 
@@ -142,36 +137,13 @@ func (r *jsonReader) variables() (map[string]any, bool) {
 	if r.literal("null") {
 		return nil, true
 	}
-	if !r.byte('{') {
-		return nil, false
-	}
 	vars := map[string]any{}
-	r.space()
-	if r.byte('}') {
-		return vars, true
-	}
-	for {
-		r.space()
-		name, ok := r.string()
-		if !ok {
-			return nil, false
-		}
-		r.space()
-		if !r.byte(':') {
-			return nil, false
-		}
-		r.space()
+	ok := r.object(func(name string) bool {
 		v, ok := r.scalar()
-		if !ok {
-			return nil, false
-		}
 		vars[name] = v // a repeated name: the last wins, as in encoding/json
-		r.space()
-		if r.byte(',') {
-			continue
-		}
-		return vars, r.byte('}')
-	}
+		return ok
+	})
+	return vars, ok
 }
 
 // scalar reads a string, a number (as json.Number, decodeJSON's UseNumber), a boolean or null.

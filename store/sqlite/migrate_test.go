@@ -35,6 +35,18 @@ func migratedBefore(t *testing.T, path, first string) *sql.DB {
 	return db
 }
 
+// reopen closes the half-migrated db and opens the store at path, which applies the rest.
+func reopen(t *testing.T, db *sql.DB, path string) *Store {
+	t.Helper()
+	db.Close()
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // 0008 moves each session's current refresh token onto the session row: after it, tokens
 // issued before rotate, and their rotated predecessors still count as reuse.
 func TestMigrationSessionRefreshHash(t *testing.T) {
@@ -53,13 +65,7 @@ func TestMigrationSessionRefreshHash(t *testing.T) {
 			t.Fatal(q, err)
 		}
 	}
-	db.Close()
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := reopen(t, db, path)
 	if rt, err := s.RefreshTokenByHash(ctx, []byte{2}); err != nil || rt.SessionID != "s" || !rt.RotatedAt.IsZero() || !rt.CreatedAt.Equal(fromMicros(2)) {
 		t.Fatalf("current token after the migration = %+v, %v", rt, err)
 	}
@@ -96,13 +102,7 @@ func TestMigrationNamedRefreshTokens(t *testing.T) {
 			t.Fatal(q, err)
 		}
 	}
-	db.Close()
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := reopen(t, db, path)
 	filed := func() (n int) {
 		t.Helper()
 		if err := s.wdb.QueryRowContext(ctx, `SELECT count(*) FROM refresh_tokens`).Scan(&n); err != nil {
